@@ -1,0 +1,1 @@
+"""The `signalscope` command line: a thin layer over signalscope.api."""

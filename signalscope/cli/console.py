@@ -1,0 +1,55 @@
+"""Terminal facts for the CLI: colour, width, progress; all decided here, once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+__all__ = ["is_tty", "use_color", "width", "progress", "write_stdout", "error"]
+
+
+def is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def use_color(stream: TextIO) -> bool:
+    """Return whether to colour `stream`: a terminal, no NO_COLOR, not TERM=dumb."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return is_tty(stream)
+
+
+def width() -> int:
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+@contextlib.contextmanager
+def progress(message: str) -> Iterator[None]:
+    """Show a spinner with `message` on stderr while the block runs, on a terminal only."""
+    if not is_tty(sys.stderr) or os.environ.get("TERM") == "dumb":
+        yield
+        return
+    from rich.console import Console
+
+    console = Console(file=sys.stderr, no_color=not use_color(sys.stderr))
+    with console.status(message, spinner="dots"):
+        yield
+
+
+def write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def error(message: str) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()

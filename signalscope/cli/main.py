@@ -1,0 +1,64 @@
+"""The entry point: run the typer app and turn signalscope's errors into exit codes.
+
+Exit codes: 0 ok; 1 findings or failed assertions; 2 usage or project-load
+errors; 70 an internal error (a bug: the traceback is shown with --traceback).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from collections.abc import Iterator
+
+from ..errors import SignalscopeError
+from .console import error
+
+__all__ = ["main", "reporting_errors", "EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "EXIT_INTERNAL"]
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+@contextlib.contextmanager
+def reporting_errors(*, show_traceback: bool = False) -> Iterator[None]:
+    """Turn exceptions raised in the block into a message on stderr and an exit code.
+
+    A SignalscopeError prints its message and hint and exits with its
+    `exit_code`; anything else is a bug in signalscope: exit 70.
+    """
+    import typer
+
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except SignalscopeError as exc:
+        if show_traceback:
+            traceback.print_exc()
+        error(f"signalscope: error: {exc.message}")
+        if exc.hint:
+            error(exc.hint)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        error("signalscope: interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if show_traceback:
+            traceback.print_exc()
+            error(f"signalscope: internal error: {type(exc).__name__}: {exc}")
+        else:
+            error(
+                f"signalscope: internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in signalscope; rerun with --traceback and report it."
+            )
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line (console script `signalscope`)."""
+    from .app import app
+
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="signalscope")

@@ -1,0 +1,81 @@
+"""The SignalscopeError tree: every failure a user can cause, with its exit code and a hint."""
+
+from __future__ import annotations
+
+__all__ = [
+    "SignalscopeError",
+    "UsageError",
+    "SettingsNotFound",
+    "ProjectLoadError",
+    "IntrospectionError",
+    "UnknownName",
+    "UnknownFormat",
+    "MissingExtra",
+    "OutputError",
+    "TraceError",
+]
+
+
+class SignalscopeError(Exception):
+    """Base of every error signalscope reports to a user without a traceback.
+
+    `message` says what went wrong, `hint` what to do about it. `exit_code`
+    is what the command line exits with (2: usage or project-load error).
+    """
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+
+class UsageError(SignalscopeError):
+    """The command line or API call itself is wrong."""
+
+
+class UnknownName(UsageError):
+    """A signal, model, app or receiver name matches nothing; carries close matches."""
+
+    def __init__(self, what: str, name: str, choices: list[str] | tuple[str, ...]) -> None:
+        import difflib
+
+        self.what = what
+        self.name = name
+        self.suggestions = difflib.get_close_matches(name, sorted(set(choices)), n=3, cutoff=0.6)
+        hint = None
+        if self.suggestions:
+            hint = "Did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(f"Unknown {what} {name!r}.", hint=hint)
+
+
+class SettingsNotFound(SignalscopeError):
+    """No settings module could be determined for the project."""
+
+
+class ProjectLoadError(SignalscopeError):
+    """The settings module or the project's code failed to import or set up."""
+
+
+class IntrospectionError(SignalscopeError):
+    """Django's dispatcher holds something signalscope cannot read."""
+
+
+class UnknownFormat(UsageError):
+    """An output format nobody registered."""
+
+
+class MissingExtra(SignalscopeError):
+    """An optional dependency (Python package or program) is not installed."""
+
+
+class OutputError(SignalscopeError):
+    """An output file could not be written."""
+
+
+class TraceError(SignalscopeError):
+    """Tracing could not be started or stopped."""

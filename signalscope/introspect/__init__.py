@@ -1,0 +1,7 @@
+"""Read a set-up Django process's signals and receivers into model records."""
+
+from __future__ import annotations
+
+from .receivers import scan
+
+__all__ = ["scan"]

@@ -1,0 +1,124 @@
+"""Name live callables and senders as plain, machine-independent strings."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ..model import ReceiverRef, SenderRef
+
+__all__ = ["describe_receiver", "describe_sender", "callable_path"]
+
+# Types whose repr() is plain data, safe and deterministic to show as a sender.
+_PLAIN_TYPES = (str, bytes, int, float, bool, complex)
+
+
+def _qualified(obj: Any) -> str:
+    module = getattr(obj, "__module__", None) or "?"
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__qualname__
+    return f"{module}:{name}"
+
+
+def callable_path(obj: Any) -> str:
+    """Return ``module:qualname`` for a function, method or class."""
+    func = getattr(obj, "__func__", obj)
+    return _qualified(func)
+
+
+def _is_staticmethod(func: Any) -> bool:
+    # A staticmethod looked up on its class is a plain function; its qualname
+    # "Class.name" (no "<locals>") lets us find the class and ask it.
+    qualname = getattr(func, "__qualname__", "")
+    if "." not in qualname or "<locals>" in qualname:
+        return False
+    owner: Any = sys.modules.get(getattr(func, "__module__", "") or "")
+    *outer, name = qualname.split(".")
+    for part in outer:
+        owner = inspect.getattr_static(owner, part, None)
+        if owner is None:
+            return False
+    return isinstance(inspect.getattr_static(owner, name, None), staticmethod)
+
+
+def _location(func: Any, relpath: Callable[[str | None], str | None]) -> tuple[str | None, int | None]:
+    try:
+        func = inspect.unwrap(func)  # functools.wraps decorators: point at the real code
+    except ValueError:  # a __wrapped__ cycle
+        pass
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None, None
+    return relpath(code.co_filename), code.co_firstlineno
+
+
+def describe_receiver(
+    obj: Any, *, is_async: bool, relpath: Callable[[str | None], str | None]
+) -> ReceiverRef:
+    """Return a ReceiverRef for a live receiver callable.
+
+    Partials are unwrapped to their innermost callable; a callable instance is
+    named by its class's ``__call__``; a bound method by its function's
+    qualname. File names go through `relpath`.
+    """
+    if obj is None:
+        return ReceiverRef(path="<dead>", file=None, line=None, kind="dead", is_async=is_async)
+    if isinstance(obj, functools.partial):
+        inner = obj.func
+        while isinstance(inner, functools.partial):
+            inner = inner.func
+        described = describe_receiver(inner, is_async=is_async, relpath=relpath)
+        return ReceiverRef(
+            path=described.path, file=described.file, line=described.line, kind="partial", is_async=is_async
+        )
+    if inspect.ismethod(obj):
+        kind = "classmethod" if isinstance(obj.__self__, type) else "method"
+        file, line = _location(obj.__func__, relpath)
+        return ReceiverRef(path=callable_path(obj), file=file, line=line, kind=kind, is_async=is_async)
+    if inspect.isfunction(obj):
+        if obj.__name__ == "<lambda>":
+            kind = "lambda"
+        elif _is_staticmethod(obj):
+            kind = "staticmethod"
+        else:
+            kind = "function"
+        file, line = _location(obj, relpath)
+        return ReceiverRef(path=_qualified(obj), file=file, line=line, kind=kind, is_async=is_async)
+    if inspect.isbuiltin(obj) or inspect.ismethodwrapper(obj) or inspect.ismethoddescriptor(obj):
+        owner = getattr(obj, "__self__", None)
+        path = _qualified(obj)
+        if path.startswith("?:") and owner is not None:
+            path = f"{type(owner).__module__}:{type(owner).__qualname__}.{obj.__name__}"
+        return ReceiverRef(path=path, file=None, line=None, kind="builtin", is_async=is_async)
+    # A callable instance: what runs is its class's __call__.
+    cls = type(obj)
+    call = inspect.getattr_static(cls, "__call__", None)
+    file, line = _location(call, relpath) if call is not None else (None, None)
+    path = f"{cls.__module__}:{cls.__qualname__}.__call__"
+    return ReceiverRef(path=path, file=file, line=line, kind="callable", is_async=is_async)
+
+
+def describe_sender(obj: Any) -> SenderRef:
+    """Return a SenderRef for a live sender object (never None: that is "any").
+
+    Models are labelled ``app_label.ModelName``; classes and functions
+    ``module:qualname``; app configs ``<AppConfig: label>``; plain values by
+    repr(); anything else by its type, never by an address. Nothing of the
+    user's runs: no repr() or isinstance() on arbitrary objects (isinstance
+    would wake lazy objects).
+    """
+    from django.apps import AppConfig
+    from django.db.models.base import ModelBase
+
+    kind = type(obj)
+    if issubclass(kind, ModelBase):
+        return SenderRef(kind="model", label=obj._meta.label)
+    if issubclass(kind, type) or inspect.isfunction(obj) or inspect.ismethod(obj):
+        return SenderRef(kind="object", label=callable_path(obj))
+    if issubclass(kind, AppConfig):
+        return SenderRef(kind="object", label=f"<AppConfig: {obj.label}>")
+    if kind in _PLAIN_TYPES:
+        return SenderRef(kind="object", label=repr(obj))
+    return SenderRef(kind="object", label=f"<{kind.__module__}.{kind.__qualname__} instance>")

@@ -1,0 +1,243 @@
+"""Turn the live signals of a set-up process into a SignalMap of Connections."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections import defaultdict
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..model import AppRef, Connection, ReceiverRef, SenderRef, SignalMap, SignalRef
+from . import _compat
+from .discover import find_signals, name_signals, signal_category
+from .naming import callable_path, describe_receiver, describe_sender
+
+if TYPE_CHECKING:
+    from ..loader import Project
+
+__all__ = ["scan"]
+
+_UNKNOWN_SENDER = SenderRef(kind="unknown", label="<unidentified sender>")
+_ANY = SenderRef(kind="any", label=None)
+_DEAD_SENDER = SenderRef(kind="dead", label="<dead sender>")
+
+
+class _SenderLookup:
+    """Resolve the sender ids Django keeps (before 6.0 it stores no reference) to objects.
+
+    Models and app configs are tried first; anything else costs one scan of
+    gc's objects, done only when needed. An id whose object died may since
+    have been reused, which no reader of Django's list can detect.
+    """
+
+    def __init__(self) -> None:
+        from django.apps import apps
+
+        self._by_id: dict[int, Any] = {}
+        for model in apps.get_models(include_auto_created=True, include_swapped=True):
+            self._by_id[id(model)] = model
+        for config in apps.get_app_configs():
+            self._by_id[id(config)] = config
+        self._scanned = False
+
+    def resolve(self, keys: set[Any]) -> None:
+        missing = {k for k in keys if k not in self._by_id}
+        if missing and not self._scanned:
+            self._scanned = True
+            for obj in gc.get_objects():
+                if id(obj) in missing:
+                    self._by_id[id(obj)] = obj
+
+    def describe(self, key: Any) -> SenderRef:
+        if key in self._by_id:
+            return describe_sender(self._by_id[key])
+        return _UNKNOWN_SENDER
+
+
+def _uid_text(uid: Any) -> str | None:
+    if uid is None:
+        return None
+    return uid if isinstance(uid, str) else repr(uid)
+
+
+def _dispatch_uid(entry: _compat.Entry) -> str | None:
+    key = entry.receiver_key
+    if entry.receiver is not None:
+        return None if key == _compat.make_id(entry.receiver) else _uid_text(key)
+    # Dead receiver: an id key is an int or a pair of ints; anything else was a dispatch_uid.
+    if isinstance(key, int) or (isinstance(key, tuple) and all(isinstance(k, int) for k in key)):
+        return None
+    return _uid_text(key)
+
+
+def _is_under(path: str, dirs: tuple[str, ...]) -> bool:
+    return any(path == d or path.startswith(d + os.sep) for d in dirs)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    return tuple(
+        os.path.abspath(p) for p in sys.path if p.endswith(("site-packages", "dist-packages"))
+    )
+
+
+def scan(project: Project) -> SignalMap:
+    """Return every signal and every connected receiver of the set-up `project`.
+
+    Includes dead weak receivers still in Django's lists and lazy-sender
+    connects still waiting for a model ("pending"). Output is sorted:
+    signals by path, connections by signal, sender and call position.
+
+    Raises IntrospectionError when Django's internals have an unknown layout.
+    """
+    from django.apps import apps
+
+    relpath = project.relpath
+    none_id = _compat.none_id()
+    project_dirs = tuple(str(p) for p in project.added_paths)
+    libraries = _library_dirs()
+
+    signals = find_signals()
+    names = name_signals(signals)
+    lookup = _SenderLookup()
+
+    decoded = [(signal, _compat.read_entries(signal)) for signal in signals]
+    lookup.resolve(
+        {e.sender_key for _, entries in decoded for e in entries if not e.has_sender_ref and e.sender_key != none_id}
+    )
+
+    signal_refs: list[SignalRef] = []
+    connections: list[Connection] = []
+    unnamed: list[tuple[Any, list[Connection]]] = []
+    path_of: dict[int, str] = {}
+    for signal, entries in decoded:
+        conns = _connections(entries, lookup, none_id, relpath)
+        place = names.get(id(signal))
+        if place is None:
+            if conns:  # an unnamed signal with no receivers is noise (a temporary)
+                unnamed.append((signal, conns))
+            continue
+        path = f"{place[0]}:{place[1]}"
+        path_of[id(signal)] = path
+        signal_refs.append(_signal_ref(signal, path, place[0], project_dirs, libraries))
+        connections.extend(replace(c, signal=path) for c in conns)
+    # Signals bound to no name: numbered in a stable order of their receivers.
+    unnamed.sort(key=lambda item: [(c.sender, c.position, c.receiver) for c in item[1]])
+    for index, (signal, conns) in enumerate(unnamed, 1):
+        path = f"<unnamed>:{type(signal).__name__}#{index}"
+        path_of[id(signal)] = path
+        signal_refs.append(
+            SignalRef(
+                path=path,
+                name=f"<unnamed {type(signal).__name__}>",
+                category="unnamed",
+                signal_class=callable_path(type(signal)),
+                use_caching=bool(signal.use_caching),
+            )
+        )
+        connections.extend(replace(c, signal=path) for c in conns)
+
+    connections.extend(_pending(apps, path_of, relpath))
+
+    app_refs = tuple(
+        sorted(
+            AppRef(
+                label=config.label,
+                module=config.name,
+                models=tuple(sorted(m._meta.label for m in config.get_models(include_auto_created=True))),
+            )
+            for config in apps.get_app_configs()
+        )
+    )
+    return SignalMap(
+        signalscope=__version__,
+        django=project.django_version,
+        settings=project.settings_module,
+        settings_source=project.settings_source,
+        signals=tuple(sorted(signal_refs)),
+        connections=tuple(sorted(connections)),
+        apps=app_refs,
+    )
+
+
+def _signal_ref(
+    signal: Any, path: str, module: str, project_dirs: tuple[str, ...], libraries: tuple[str, ...]
+) -> SignalRef:
+    filename = getattr(sys.modules.get(module), "__file__", None) or ""
+    filename = os.path.abspath(filename) if filename else ""
+    is_project = bool(filename) and _is_under(filename, project_dirs) and not _is_under(filename, libraries)
+    return SignalRef(
+        path=path,
+        name=path.split(":", 1)[1].rsplit(".", 1)[-1],
+        category=signal_category(path, is_project=is_project),
+        signal_class=callable_path(type(signal)),
+        use_caching=bool(signal.use_caching),
+    )
+
+
+def _connections(
+    entries: list[_compat.Entry], lookup: _SenderLookup, none_id: Any, relpath: Any
+) -> list[Connection]:
+    """Describe one signal's entries; the signal path is filled in by the caller."""
+    result = []
+    seen_any = 0
+    seen_for: dict[Any, int] = defaultdict(int)  # specific sender key -> entries for it so far
+    for entry in entries:
+        if entry.has_sender_ref:
+            sender = describe_sender(entry.sender) if not entry.is_sender_dead else _DEAD_SENDER
+        elif entry.sender_key == none_id:
+            sender = _ANY
+        else:
+            sender = lookup.describe(entry.sender_key)
+        # Call order: a send from S runs S's and any-sender entries in list order.
+        if sender.is_any:
+            position = seen_any
+            seen_any += 1
+        else:
+            position = seen_any + seen_for[entry.sender_key]
+            seen_for[entry.sender_key] += 1
+        is_async = entry.is_async
+        if is_async is None:
+            is_async = entry.receiver is not None and _compat.dispatcher_is_async(entry.receiver)
+        receiver: ReceiverRef = describe_receiver(entry.receiver, is_async=is_async, relpath=relpath)
+        result.append(
+            Connection(
+                signal="",
+                sender=sender,
+                position=position,
+                receiver=receiver,
+                dispatch_uid=_dispatch_uid(entry),
+                is_weak=entry.is_weak,
+                is_dead=entry.is_weak and entry.receiver is None,
+                is_pending=False,
+            )
+        )
+    return result
+
+
+def _pending(apps: Any, path_of: dict[int, str], relpath: Any) -> list[Connection]:
+    result = []
+    counts: dict[tuple[str, tuple[str, str]], int] = defaultdict(int)
+    for op in _compat.read_pending(apps):
+        path = path_of.get(id(op.signal))
+        if path is None:
+            continue
+        slot = (path, op.model_key)
+        result.append(
+            Connection(
+                signal=path,
+                sender=SenderRef(kind="pending", label=".".join(op.model_key)),
+                position=counts[slot],
+                receiver=describe_receiver(
+                    op.receiver, is_async=_compat.dispatcher_is_async(op.receiver), relpath=relpath
+                ),
+                dispatch_uid=_uid_text(op.dispatch_uid),
+                is_weak=op.weak,
+                is_dead=False,
+                is_pending=True,
+            )
+        )
+        counts[slot] += 1
+    return result

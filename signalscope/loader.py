@@ -1,0 +1,325 @@
+"""Find a Django project's settings, put it on sys.path and set it up, as manage.py would."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import os
+import sys
+import sysconfig
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from .errors import ProjectLoadError, SettingsNotFound, UsageError
+
+__all__ = ["Project", "load_project", "settings_from_manage_py", "find_user_frame"]
+
+SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+
+
+@dataclass(slots=True)
+class Project:
+    """A Django project set up in this process (one per process: setup can't be undone)."""
+
+    settings_module: str
+    settings_source: str  # "--settings", "DJANGO_SETTINGS_MODULE" or "manage.py"
+    root: Path | None  # the folder holding manage.py, when there is one
+    added_paths: tuple[Path, ...]  # what was put on sys.path, in order
+    urls_loaded: bool
+    django_version: str
+    search_roots: tuple[str, ...] = field(default=())  # for relative file names
+
+    def relpath(self, filename: str | None) -> str | None:
+        """Return `filename` relative to the sys.path entry holding it, POSIX style.
+
+        Project files come out as "accounts/signals.py", Django's as
+        "django/db/__init__.py": the same on every machine. A file outside
+        every entry keeps its absolute path.
+        """
+        return _relpath(filename, self.search_roots)
+
+
+_relcache: dict[tuple[str, tuple[str, ...]], str | None] = {}
+
+
+def _relpath(filename: str | None, roots: tuple[str, ...]) -> str | None:
+    if not filename or filename.startswith("<"):
+        return None
+    key = (filename, roots)
+    try:
+        return _relcache[key]
+    except KeyError:
+        pass
+    absolute = os.path.abspath(filename)
+    result = Path(absolute).as_posix()
+    for root in roots:  # longest first
+        if absolute.startswith(root + os.sep):
+            result = Path(absolute[len(root) + 1 :]).as_posix()
+            break
+    _relcache[key] = result
+    return result
+
+
+def settings_from_manage_py(manage_py: Path) -> str | None:
+    """Return the settings module that `manage_py` sets by default, read with `ast`.
+
+    Recognises ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", "x")`` and
+    ``os.environ["DJANGO_SETTINGS_MODULE"] = "x"``; the file is never run.
+    Returns None when it sets no literal module name.
+
+    Raises ProjectLoadError when the file cannot be read or parsed.
+    """
+    try:
+        source = manage_py.read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=str(manage_py))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectLoadError(f"Could not read {manage_py}: {exc}.") from exc
+    except SyntaxError as exc:
+        raise ProjectLoadError(
+            f"{manage_py}:{exc.lineno}: SyntaxError: {exc.msg}.",
+            hint="Fix manage.py, or name the settings module with --settings.",
+        ) from exc
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "setdefault"
+            and _is_environ(node.func.value)
+            and len(node.args) == 2
+            and _is_str(node.args[0], SETTINGS_ENV)
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            return node.args[1].value
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Subscript)
+            and _is_environ(node.targets[0].value)
+            and _is_str(node.targets[0].slice, SETTINGS_ENV)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            return node.value.value
+    return None
+
+
+def _is_environ(node: ast.expr) -> bool:
+    # os.environ, or environ imported from os
+    if isinstance(node, ast.Attribute):
+        return node.attr == "environ"
+    return isinstance(node, ast.Name) and node.id == "environ"
+
+
+def _is_str(node: ast.expr, value: str) -> bool:
+    return isinstance(node, ast.Constant) and node.value == value
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Return the folders whose files are not the user's: stdlib, site-packages, Django, us."""
+    dirs = set()
+    for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(name)
+        if path:
+            dirs.add(os.path.abspath(path))
+    for entry in sys.path:
+        if entry.endswith(("site-packages", "dist-packages")):
+            dirs.add(os.path.abspath(entry))
+    dirs.add(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import django
+
+        dirs.add(os.path.dirname(os.path.abspath(django.__file__)))
+    except ImportError:  # pragma: no cover - Django is a dependency
+        pass
+    return tuple(sorted(dirs))
+
+
+def find_user_frame(exc: BaseException) -> tuple[str, int] | None:
+    """Return (file, line) of the deepest frame of `exc` in the user's own code.
+
+    Library frames (stdlib, site-packages, Django, signalscope) are skipped;
+    for a SyntaxError the file and line of the bad code are used.
+    """
+    libs = _library_dirs()
+
+    def is_user(filename: str | None) -> bool:
+        if not filename or filename.startswith("<"):
+            return False
+        path = os.path.abspath(filename)
+        return not any(path == d or path.startswith(d + os.sep) for d in libs)
+
+    if isinstance(exc, SyntaxError) and is_user(exc.filename) and exc.lineno:
+        return exc.filename or "", exc.lineno
+    found = None
+    tb: TracebackType | None = exc.__traceback__
+    for frame, lineno in traceback.walk_tb(tb):
+        if is_user(frame.f_code.co_filename):
+            found = (frame.f_code.co_filename, lineno)
+    return found
+
+
+def _describe_failure(exc: BaseException, root: Path | None) -> str:
+    where = find_user_frame(exc)
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, SyntaxError):
+        text = f"SyntaxError: {exc.msg}"
+    if where is None:
+        return text
+    filename, line = where
+    shown = filename
+    if root is not None:
+        try:
+            shown = os.path.relpath(filename, root)
+        except ValueError:  # pragma: no cover - other drive on Windows
+            pass
+        if shown.startswith(".."):
+            shown = filename
+    return f"{shown}:{line}: {text}"
+
+
+def _resolve_settings(
+    settings: str | None, project_dir: Path | None, cwd: Path
+) -> tuple[str, str, Path | None]:
+    """Return (module, source, root) by precedence: flag, environment, manage.py."""
+    manage_dir = project_dir if project_dir is not None else cwd
+    manage_py = manage_dir / "manage.py"
+    root = manage_dir if manage_py.is_file() else project_dir
+    if settings:
+        return settings, "--settings", root
+    env = os.environ.get(SETTINGS_ENV)
+    if env:
+        return env, SETTINGS_ENV, root
+    if manage_py.is_file():
+        module = settings_from_manage_py(manage_py)
+        if module:
+            return module, "manage.py", root
+        raise SettingsNotFound(
+            f"{manage_py} does not set {SETTINGS_ENV} to a literal module name.",
+            hint="Name the settings module with --settings MODULE or the DJANGO_SETTINGS_MODULE variable.",
+        )
+    raise SettingsNotFound(
+        "No Django settings found. Tried: --settings (not given), "
+        f"the {SETTINGS_ENV} environment variable (not set), "
+        f"and manage.py in {manage_dir} (no such file).",
+        hint="Run signalscope in the folder that holds manage.py, or pass --project DIR or --settings MODULE.",
+    )
+
+
+def load_project(
+    *,
+    settings: str | None = None,
+    project: str | os.PathLike[str] | None = None,
+    pythonpath: tuple[str | os.PathLike[str], ...] | list[str] = (),
+    urls: bool = True,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Project:
+    """Set up the Django project as ``manage.py`` would and return it.
+
+    Settings come from `settings`, else ``DJANGO_SETTINGS_MODULE``, else the
+    default that ``manage.py`` in `project` (or the current folder) sets,
+    read statically. `project` and each `pythonpath` folder go first on
+    sys.path (the current folder too when there is neither); then
+    ``django.setup()`` runs and, unless `urls` is false, ``ROOT_URLCONF`` is
+    imported, since receivers connected at URL import time are real ones.
+
+    Raises UsageError (a folder that does not exist), SettingsNotFound, and
+    ProjectLoadError (settings not importable, ImproperlyConfigured, or any
+    exception raised by the project's code, named by file and line).
+    """
+    here = Path(cwd) if cwd is not None else Path.cwd()
+    project_dir = None
+    if project is not None:
+        project_dir = (here / project).resolve()
+        if not project_dir.is_dir():
+            raise UsageError(f"--project {project}: no such folder.")
+    extra = []
+    for entry in pythonpath:
+        path = (here / entry).resolve()
+        if not path.is_dir():
+            raise UsageError(f"--pythonpath {entry}: no such folder.")
+        extra.append(path)
+
+    module, source, root = _resolve_settings(settings, project_dir, here)
+    added: list[Path] = []
+    if root is not None:
+        added.append(root)
+    added.extend(extra)
+    if not added:
+        # Like `python -m django`: the current folder is where the settings live.
+        added.append(here)
+    for path in reversed(added):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    os.environ[SETTINGS_ENV] = module
+
+    where = f"the project with settings {module!r} (from {source})"
+    try:
+        spec = importlib.util.find_spec(module)
+    except ModuleNotFoundError as exc:
+        spec = None
+        missing = exc.name
+    except Exception as exc:  # an error in the package __init__ of the settings module
+        raise ProjectLoadError(
+            f"Could not import the settings module of {where}: {_describe_failure(exc, root)}",
+            hint="Fix the error above; rerun with --traceback to see the whole traceback.",
+        ) from exc
+    else:
+        missing = module
+    if spec is None:
+        tried = ", ".join(str(p) for p in added)
+        raise ProjectLoadError(
+            f"Could not import the settings module of {where}: no module named {missing!r} on sys.path (added: {tried}).",
+            hint="Check the module name, or point --project / --pythonpath at the folder that contains it.",
+        )
+
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        raise ProjectLoadError(
+            f"Django found a configuration error in {where}: {_describe_failure(exc, root)}",
+            hint="Fix the setting it names; rerun with --traceback to see the whole traceback.",
+        ) from exc
+    except Exception as exc:
+        hint = "Fix the error above; rerun with --traceback to see the whole traceback."
+        if isinstance(exc, ModuleNotFoundError) and find_user_frame(exc) is None:
+            hint = (
+                f"Is {exc.name!r} listed in INSTALLED_APPS and installed in this environment "
+                f"({sys.executable})?"
+            )
+        raise ProjectLoadError(f"Could not set up {where}: {_describe_failure(exc, root)}", hint=hint) from exc
+
+    urls_loaded = False
+    if urls:
+        from django.conf import settings as dj_settings
+
+        urlconf = getattr(dj_settings, "ROOT_URLCONF", None)
+        if urlconf:
+            try:
+                importlib.import_module(urlconf)
+            except Exception as exc:
+                raise ProjectLoadError(
+                    f"Could not import ROOT_URLCONF {urlconf!r} of {where}: {_describe_failure(exc, root)}",
+                    hint="Fix the error above, or skip URL loading with --no-urls.",
+                ) from exc
+            urls_loaded = True
+
+    roots = {os.path.abspath(p) for p in sys.path if p and os.path.isabs(p)}
+    roots.update(str(p) for p in added)
+    search_roots = tuple(sorted(roots, key=lambda r: (-len(r), r)))
+    return Project(
+        settings_module=module,
+        settings_source=source,
+        root=root,
+        added_paths=tuple(added),
+        urls_loaded=urls_loaded,
+        django_version=django.get_version(),
+        search_roots=search_roots,
+    )
+

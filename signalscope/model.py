@@ -1,0 +1,240 @@
+"""Frozen records describing a project's signal wiring, and their one JSON form.
+
+Standard library only: these records are plain values (strings, numbers,
+booleans), never live objects, so they can be compared, sorted, written to
+disk and read back in a process that has no Django at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SignalRef",
+    "SenderRef",
+    "ReceiverRef",
+    "Connection",
+    "AppRef",
+    "SignalMap",
+    "to_dict",
+    "from_dict",
+    "dumps",
+    "loads",
+]
+
+SCHEMA_VERSION = 1  # history -- 1: first release (signalscope 0.1)
+
+#: Receiver kinds, as written in ``ReceiverRef.kind``.
+RECEIVER_KINDS = (
+    "function",  # a module-level or nested ``def``
+    "lambda",
+    "method",  # a method bound to an instance
+    "classmethod",  # a method bound to a class
+    "staticmethod",  # a staticmethod looked up on its class (a plain function)
+    "partial",  # functools.partial; path/file/line are the innermost callable's
+    "callable",  # an instance of a class with ``__call__``; path is ``Class.__call__``
+    "builtin",  # a C function or method: no Python source
+    "dead",  # a weak reference whose object is gone: nothing left to name
+)
+
+#: Sender kinds, as written in ``SenderRef.kind``; they sort in this order.
+SENDER_KINDS = (
+    "any",  # sender=None: called for every sender
+    "dead",  # [Django 6.0+] the sender object was garbage-collected
+    "model",  # a model class, labelled "app_label.ModelName"
+    "object",  # any other sender: a class, an AppConfig, a string, ...
+    "pending",  # a lazy "app_label.ModelName" string whose model never registered
+    "unknown",  # Django kept only the sender's id and no live object has it
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SignalRef:
+    """One Signal instance, named by where it is defined."""
+
+    path: str  # "django.db.models.signals:post_save"
+    name: str  # "post_save"
+    category: str  # "model", "request", "auth", "migration", "database", "custom", ...
+    signal_class: str  # "django.db.models.signals:ModelSignal"
+    use_caching: bool
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SenderRef:
+    """What a receiver was connected for: any sender, a model, or another object."""
+
+    kind: str  # one of SENDER_KINDS
+    label: str | None  # "auth.User"; None only for kind "any"
+
+    @property
+    def is_any(self) -> bool:
+        return self.kind == "any"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ReceiverRef:
+    """A receiver callable, by path and source location."""
+
+    path: str  # "accounts.signals:create_user_profile"
+    file: str | None  # "accounts/signals.py": relative to its sys.path entry
+    line: int | None  # None when there is no Python source
+    kind: str  # one of RECEIVER_KINDS
+    is_async: bool = False
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Connection:
+    """One entry of a signal's receiver list (or of Django's pending lazy connects).
+
+    ``position`` is the receiver's place in the order Django calls receivers
+    for a send from this sender: among the entries for this sender and for
+    any sender, in connect order (for an any-sender receiver, among the
+    any-sender entries). Pending connections are numbered in the order they
+    would connect.
+    """
+
+    signal: str  # SignalRef.path
+    sender: SenderRef
+    position: int
+    receiver: ReceiverRef
+    dispatch_uid: str | None = None
+    is_weak: bool = True
+    is_dead: bool = False
+    is_pending: bool = False
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AppRef:
+    """An installed Django app and the models it provides."""
+
+    label: str  # "accounts"
+    module: str  # "accounts"
+    models: tuple[str, ...] = ()  # ("accounts.Profile",)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SignalMap:
+    """Everything `signalscope list` knows about one loaded project."""
+
+    signalscope: str
+    django: str
+    settings: str  # "shop.settings"
+    settings_source: str  # "--settings", "DJANGO_SETTINGS_MODULE" or "manage.py"
+    signals: tuple[SignalRef, ...]
+    connections: tuple[Connection, ...]
+    apps: tuple[AppRef, ...] = ()
+
+    def connections_of(self, signal_path: str) -> tuple[Connection, ...]:
+        """Return the connections of one signal, in output order."""
+        return tuple(c for c in self.connections if c.signal == signal_path)
+
+    def model_labels(self) -> list[str]:
+        """Return every model label of every installed app."""
+        return [m for app in self.apps for m in app.models]
+
+
+def _connection_to_dict(conn: Connection) -> dict[str, Any]:
+    r = conn.receiver
+    return {
+        "receiver": r.path,
+        "kind": r.kind,
+        "sender": conn.sender.label,
+        "sender_kind": conn.sender.kind,
+        "position": conn.position,
+        "dispatch_uid": conn.dispatch_uid,
+        "file": r.file,
+        "line": r.line,
+        "weak": conn.is_weak,
+        "is_async": r.is_async,
+        "dead": conn.is_dead,
+        "pending": conn.is_pending,
+    }
+
+
+def _connection_from_dict(signal: str, d: dict[str, Any]) -> Connection:
+    return Connection(
+        signal=signal,
+        sender=SenderRef(kind=d["sender_kind"], label=d["sender"]),
+        position=d["position"],
+        receiver=ReceiverRef(
+            path=d["receiver"], file=d["file"], line=d["line"], kind=d["kind"], is_async=d["is_async"]
+        ),
+        dispatch_uid=d["dispatch_uid"],
+        is_weak=d["weak"],
+        is_dead=d["dead"],
+        is_pending=d["pending"],
+    )
+
+
+def to_dict(smap: SignalMap) -> dict[str, Any]:
+    """Return the JSON-ready form of `smap` (schema `SCHEMA_VERSION`).
+
+    Receivers are nested under their signal, in the order of
+    ``smap.connections``.
+    """
+    by_signal: dict[str, list[dict[str, Any]]] = {s.path: [] for s in smap.signals}
+    for conn in smap.connections:
+        by_signal.setdefault(conn.signal, []).append(_connection_to_dict(conn))
+    return {
+        "schema": SCHEMA_VERSION,
+        "signalscope": smap.signalscope,
+        "django": smap.django,
+        "settings": smap.settings,
+        "settings_source": smap.settings_source,
+        "apps": [{"label": a.label, "module": a.module, "models": list(a.models)} for a in smap.apps],
+        "signals": [
+            {
+                "name": s.name,
+                "path": s.path,
+                "category": s.category,
+                "class": s.signal_class,
+                "use_caching": s.use_caching,
+                "receivers": by_signal[s.path],
+            }
+            for s in smap.signals
+        ],
+    }
+
+
+def from_dict(data: dict[str, Any]) -> SignalMap:
+    """Rebuild a SignalMap from `to_dict` output.
+
+    Raises ValueError when `data` has another schema version.
+    """
+    if data.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"unsupported signalscope schema {data.get('schema')!r} (expected {SCHEMA_VERSION})")
+    signals = []
+    connections = []
+    for s in data["signals"]:
+        signals.append(
+            SignalRef(
+                path=s["path"],
+                name=s["name"],
+                category=s["category"],
+                signal_class=s["class"],
+                use_caching=s["use_caching"],
+            )
+        )
+        connections.extend(_connection_from_dict(s["path"], r) for r in s["receivers"])
+    return SignalMap(
+        signalscope=data["signalscope"],
+        django=data["django"],
+        settings=data["settings"],
+        settings_source=data["settings_source"],
+        signals=tuple(signals),
+        connections=tuple(connections),
+        apps=tuple(AppRef(label=a["label"], module=a["module"], models=tuple(a["models"])) for a in data["apps"]),
+    )
+
+
+def dumps(smap: SignalMap) -> str:
+    """Return `smap` as byte-stable JSON text, ending in a newline."""
+    return json.dumps(to_dict(smap), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def loads(text: str) -> SignalMap:
+    """Parse `dumps` output back into a SignalMap."""
+    return from_dict(json.loads(text))

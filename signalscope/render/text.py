@@ -1,0 +1,216 @@
+"""Human renderers of a SignalMap: plain text for pipes, rich tables and trees for terminals.
+
+The plain forms print one receiver per line with its signal and sender on
+the same line, never wrapped, so ``grep`` and ``awk`` work on them. The rich
+forms import rich only when called.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import groupby
+from typing import Any
+
+from ..model import Connection, SignalMap, SignalRef
+
+__all__ = ["render_plain_table", "render_plain_tree", "render_rich_table", "render_rich_tree", "flags"]
+
+ANY_SENDER = "<any sender>"
+COLUMNS = ("SIGNAL", "SENDER", "#", "RECEIVER", "LOCATION", "FLAGS")
+
+
+def header(smap: SignalMap) -> str:
+    """Return the one-line provenance header: versions and where the settings came from."""
+    return (
+        f"signalscope {smap.signalscope} · Django {smap.django} · "
+        f"settings {smap.settings} (from {smap.settings_source})"
+    )
+
+
+def flags(conn: Connection) -> str:
+    """Return the notable properties of `conn` as short words, defaults left out."""
+    words = []
+    if conn.receiver.kind not in ("function", "dead"):
+        words.append(conn.receiver.kind)
+    if conn.receiver.is_async:
+        words.append("async")
+    if not conn.is_weak:
+        words.append("strong")
+    if conn.is_dead:
+        words.append("dead")
+    if conn.is_pending:
+        words.append("pending")
+    if conn.dispatch_uid is not None:
+        words.append(f"uid={conn.dispatch_uid}")
+    return " ".join(words)
+
+
+def location(conn: Connection) -> str:
+    r = conn.receiver
+    if r.file is None:
+        return "-"
+    return f"{r.file}:{r.line}" if r.line is not None else r.file
+
+
+def sender_text(conn: Connection) -> str:
+    return conn.sender.label if conn.sender.label is not None else ANY_SENDER
+
+
+def _signal_titles(smap: SignalMap) -> dict[str, str]:
+    """Name signals by their short name, or by path where two share a name."""
+    counts = Counter(s.name for s in smap.signals)
+    return {s.path: s.name if counts[s.name] == 1 else s.path for s in smap.signals}
+
+
+def summary(smap: SignalMap) -> str:
+    n = len(smap.connections)
+    with_receivers = {c.signal for c in smap.connections}
+    parts = [f"{len(smap.signals)} signals", f"{n} receiver{'s' if n != 1 else ''}"]
+    dead = sum(c.is_dead for c in smap.connections)
+    pending = sum(c.is_pending for c in smap.connections)
+    if dead:
+        parts.append(f"{dead} dead")
+    if pending:
+        parts.append(f"{pending} pending")
+    text = ", ".join(parts) + "."
+    idle = [s.name for s in smap.signals if s.path not in with_receivers]
+    if idle:
+        text += "\nNo receivers: " + ", ".join(idle) + "."
+    return text
+
+
+def _rows(smap: SignalMap) -> list[tuple[str, ...]]:
+    titles = _signal_titles(smap)
+    return [
+        (titles[c.signal], sender_text(c), str(c.position + 1), c.receiver.path, location(c), flags(c))
+        for c in smap.connections
+    ]
+
+
+def render_plain_table(smap: SignalMap) -> str:
+    """Return an aligned plain-text table, one receiver per line, never wrapped."""
+    rows = _rows(smap)
+    lines = [header(smap), ""]
+    if rows:
+        widths = [max(len(r[i]) for r in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+        for row in [COLUMNS, *rows]:
+            cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+            lines.append("  ".join(cells).rstrip())
+        lines.append("")
+    else:
+        lines.extend(["No receivers match.", ""])
+    lines.append(summary(smap))
+    return "\n".join(lines) + "\n"
+
+
+def _tree_groups(smap: SignalMap) -> list[tuple[SignalRef, list[tuple[str, list[Connection]]]]]:
+    result = []
+    for signal in smap.signals:
+        conns = smap.connections_of(signal.path)
+        groups = []
+        for _, items in groupby(conns, key=lambda c: c.sender):
+            group = list(items)
+            groups.append((sender_text(group[0]), group))
+        result.append((signal, groups))
+    return result
+
+
+def render_plain_tree(smap: SignalMap) -> str:
+    """Return signal -> sender -> receivers as indented plain text."""
+    lines = [header(smap), ""]
+    for signal, groups in _tree_groups(smap):
+        if not groups:
+            continue
+        lines.append(f"{signal.path}  [{signal.category}]")
+        for sender, conns in groups:
+            lines.append(f"  {sender}")
+            for c in conns:
+                extra = flags(c)
+                lines.append(
+                    f"    {c.position + 1}. {c.receiver.path}  {location(c)}" + (f"  [{extra}]" if extra else "")
+                )
+    lines.extend(["", summary(smap)])
+    return "\n".join(lines) + "\n"
+
+
+def _console(color: bool, width: int | None) -> Any:
+    import io
+
+    from rich.console import Console
+
+    return Console(
+        file=io.StringIO(),
+        force_terminal=color,
+        no_color=not color,
+        color_system="auto" if color else None,
+        width=width or 120,
+        highlight=False,
+        emoji=False,
+    )
+
+
+def _style(conn: Connection) -> str:
+    if conn.is_dead:
+        return "red"
+    if conn.is_pending:
+        return "yellow"
+    if conn.receiver.path.startswith("django."):
+        return "dim"
+    return ""
+
+
+def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None = None) -> str:
+    """Return a rich table grouped by signal, for a terminal `width` columns wide."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = _console(color, width)
+    console.print(escape(header(smap)), style="bold")
+    titles = _signal_titles(smap)
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for name in COLUMNS:
+        table.add_column(name, justify="right" if name == "#" else "left", overflow="fold")
+    for _signal, items in groupby(smap.connections, key=lambda c: c.signal):
+        conns = list(items)
+        table.add_section()
+        for i, c in enumerate(conns):
+            table.add_row(
+                titles[c.signal] if i == 0 else "",
+                sender_text(c),
+                str(c.position + 1),
+                c.receiver.path,
+                location(c),
+                flags(c),
+                style=_style(c),
+            )
+    if smap.connections:
+        console.print(table)
+    else:
+        console.print("No receivers match.")
+    console.print(escape(summary(smap)))
+    return str(console.file.getvalue())
+
+
+def render_rich_tree(smap: SignalMap, *, color: bool = True, width: int | None = None) -> str:
+    """Return signal -> sender -> receivers as a rich tree."""
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    console = _console(color, width)
+    console.print(escape(header(smap)), style="bold")
+    root = Tree("signals", hide_root=True)
+    for signal, groups in _tree_groups(smap):
+        if not groups:
+            continue
+        branch = root.add(f"[bold]{escape(signal.path)}[/bold] [dim]\\[{escape(signal.category)}][/dim]")
+        for sender, conns in groups:
+            leaf = branch.add(f"[cyan]{escape(sender)}[/cyan]")
+            for c in conns:
+                extra = flags(c)
+                text = f"{c.position + 1}. {escape(c.receiver.path)}  [dim]{escape(location(c))}[/dim]"
+                if extra:
+                    text += f"  [magenta]{escape(extra)}[/magenta]"
+                leaf.add(text, style=_style(c))
+    console.print(root)
+    console.print(escape(summary(smap)))
+    return str(console.file.getvalue())
