@@ -132,9 +132,14 @@ def read_entries(signal: Signal) -> list[Entry]:
 
 def make_id(target: Any) -> Any:
     """Return Django's lookup key for `target` (``django.dispatch.dispatcher._make_id``)."""
-    from django.dispatch.dispatcher import _make_id
+    return _dispatcher()._make_id(target)
 
-    return _make_id(target)
+
+@functools.cache
+def _dispatcher() -> Any:
+    from django.dispatch import dispatcher
+
+    return dispatcher
 
 
 @functools.cache

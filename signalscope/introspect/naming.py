@@ -6,6 +6,7 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 from ..model import ReceiverRef, SenderRef
@@ -44,10 +45,11 @@ def _is_staticmethod(func: Any) -> bool:
 
 
 def _location(func: Any, relpath: Callable[[str | None], str | None]) -> tuple[str | None, int | None]:
-    try:
-        func = inspect.unwrap(func)  # functools.wraps decorators: point at the real code
-    except ValueError:  # a __wrapped__ cycle
-        pass
+    if hasattr(func, "__wrapped__"):
+        try:
+            func = inspect.unwrap(func)  # functools.wraps decorators: point at the real code
+        except ValueError:  # a __wrapped__ cycle
+            pass
     code = getattr(func, "__code__", None)
     if code is None:
         return None, None
@@ -65,6 +67,8 @@ def describe_receiver(
     """
     if obj is None:
         return ReceiverRef(path="<dead>", file=None, line=None, kind="dead", is_async=is_async)
+    if type(obj) is FunctionType:  # the common case first: a plain function
+        return _describe_function(obj, is_async, relpath)
     if isinstance(obj, functools.partial):
         inner = obj.func
         while isinstance(inner, functools.partial):
@@ -78,14 +82,7 @@ def describe_receiver(
         file, line = _location(obj.__func__, relpath)
         return ReceiverRef(path=callable_path(obj), file=file, line=line, kind=kind, is_async=is_async)
     if inspect.isfunction(obj):
-        if obj.__name__ == "<lambda>":
-            kind = "lambda"
-        elif _is_staticmethod(obj):
-            kind = "staticmethod"
-        else:
-            kind = "function"
-        file, line = _location(obj, relpath)
-        return ReceiverRef(path=_qualified(obj), file=file, line=line, kind=kind, is_async=is_async)
+        return _describe_function(obj, is_async, relpath)
     if inspect.isbuiltin(obj) or inspect.ismethodwrapper(obj) or inspect.ismethoddescriptor(obj):
         owner = getattr(obj, "__self__", None)
         path = _qualified(obj)
@@ -98,6 +95,19 @@ def describe_receiver(
     file, line = _location(call, relpath) if call is not None else (None, None)
     path = f"{cls.__module__}:{cls.__qualname__}.__call__"
     return ReceiverRef(path=path, file=file, line=line, kind="callable", is_async=is_async)
+
+
+def _describe_function(
+    func: FunctionType, is_async: bool, relpath: Callable[[str | None], str | None]
+) -> ReceiverRef:
+    if func.__name__ == "<lambda>":
+        kind = "lambda"
+    elif _is_staticmethod(func):
+        kind = "staticmethod"
+    else:
+        kind = "function"
+    file, line = _location(func, relpath)
+    return ReceiverRef(path=_qualified(func), file=file, line=line, kind=kind, is_async=is_async)
 
 
 def describe_sender(obj: Any) -> SenderRef:

@@ -42,6 +42,7 @@ class _SenderLookup:
         for config in apps.get_app_configs():
             self._by_id[id(config)] = config
         self._scanned = False
+        self._described: dict[int, SenderRef] = {}
 
     def resolve(self, keys: set[Any]) -> None:
         missing = {k for k in keys if k not in self._by_id}
@@ -53,8 +54,17 @@ class _SenderLookup:
 
     def describe(self, key: Any) -> SenderRef:
         if key in self._by_id:
-            return describe_sender(self._by_id[key])
+            return self.describe_object(self._by_id[key])
         return _UNKNOWN_SENDER
+
+    def describe_object(self, obj: Any) -> SenderRef:
+        # Most receivers share a few hundred senders: describe each once. The
+        # objects are alive for the whole scan, so their ids are stable keys.
+        key = id(obj)
+        ref = self._described.get(key)
+        if ref is None:
+            ref = self._described[key] = describe_sender(obj)
+        return ref
 
 
 def _uid_text(uid: Any) -> str | None:
@@ -113,21 +123,22 @@ def scan(project: Project) -> SignalMap:
     unnamed: list[tuple[Any, list[Connection]]] = []
     path_of: dict[int, str] = {}
     for signal, entries in decoded:
-        conns = _connections(entries, lookup, none_id, relpath)
         place = names.get(id(signal))
         if place is None:
+            conns = _connections("", entries, lookup, none_id, relpath)
             if conns:  # an unnamed signal with no receivers is noise (a temporary)
                 unnamed.append((signal, conns))
             continue
         path = f"{place[0]}:{place[1]}"
         path_of[id(signal)] = path
         signal_refs.append(_signal_ref(signal, path, place[0], project_dirs, libraries))
-        connections.extend(replace(c, signal=path) for c in conns)
+        connections.extend(_connections(path, entries, lookup, none_id, relpath))
     # Signals bound to no name: numbered in a stable order of their receivers.
-    unnamed.sort(key=lambda item: [(c.sender, c.position, c.receiver) for c in item[1]])
+    unnamed.sort(key=lambda item: [connection_key(c) for c in item[1]])
     for index, (signal, conns) in enumerate(unnamed, 1):
         path = f"<unnamed>:{type(signal).__name__}#{index}"
         path_of[id(signal)] = path
+        conns = [replace(c, signal=path) for c in conns]
         signal_refs.append(
             SignalRef(
                 path=path,
@@ -137,7 +148,7 @@ def scan(project: Project) -> SignalMap:
                 use_caching=bool(signal.use_caching),
             )
         )
-        connections.extend(replace(c, signal=path) for c in conns)
+        connections.extend(conns)
 
     connections.extend(_pending(apps, path_of, relpath))
 
@@ -156,8 +167,8 @@ def scan(project: Project) -> SignalMap:
         django=project.django_version,
         settings=project.settings_module,
         settings_source=project.settings_source,
-        signals=tuple(sorted(signal_refs)),
-        connections=tuple(sorted(connections)),
+        signals=tuple(sorted(signal_refs, key=lambda s: s.path)),
+        connections=tuple(sorted(connections, key=connection_key)),
         apps=app_refs,
     )
 
@@ -177,16 +188,36 @@ def _signal_ref(
     )
 
 
+def connection_key(conn: Connection) -> tuple[Any, ...]:
+    """Sort key of the output order: signal, sender (any first, then by kind and label), position.
+
+    The same order as the dataclass ordering, computed from plain values (a
+    sort through the dataclasses' generated __lt__ is several times slower).
+    """
+    r = conn.receiver
+    return (
+        conn.signal,
+        conn.sender.kind,
+        conn.sender.label or "",
+        conn.position,
+        r.path,
+        r.file or "",
+        r.line or 0,
+        r.kind,
+        conn.dispatch_uid or "",
+    )
+
+
 def _connections(
-    entries: list[_compat.Entry], lookup: _SenderLookup, none_id: Any, relpath: Any
+    path: str, entries: list[_compat.Entry], lookup: _SenderLookup, none_id: Any, relpath: Any
 ) -> list[Connection]:
-    """Describe one signal's entries; the signal path is filled in by the caller."""
+    """Describe one signal's entries, as connections of the signal at `path`."""
     result = []
     seen_any = 0
     seen_for: dict[Any, int] = defaultdict(int)  # specific sender key -> entries for it so far
     for entry in entries:
         if entry.has_sender_ref:
-            sender = describe_sender(entry.sender) if not entry.is_sender_dead else _DEAD_SENDER
+            sender = lookup.describe_object(entry.sender) if not entry.is_sender_dead else _DEAD_SENDER
         elif entry.sender_key == none_id:
             sender = _ANY
         else:
@@ -204,7 +235,7 @@ def _connections(
         receiver: ReceiverRef = describe_receiver(entry.receiver, is_async=is_async, relpath=relpath)
         result.append(
             Connection(
-                signal="",
+                signal=path,
                 sender=sender,
                 position=position,
                 receiver=receiver,

@@ -1,0 +1,65 @@
+"""Helpers for running signalscope and the fixture projects in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+TESTS = ROOT / "tests"
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "NO_COLOR", "FORCE_COLOR")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: int = 120) -> Result:
+    proc = subprocess.run(
+        args, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def signalscope(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Result:
+    """Run ``python -m signalscope ARGS`` with this interpreter."""
+    return run([sys.executable, "-m", "signalscope", *args], cwd=cwd, env=env)
+
+
+def receivers(data: dict[str, Any], signal: str | None = None) -> list[dict[str, Any]]:
+    """Flatten `list --json` output into receiver dicts carrying their signal's path."""
+    rows = []
+    for s in data["signals"]:
+        if signal is None or signal in (s["name"], s["path"]):
+            rows.extend({**r, "signal": s["path"]} for r in s["receivers"])
+    return rows
+
+
+def one(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
+    found = [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+    assert len(found) == 1, f"expected one receiver matching {match}, found {len(found)}: {found}"
+    return found[0]
+
+
+def django_version() -> tuple[int, int]:
+    import django
+
+    return django.VERSION[0], django.VERSION[1]

@@ -1,0 +1,48 @@
+"""Importing signalscope needs no settings; `list --json` imports no rich and no networkx."""
+
+from __future__ import annotations
+
+import sys
+
+from helpers import FIXTURES, run
+
+
+def test_package_imports_without_django_settings() -> None:
+    code = (
+        "import sys\n"
+        "import signalscope, signalscope.model, signalscope.render, signalscope.errors\n"
+        "import signalscope.cli.app, signalscope.cli.main\n"
+        "assert 'django.conf' not in sys.modules, 'django.conf imported'\n"
+        "assert 'networkx' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
+
+
+def test_list_json_imports_neither_rich_nor_networkx() -> None:
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('MODULES ' + ' '.join(sorted(\n"
+        "    m for m in sys.modules if m.split('.')[0] in ('rich', 'networkx'))) + '\\n'))\n"
+        "from signalscope.cli.main import main\n"
+        f"main(['list', '--json', '--project', {str(FIXTURES / 'shop')!r}])\n"
+    )
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert "MODULES \n" in result.stderr, result.stderr
+
+
+def test_scanning_wakes_no_lazy_object() -> None:
+    code = (
+        "import signalscope\n"
+        f"smap = signalscope.load(project={str(FIXTURES / 'shop')!r})\n"
+        "from django.core.files.storage import default_storage\n"
+        "from django.utils.functional import empty\n"
+        "assert default_storage._wrapped is empty, 'default_storage was set up'\n"
+        "print(len(smap.connections))\n"
+    )
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 20
