@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 import os
 import sys
-import sysconfig
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ast
+    from types import TracebackType
 
 from .errors import ProjectLoadError, SettingsNotFound, UsageError
 
@@ -31,6 +32,7 @@ class Project:
     urls_loaded: bool
     django_version: str
     search_roots: tuple[str, ...] = field(default=())  # for relative file names
+    _relpaths: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
 
     def relpath(self, filename: str | None) -> str | None:
         """Return `filename` relative to the sys.path entry holding it, POSIX style.
@@ -39,28 +41,23 @@ class Project:
         "django/db/__init__.py": the same on every machine. A file outside
         every entry keeps its absolute path.
         """
-        return _relpath(filename, self.search_roots)
+        if filename is None:
+            return None
+        try:
+            return self._relpaths[filename]
+        except KeyError:
+            result = self._relpaths[filename] = _relpath(filename, self.search_roots)
+            return result
 
 
-_relcache: dict[tuple[str, tuple[str, ...]], str | None] = {}
-
-
-def _relpath(filename: str | None, roots: tuple[str, ...]) -> str | None:
+def _relpath(filename: str, roots: tuple[str, ...]) -> str | None:
     if not filename or filename.startswith("<"):
         return None
-    key = (filename, roots)
-    try:
-        return _relcache[key]
-    except KeyError:
-        pass
     absolute = os.path.abspath(filename)
-    result = Path(absolute).as_posix()
     for root in roots:  # longest first
         if absolute.startswith(root + os.sep):
-            result = Path(absolute[len(root) + 1 :]).as_posix()
-            break
-    _relcache[key] = result
-    return result
+            return Path(absolute[len(root) + 1 :]).as_posix()
+    return Path(absolute).as_posix()
 
 
 def settings_from_manage_py(manage_py: Path) -> str | None:
@@ -72,6 +69,8 @@ def settings_from_manage_py(manage_py: Path) -> str | None:
 
     Raises ProjectLoadError when the file cannot be read or parsed.
     """
+    import ast
+
     try:
         source = manage_py.read_text(encoding="utf-8")
         tree = ast.parse(source, filename=str(manage_py))
@@ -108,6 +107,8 @@ def settings_from_manage_py(manage_py: Path) -> str | None:
 
 
 def _is_environ(node: ast.expr) -> bool:
+    import ast
+
     # os.environ, or environ imported from os
     if isinstance(node, ast.Attribute):
         return node.attr == "environ"
@@ -115,11 +116,15 @@ def _is_environ(node: ast.expr) -> bool:
 
 
 def _is_str(node: ast.expr, value: str) -> bool:
+    import ast
+
     return isinstance(node, ast.Constant) and node.value == value
 
 
 def _library_dirs() -> tuple[str, ...]:
     """Return the folders whose files are not the user's: stdlib, site-packages, Django, us."""
+    import sysconfig
+
     dirs = set()
     for name in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = sysconfig.get_paths().get(name)
@@ -144,6 +149,8 @@ def find_user_frame(exc: BaseException) -> tuple[str, int] | None:
     Library frames (stdlib, site-packages, Django, signalscope) are skipped;
     for a SyntaxError the file and line of the bad code are used.
     """
+    import traceback
+
     libs = _library_dirs()
 
     def is_user(filename: str | None) -> bool:

@@ -46,3 +46,21 @@ def test_scanning_wakes_no_lazy_object() -> None:
     result = run([sys.executable, "-c", code])
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 20
+
+
+def test_signals_frozen_by_gc_freeze_are_still_found() -> None:
+    # Pre-forking servers call gc.freeze() after loading the app; gc.get_objects()
+    # then lists none of the frozen objects.
+    code = (
+        "import gc, json, signalscope\n"
+        "from signalscope.model import to_dict\n"
+        f"project = signalscope.load_project(project={str(FIXTURES / 'kinds')!r})\n"
+        "before = to_dict(signalscope.scan(project))\n"
+        "gc.freeze()\n"
+        "after = to_dict(signalscope.scan(project))\n"
+        "assert before == after, 'frozen signals were missed'\n"
+        "print(len(before['signals']))\n"
+    )
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -153,6 +154,10 @@ def list_command(
             loaded = api.load_project(
                 settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls
             )
+            # This process ends after printing, and what the scan and the renderers
+            # allocate is freed by reference counting: cyclic collections would only
+            # walk Django's objects again and again, which costs more than the scan.
+            gc.disable()
             smap = api.list_receivers(
                 loaded,
                 signals=signal or (),

@@ -20,8 +20,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import IntrospectionError
 
@@ -32,22 +31,38 @@ if TYPE_CHECKING:
 __all__ = ["Entry", "PendingConnect", "read_entries", "read_pending", "make_id", "none_id", "dispatcher_is_async"]
 
 
-@dataclass(slots=True)
 class Entry:
-    """One decoded ``Signal.receivers`` entry."""
+    """One decoded ``Signal.receivers`` entry.
 
-    receiver_key: Any
-    sender_key: Any
-    receiver: Any  # the live callable, or None when the weak reference is dead
-    is_weak: bool
-    has_sender_ref: bool  # [6.0+] Django holds a weak reference to the sender
-    sender: Any  # the sender object when has_sender_ref and it is alive
-    is_sender_dead: bool
-    is_async: bool | None  # None: this Django doesn't record it [4.2]
+    A plain slotted class, not a dataclass: one is made per receiver on every
+    scan, and class creation at import time counts toward start-up too.
+    """
+
+    __slots__ = ("receiver_key", "sender_key", "receiver", "is_weak", "has_sender_ref", "sender", "is_sender_dead",
+                 "is_async")
+
+    def __init__(
+        self,
+        receiver_key: Any,
+        sender_key: Any,
+        receiver: Any,  # the live callable, or None when the weak reference is dead
+        is_weak: bool,
+        has_sender_ref: bool,  # [6.0+] Django holds a weak reference to the sender
+        sender: Any,  # the sender object when has_sender_ref and it is alive
+        is_sender_dead: bool,
+        is_async: bool | None,  # None: this Django doesn't record it [4.2]
+    ) -> None:
+        self.receiver_key = receiver_key
+        self.sender_key = sender_key
+        self.receiver = receiver
+        self.is_weak = is_weak
+        self.has_sender_ref = has_sender_ref
+        self.sender = sender
+        self.is_sender_dead = is_sender_dead
+        self.is_async = is_async
 
 
-@dataclass(slots=True)
-class PendingConnect:
+class PendingConnect(NamedTuple):
     """A connect() waiting in ``apps._pending_operations`` for a model that never registered."""
 
     signal: Any

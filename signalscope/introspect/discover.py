@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import sys
+from itertools import compress
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,17 +34,33 @@ def find_signals() -> list[Signal]:
     signals kept on classes, in containers or in closures. The check is on
     ``type(obj)``, never isinstance(): isinstance() would wake LazyObjects.
     """
+    types = _signal_types()
     objects = gc.get_objects()
-    # A Python loop over every object costs ~10 ms on a large project; map()
-    # and list.index() run in C and find the few signals in ~1 ms.
-    kinds = list(map(type, objects))
-    found = []
-    for signal_type in _signal_types():
-        start = 0
-        for _ in range(kinds.count(signal_type)):
-            start = kinds.index(signal_type, start) + 1
-            found.append(objects[start - 1])
+    # A Python-level loop over every object costs ~10 ms on a large project;
+    # compress/map/set.__contains__ do the same test in C.
+    found = list(compress(objects, map(types.__contains__, map(type, objects))))
+    if gc.get_freeze_count():
+        # gc.get_objects() skips what gc.freeze() froze (pre-forking servers
+        # freeze after loading the app): add the signals bound in modules and classes.
+        seen = set(map(id, found))
+        for _place, value in bound_objects():
+            if type(value) in types and id(value) not in seen:
+                seen.add(id(value))
+                found.append(value)
     return found
+
+
+def bound_objects() -> Iterator[tuple[tuple[str, str], Any]]:
+    """Yield ((module, attribute), value) for module globals and their classes' attributes."""
+    for modname, module in list(sys.modules.items()):
+        namespace = getattr(module, "__dict__", None)
+        if not namespace:
+            continue
+        for attr, value in list(namespace.items()):
+            yield (modname, attr), value
+            if type(value) is type and value.__module__ == modname:
+                for cattr, cvalue in list(vars(value).items()):
+                    yield (modname, f"{value.__qualname__}.{cattr}"), cvalue
 
 
 def _defines(module: Any, attr: str, cache: dict[str, str | None]) -> bool:
@@ -75,7 +93,6 @@ def name_signals(signals: list[Signal]) -> dict[int, tuple[str, str]]:
     """
     wanted = {id(s) for s in signals}
     candidates: dict[int, list[tuple[str, str]]] = {}
-    classes: list[tuple[str, type]] = []
     for modname, module in list(sys.modules.items()):
         namespace = getattr(module, "__dict__", None)
         if not namespace:
@@ -97,14 +114,9 @@ def name_signals(signals: list[Signal]) -> dict[int, tuple[str, str]]:
     missing = wanted - names.keys()
     if missing:
         # Class attributes: look through the classes that modules define.
-        for modname, module in list(sys.modules.items()):
-            for value in list(getattr(module, "__dict__", {}).values()):
-                if type(value) is type and value.__module__ == modname:
-                    classes.append((modname, value))
-        for modname, cls in classes:
-            for attr, value in list(vars(cls).items()):
-                if id(value) in missing and id(value) not in names:
-                    names[id(value)] = (modname, f"{cls.__qualname__}.{attr}")
+        for (modname, attr), value in bound_objects():
+            if "." in attr and id(value) in missing and id(value) not in names:
+                names[id(value)] = (modname, attr)
     return names
 
 

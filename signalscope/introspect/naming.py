@@ -100,14 +100,19 @@ def describe_receiver(
 def _describe_function(
     func: FunctionType, is_async: bool, relpath: Callable[[str | None], str | None]
 ) -> ReceiverRef:
+    qualname = func.__qualname__
     if func.__name__ == "<lambda>":
         kind = "lambda"
-    elif _is_staticmethod(func):
+    elif "." in qualname and _is_staticmethod(func):
         kind = "staticmethod"
     else:
         kind = "function"
-    file, line = _location(func, relpath)
-    return ReceiverRef(path=_qualified(func), file=file, line=line, kind=kind, is_async=is_async)
+    if hasattr(func, "__wrapped__"):
+        file, line = _location(func, relpath)
+    else:  # the usual case, inlined: this runs once per receiver
+        code = func.__code__
+        file, line = relpath(code.co_filename), code.co_firstlineno
+    return ReceiverRef(f"{func.__module__ or '?'}:{qualname}", file, line, kind, is_async)
 
 
 def describe_sender(obj: Any) -> SenderRef:

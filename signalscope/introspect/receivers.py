@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..model import AppRef, Connection, ReceiverRef, SenderRef, SignalMap, SignalRef
 from . import _compat
-from .discover import find_signals, name_signals, signal_category
+from .discover import bound_objects, find_signals, name_signals, signal_category
 from .naming import callable_path, describe_receiver, describe_sender
 
 if TYPE_CHECKING:
@@ -51,6 +53,10 @@ class _SenderLookup:
             for obj in gc.get_objects():
                 if id(obj) in missing:
                     self._by_id[id(obj)] = obj
+            if gc.get_freeze_count():  # gc.get_objects() skips frozen objects
+                for _place, obj in bound_objects():
+                    if id(obj) in missing:
+                        self._by_id.setdefault(id(obj), obj)
 
     def describe(self, key: Any) -> SenderRef:
         if key in self._by_id:
@@ -75,6 +81,8 @@ def _uid_text(uid: Any) -> str | None:
 
 def _dispatch_uid(entry: _compat.Entry) -> str | None:
     key = entry.receiver_key
+    if type(key) is str:  # the usual dispatch_uid
+        return key
     if entry.receiver is not None:
         return None if key == _compat.make_id(entry.receiver) else _uid_text(key)
     # Dead receiver: an id key is an int or a pair of ints; anything else was a dispatch_uid.
@@ -93,6 +101,23 @@ def _library_dirs() -> tuple[str, ...]:
     )
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block, then restore its state.
+
+    A collection in the middle of a scan could kill a weak receiver between
+    two reads, so the snapshot would be inconsistent; and on a large project
+    the passes over Django's objects cost more than the scan itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def scan(project: Project) -> SignalMap:
     """Return every signal and every connected receiver of the set-up `project`.
 
@@ -102,6 +127,11 @@ def scan(project: Project) -> SignalMap:
 
     Raises IntrospectionError when Django's internals have an unknown layout.
     """
+    with _collection_paused():
+        return _scan(project)
+
+
+def _scan(project: Project) -> SignalMap:
     from django.apps import apps
 
     relpath = project.relpath
@@ -194,55 +224,49 @@ def connection_key(conn: Connection) -> tuple[Any, ...]:
     The same order as the dataclass ordering, computed from plain values (a
     sort through the dataclasses' generated __lt__ is several times slower).
     """
-    r = conn.receiver
-    return (
-        conn.signal,
-        conn.sender.kind,
-        conn.sender.label or "",
-        conn.position,
-        r.path,
-        r.file or "",
-        r.line or 0,
-        r.kind,
-        conn.dispatch_uid or "",
-    )
+    sender = conn.sender
+    return (conn.signal, sender.kind, sender.label or "", conn.position, conn.receiver.path, conn.dispatch_uid or "")
 
 
 def _connections(
     path: str, entries: list[_compat.Entry], lookup: _SenderLookup, none_id: Any, relpath: Any
 ) -> list[Connection]:
-    """Describe one signal's entries, as connections of the signal at `path`."""
+    """Describe one signal's entries, as connections of the signal at `path`.
+
+    This loop runs once per receiver of the project: it is kept flat.
+    """
     result = []
     seen_any = 0
     seen_for: dict[Any, int] = defaultdict(int)  # specific sender key -> entries for it so far
+    any_sender = _ANY
     for entry in entries:
         if entry.has_sender_ref:
             sender = lookup.describe_object(entry.sender) if not entry.is_sender_dead else _DEAD_SENDER
         elif entry.sender_key == none_id:
-            sender = _ANY
+            sender = any_sender
         else:
             sender = lookup.describe(entry.sender_key)
         # Call order: a send from S runs S's and any-sender entries in list order.
-        if sender.is_any:
+        if sender is any_sender:
             position = seen_any
             seen_any += 1
         else:
             position = seen_any + seen_for[entry.sender_key]
             seen_for[entry.sender_key] += 1
+        obj = entry.receiver
         is_async = entry.is_async
         if is_async is None:
-            is_async = entry.receiver is not None and _compat.dispatcher_is_async(entry.receiver)
-        receiver: ReceiverRef = describe_receiver(entry.receiver, is_async=is_async, relpath=relpath)
+            is_async = obj is not None and _compat.dispatcher_is_async(obj)
         result.append(
             Connection(
-                signal=path,
-                sender=sender,
-                position=position,
-                receiver=receiver,
-                dispatch_uid=_dispatch_uid(entry),
-                is_weak=entry.is_weak,
-                is_dead=entry.is_weak and entry.receiver is None,
-                is_pending=False,
+                path,
+                sender,
+                position,
+                describe_receiver(obj, is_async=is_async, relpath=relpath),
+                _dispatch_uid(entry),
+                entry.is_weak,
+                entry.is_weak and obj is None,
+                False,
             )
         )
     return result
