@@ -40,36 +40,45 @@ BARE = (
 )
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Run `cmd`; return its wall time and its CPU time (user + system), in seconds."""
     # Both sides may cache bytecode, as in any installed environment (some
     # machines set PYTHONDONTWRITEBYTECODE, which would recompile the
     # project and an editable signalscope on every run).
     drop = ("DJANGO_SETTINGS_MODULE", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"bench_list: {' '.join(cmd)} failed with exit code {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
-def measure(name: str, project: Path, settings: str, runs: int, script: str) -> tuple[str, float, float, float, float]:
+def measure(name: str, project: Path, settings: str, runs: int, script: str) -> dict[str, float | str]:
     bare = [sys.executable, "-c", BARE.format(dir=str(project), settings=settings)]
     ours = [script, "list", "--json", "--project", str(project)]
-    for cmd in (bare, ours):  # warm the page cache and .pyc files
+    for cmd in (bare, ours):  # warm the page cache and write the .pyc files
         timed(cmd, project)
-    bare_times, our_times = [], []
+    bare_runs, our_runs = [], []
     for i in range(runs):
-        pair = [(bare, bare_times), (ours, our_times)]
+        pair = [(bare, bare_runs), (ours, our_runs)]
         if i % 2:
             pair.reverse()
         for cmd, sink in pair:
             sink.append(timed(cmd, project))
-    return (
-        name,
-        statistics.median(bare_times),
-        statistics.median(our_times),
-        min(bare_times),
-        min(our_times),
-    )
+    median = statistics.median
+    return {
+        "name": name,
+        "bare": median(w for w, _ in bare_runs),
+        "ours": median(w for w, _ in our_runs),
+        # Each run against the bare run next to it: drift on a noisy machine cancels out.
+        "paired": median(o[0] / b[0] for o, b in zip(our_runs, bare_runs)),
+        "min": min(w for w, _ in our_runs) / min(w for w, _ in bare_runs),
+        "cpu": median(c for _, c in our_runs) / median(c for _, c in bare_runs),
+    }
 
 
 def main() -> None:
@@ -88,13 +97,18 @@ def main() -> None:
         rows.append(measure("generated: 200 models, 2,000 receivers", project, "genproj.settings", args.runs, script))
     goals = {"fixtures/shop": 1.30}
     print()
-    print(f"{'project':<40} {'bare ms':>8} {'list ms':>8} {'ratio':>6} {'min ratio':>9} {'goal':>5}")
-    for name, bare, ours, bare_min, ours_min in rows:
-        goal = goals.get(name, 1.15)
+    print(f"{'project':<40} {'bare ms':>8} {'list ms':>8} {'ratio':>6} {'paired':>7} {'min':>5} {'cpu':>5} {'goal':>5}")
+    for row in rows:
+        goal = goals.get(str(row["name"]), 1.15)
         print(
-            f"{name:<40} {bare * 1e3:8.0f} {ours * 1e3:8.0f} {ours / bare:6.2f} {ours_min / bare_min:9.2f} {goal:5.2f}"
+            f"{row['name']:<40} {float(row['bare']) * 1e3:8.0f} {float(row['ours']) * 1e3:8.0f} "
+            f"{float(row['ours']) / float(row['bare']):6.2f} {row['paired']:7.2f} {row['min']:5.2f} "
+            f"{row['cpu']:5.2f} {goal:5.2f}"
         )
-    print("\nratio: median over median; min ratio: fastest over fastest.")
+    print(
+        "\nratio: median wall time over median wall time; paired: median of each run over the bare run\n"
+        "next to it; min: fastest over fastest; cpu: median user+system CPU time over the same."
+    )
 
 
 if __name__ == "__main__":

@@ -77,9 +77,29 @@ def _defines(module: Any, attr: str, cache: dict[str, str | None]) -> bool:
     source = cache[filename]
     if source is None:
         return False
-    # Plain substring search: a regex over Django's larger modules costs far more.
-    line = "\n" + attr
-    return any(line + tail in source for tail in (" =", "=", ":", " :"))
+    # Plain substring search (a regex over Django's larger modules costs far
+    # more): a line starting with the name, then "=" or an annotation's ":".
+    # Imports never match: their names follow "import" or stand indented.
+    needle = "\n" + attr
+    start = source.find(needle)
+    while start != -1:
+        rest = source[start + len(needle) : start + len(needle) + 3].lstrip(" ")
+        if rest[:1] == ":" or (rest[:1] == "=" and rest[1:2] != "="):
+            return True
+        start = source.find(needle, start + 1)
+    return False
+
+
+def _preference(place: tuple[str, str]) -> tuple[bool, int, int, tuple[str, str]]:
+    """Rank binding places when no source says which one defines the signal."""
+    module = place[0]
+    return (not module.endswith("signals"), module.count("."), len(module), place)
+
+
+def _likely_definer(place: tuple[str, str]) -> tuple[bool, bool, int, int, tuple[str, str]]:
+    # Django's own signals are defined inside Django; check those first.
+    module = place[0]
+    return (not module.endswith("signals"), not module.startswith("django."), module.count("."), len(module), place)
 
 
 def name_signals(signals: list[Signal]) -> dict[int, tuple[str, str]]:
@@ -106,11 +126,15 @@ def name_signals(signals: list[Signal]) -> dict[int, tuple[str, str]]:
     sources: dict[str, str | None] = {}
     names: dict[int, tuple[str, str]] = {}
     for key, places in candidates.items():
+        places.sort(key=_preference)
+        names[key] = places[0]
         if len(places) > 1:
-            defining = [p for p in places if _defines(sys.modules[p[0]], p[1], sources)]
-            if defining:
-                places = defining
-        names[key] = min(places, key=lambda p: (not p[0].endswith("signals"), p[0].count("."), len(p[0]), p))
+            # Read sources in order of likelihood and stop at the definition:
+            # usually the first file read.
+            for place in sorted(places, key=_likely_definer):
+                if _defines(sys.modules[place[0]], place[1], sources):
+                    names[key] = place
+                    break
     missing = wanted - names.keys()
     if missing:
         # Class attributes: look through the classes that modules define.
