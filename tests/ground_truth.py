@@ -199,9 +199,8 @@ def main():
 
     rows = []
     for signal in signals:
-        if id(signal) not in names:
-            continue
-        path = names[id(signal)]
+        # Signals bound to no name (kept in a container) are reported as "<unnamed>".
+        path = names.get(id(signal), "<unnamed>")
         entries = list(signal.receivers)
         decoded = []
         for entry in entries:
@@ -264,7 +263,7 @@ def main():
                 continue
             partial_obj = next(p for p in chain if isinstance(p, functools.partial))
             receiver = partial_obj.args[0]
-            path = names[id(op.__self__)]
+            path = names.get(id(op.__self__), "<unnamed>")
             label = ".".join(model_key)
             slot = (path, label)
             rpath, kind, file, line = name_receiver(receiver)

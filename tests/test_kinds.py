@@ -97,3 +97,9 @@ def test_receiver_connected_in_urls_needs_url_loading(kinds: dict[str, Any]) -> 
     without = signalscope("list", "--json", "--no-urls", "--project", str(FIXTURES / "kinds"))
     assert without.returncode == 0, without.stderr
     assert not [r for r in receivers(without.json()) if r["receiver"] == "kinds.urls:log_request_end"]
+
+
+def test_signal_kept_in_a_container_is_found_unnamed(kinds: dict[str, Any]) -> None:
+    (signal,) = [s for s in kinds["signals"] if s["path"].startswith("<unnamed>:")]
+    assert (signal["path"], signal["name"], signal["category"]) == ("<unnamed>:Signal#1", "<unnamed Signal>", "unnamed")
+    assert [r["receiver"] for r in signal["receivers"]] == [R + "on_archived"]

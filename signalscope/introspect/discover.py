@@ -41,13 +41,31 @@ def find_signals() -> list[Signal]:
     found = list(compress(objects, map(types.__contains__, map(type, objects))))
     if gc.get_freeze_count():
         # gc.get_objects() skips what gc.freeze() froze (pre-forking servers
-        # freeze after loading the app): add the signals bound in modules and classes.
+        # freeze after loading the app): add the signals reachable from modules.
         seen = set(map(id, found))
-        for _place, value in bound_objects():
-            if type(value) in types and id(value) not in seen:
-                seen.add(id(value))
-                found.append(value)
+        for obj in reachable_objects():
+            if type(obj) in types and id(obj) not in seen:
+                seen.add(id(obj))
+                found.append(obj)
     return found
+
+
+def reachable_objects() -> Iterator[Any]:
+    """Yield every object reachable from the loaded modules, each once.
+
+    The fallback for objects that gc.freeze() hid from gc.get_objects():
+    gc.get_referents() still follows them. It walks the whole heap, so it is
+    used only when something is frozen.
+    """
+    seen: set[int] = set()
+    todo: list[Any] = list(sys.modules.values())
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        yield obj
+        todo.extend(gc.get_referents(obj))
 
 
 def bound_objects() -> Iterator[tuple[tuple[str, str], Any]]:

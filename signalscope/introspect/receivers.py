@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..model import AppRef, Connection, ReceiverRef, SenderRef, SignalMap, SignalRef
 from . import _compat
-from .discover import bound_objects, find_signals, name_signals, signal_category
+from .discover import find_signals, name_signals, reachable_objects, signal_category
 from .naming import callable_path, describe_receiver, describe_sender
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class _SenderLookup:
                 if id(obj) in missing:
                     self._by_id[id(obj)] = obj
             if gc.get_freeze_count():  # gc.get_objects() skips frozen objects
-                for _place, obj in bound_objects():
+                for obj in reachable_objects():
                     if id(obj) in missing:
                         self._by_id.setdefault(id(obj), obj)
 

@@ -142,7 +142,8 @@ def _console(color: bool, width: int | None) -> Any:
         file=io.StringIO(),
         force_terminal=color,
         no_color=not color,
-        color_system="auto" if color else None,
+        # The 16 standard colours, which every terminal has: the same bytes everywhere.
+        color_system="standard" if color else None,
         width=width or 120,
         highlight=False,
         emoji=False,
@@ -159,6 +160,31 @@ def _style(conn: Connection) -> str:
     return ""
 
 
+def _column_widths(rows: list[tuple[str, ...]], total: int) -> list[int]:
+    """Fit the six columns into `total` characters; every column stays visible.
+
+    rich would hide whole columns when their minimums don't fit, so widths
+    are set here: each column starts at its content's width (signal, sender
+    and flags capped), then the widest column gives up one character at a
+    time (receivers and locations count as narrower than they are) until
+    the table fits or every column is at its minimum; long values then fold
+    onto more lines.
+    """
+    natural = [max(len(cell) for cell in [name, *(row[i] for row in rows)]) for i, name in enumerate(COLUMNS)]
+    caps = (22, 26, natural[2], natural[3], natural[4], 24)
+    floors = (10, 10, natural[2], 16, 12, 8)
+    weights = (1.0, 1.0, 1.0, 2.5, 1.8, 1.0)  # receivers and locations keep more of their width
+    widths = [min(n, c) for n, c in zip(natural, caps, strict=True)]
+    room = total - 3 * (len(COLUMNS) - 1)  # padding and rules between columns
+    while sum(widths) > room:
+        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: (widths[i] / weights[i], i))
+        widths[widest] -= 1
+    return widths
+
+
 def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None = None) -> str:
     """Return a rich table grouped by signal, for a terminal `width` columns wide."""
     from rich.markup import escape
@@ -167,22 +193,27 @@ def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None 
     console = _console(color, width)
     console.print(escape(header(smap)), style="bold")
     titles = _signal_titles(smap)
+    rows = _rows(smap)
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for name in COLUMNS:
-        table.add_column(name, justify="right" if name == "#" else "left", overflow="fold")
+    for name, size in zip(COLUMNS, _column_widths(rows, width or 120), strict=True):
+        table.add_column(name, width=size, overflow="fold", justify="right" if name == "#" else "left")
+    del rows
     for _signal, items in groupby(smap.connections, key=lambda c: c.signal):
         conns = list(items)
         table.add_section()
+        previous = None
         for i, c in enumerate(conns):
+            sender = sender_text(c)
             table.add_row(
                 titles[c.signal] if i == 0 else "",
-                sender_text(c),
+                sender if sender != previous else "",
                 str(c.position + 1),
                 c.receiver.path,
                 location(c),
                 flags(c),
                 style=_style(c),
             )
+            previous = sender
     if smap.connections:
         console.print(table)
     else:
