@@ -75,7 +75,7 @@ def measure(name: str, project: Path, settings: str, runs: int, script: str) -> 
         "bare": median(w for w, _ in bare_runs),
         "ours": median(w for w, _ in our_runs),
         # Each run against the bare run next to it: drift on a noisy machine cancels out.
-        "paired": median(o[0] / b[0] for o, b in zip(our_runs, bare_runs)),
+        "paired": median(o[0] / b[0] for o, b in zip(our_runs, bare_runs, strict=True)),
         "min": min(w for w, _ in our_runs) / min(w for w, _ in bare_runs),
         "cpu": median(c for _, c in our_runs) / median(c for _, c in bare_runs),
     }

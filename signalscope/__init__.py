@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load", "load_project", "scan", "select", "SignalMap"]
+__all__ = ["SignalMap", "__version__", "load", "load_project", "scan", "select"]
 
 if TYPE_CHECKING:
     from .api import load, load_project, scan, select

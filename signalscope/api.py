@@ -11,7 +11,7 @@ from .introspect import scan
 from .loader import Project, load_project
 from .model import Connection, SignalMap, SignalRef
 
-__all__ = ["load", "load_project", "scan", "select", "list_receivers", "match_signals"]
+__all__ = ["list_receivers", "load", "load_project", "match_signals", "scan", "select"]
 
 
 def load(
@@ -37,11 +37,7 @@ def match_signals(smap: SignalMap, name: str) -> list[SignalRef]:
     Raises UnknownName, with close matches, when none is.
     """
     wanted = name.strip()
-    found = [
-        s
-        for s in smap.signals
-        if wanted in (s.name, s.path, s.path.replace(":", "."))
-    ]
+    found = [s for s in smap.signals if wanted in (s.name, s.path, s.path.replace(":", "."))]
     if not found:
         raise UnknownName("signal", name, [s.name for s in smap.signals] + [s.path for s in smap.signals])
     return found
@@ -137,6 +133,4 @@ def list_receivers(
 
     Raises UnknownName and IntrospectionError.
     """
-    return select(
-        scan(project), signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django
-    )
+    return select(scan(project), signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 __all__ = [
-    "SignalscopeError",
-    "UsageError",
-    "SettingsNotFound",
-    "ProjectLoadError",
     "IntrospectionError",
-    "UnknownName",
-    "UnknownFormat",
     "MissingExtra",
     "OutputError",
+    "ProjectLoadError",
+    "SettingsNotFound",
+    "SignalscopeError",
     "TraceError",
+    "UnknownFormat",
+    "UnknownName",
+    "UsageError",
 ]
 
 

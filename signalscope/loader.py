@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 from .errors import ProjectLoadError, SettingsNotFound, UsageError
 
-__all__ = ["Project", "load_project", "settings_from_manage_py", "find_user_frame"]
+__all__ = ["Project", "find_user_frame", "load_project", "settings_from_manage_py"]
 
 SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
 
@@ -179,18 +180,14 @@ def _describe_failure(exc: BaseException, root: Path | None) -> str:
     filename, line = where
     shown = filename
     if root is not None:
-        try:
+        with contextlib.suppress(ValueError):  # another drive, on Windows
             shown = os.path.relpath(filename, root)
-        except ValueError:  # pragma: no cover - other drive on Windows
-            pass
         if shown.startswith(".."):
             shown = filename
     return f"{shown}:{line}: {text}"
 
 
-def _resolve_settings(
-    settings: str | None, project_dir: Path | None, cwd: Path
-) -> tuple[str, str, Path | None]:
+def _resolve_settings(settings: str | None, project_dir: Path | None, cwd: Path) -> tuple[str, str, Path | None]:
     """Return (module, source, root) by precedence: flag, environment, manage.py."""
     manage_dir = project_dir if project_dir is not None else cwd
     manage_py = manage_dir / "manage.py"
@@ -279,7 +276,8 @@ def load_project(
     if spec is None:
         tried = ", ".join(str(p) for p in added)
         raise ProjectLoadError(
-            f"Could not import the settings module of {where}: no module named {missing!r} on sys.path (added: {tried}).",
+            f"Could not import the settings module of {where}: "
+            f"no module named {missing!r} on sys.path (added: {tried}).",
             hint="Check the module name, or point --project / --pythonpath at the folder that contains it.",
         )
 
@@ -296,10 +294,7 @@ def load_project(
     except Exception as exc:
         hint = "Fix the error above; rerun with --traceback to see the whole traceback."
         if isinstance(exc, ModuleNotFoundError) and find_user_frame(exc) is None:
-            hint = (
-                f"Is {exc.name!r} listed in INSTALLED_APPS and installed in this environment "
-                f"({sys.executable})?"
-            )
+            hint = f"Is {exc.name!r} listed in INSTALLED_APPS and installed in this environment ({sys.executable})?"
         raise ProjectLoadError(f"Could not set up {where}: {_describe_failure(exc, root)}", hint=hint) from exc
 
     urls_loaded = False
@@ -329,4 +324,3 @@ def load_project(
         django_version=django.get_version(),
         search_roots=search_roots,
     )
-

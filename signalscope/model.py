@@ -15,16 +15,16 @@ from typing import Any
 
 __all__ = [
     "SCHEMA_VERSION",
-    "SignalRef",
-    "SenderRef",
-    "ReceiverRef",
-    "Connection",
     "AppRef",
+    "Connection",
+    "ReceiverRef",
+    "SenderRef",
     "SignalMap",
-    "to_dict",
-    "from_dict",
+    "SignalRef",
     "dumps",
+    "from_dict",
     "loads",
+    "to_dict",
 ]
 
 SCHEMA_VERSION = 1  # history -- 1: first release (signalscope 0.1)
@@ -145,7 +145,7 @@ def _json_or_null(encode: Callable[[Any], str]) -> Callable[[Any], str]:
     return encode_or_null
 
 
-_escape = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated
+_escape: Callable[[str], str] = json.encoder.encode_basestring  # C-accelerated
 _json_bool = ("false", "true").__getitem__
 _json_int = int.__repr__
 
@@ -230,8 +230,8 @@ def from_dict(data: dict[str, Any]) -> SignalMap:
     """
     if data.get("schema") != SCHEMA_VERSION:
         raise ValueError(f"unsupported signalscope schema {data.get('schema')!r} (expected {SCHEMA_VERSION})")
-    signals = []
-    connections = []
+    signals: list[SignalRef] = []
+    connections: list[Connection] = []
     for s in data["signals"]:
         signals.append(
             SignalRef(

@@ -23,7 +23,8 @@ import weakref
 def setup(project_dir, settings, urls):
     sys.path.insert(0, project_dir)
     if settings is None:
-        text = open(os.path.join(project_dir, "manage.py")).read()
+        with open(os.path.join(project_dir, "manage.py")) as handle:
+            text = handle.read()
         settings = re.search(r"DJANGO_SETTINGS_MODULE['\"],\s*['\"]([\w.]+)", text).group(1)
     os.environ["DJANGO_SETTINGS_MODULE"] = settings
     import django
@@ -80,7 +81,7 @@ def signal_names(signals):
         elif class_attrs and not any("." not in a for _, a in options):
             options = class_attrs
         options.sort(key=lambda p: (not p[0].endswith("signals"), p[0].count("."), len(p[0]), p))
-        names[key] = "%s:%s" % options[0]
+        names[key] = "{}:{}".format(*options[0])
     return names
 
 

@@ -26,8 +26,9 @@ def test_plain_output_is_one_line_per_receiver_and_greppable() -> None:
     assert lines[0].startswith("signalscope ") and "settings shop.settings (from manage.py)" in lines[0]
     user_lines = [line for line in lines if "auth.User" in line]
     assert len(user_lines) == 2
-    assert re.match(r"post_save\s+auth\.User\s+1\s+accounts\.signals:create_user_profile\s+accounts/signals\.py:8$",
-                    user_lines[0])
+    assert re.match(
+        r"post_save\s+auth\.User\s+1\s+accounts\.signals:create_user_profile\s+accounts/signals\.py:8$", user_lines[0]
+    )
     partial = next(line for line in lines if "invalidate_cache" in line)
     assert partial.endswith("partial strong")
     assert "No receivers: " in result.stdout  # signals without receivers are named in the summary
@@ -51,7 +52,9 @@ def test_tree() -> None:
     ]
 
 
-@pytest.mark.parametrize("name", ["post_save", "django.db.models.signals:post_save", "django.db.models.signals.post_save"])
+@pytest.mark.parametrize(
+    "name", ["post_save", "django.db.models.signals:post_save", "django.db.models.signals.post_save"]
+)
 def test_signal_filter_by_name_or_path(name: str) -> None:
     data = signalscope("list", "--json", "--project", SHOP, "--signal", name).json()
     assert [s["path"] for s in data["signals"]] == ["django.db.models.signals:post_save"]

@@ -34,8 +34,22 @@ def test_options_reach_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api, "list_receivers", fake_list)
     result = runner.invoke(
         app,
-        ["list", "--json", "--settings", "x.settings", "--no-urls", "--signal", "post_save", "--sender", "a.B",
-         "--app", "a", "--receiver", "a.*", "--hide-django"],
+        [
+            "list",
+            "--json",
+            "--settings",
+            "x.settings",
+            "--no-urls",
+            "--signal",
+            "post_save",
+            "--sender",
+            "a.B",
+            "--app",
+            "a",
+            "--receiver",
+            "a.*",
+            "--hide-django",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert seen["load"] == {"settings": "x.settings", "project": None, "pythonpath": (), "urls": False}

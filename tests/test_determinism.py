@@ -9,7 +9,7 @@ import pytest
 from helpers import FIXTURES, clean_env, signalscope
 
 sys.path.insert(0, str(FIXTURES))
-from genproject import generate  # noqa: E402
+from genproject import generate
 
 
 @pytest.mark.parametrize("project", ["shop", "kinds"])

@@ -77,8 +77,7 @@ def test_manage_py_without_a_literal_settings_module(tmp_path: Path) -> None:
 def test_manage_py_is_never_executed(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     (tmp_path / "manage.py").write_text(
-        f"open({str(marker)!r}, 'w').close()\n"
-        "import os\nos.environ['DJANGO_SETTINGS_MODULE'] = 'nowhere.settings'\n",
+        f"open({str(marker)!r}, 'w').close()\nimport os\nos.environ['DJANGO_SETTINGS_MODULE'] = 'nowhere.settings'\n",
         encoding="utf-8",
     )
     result = signalscope("list", "--project", str(tmp_path))

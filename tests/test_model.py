@@ -27,26 +27,47 @@ HOSTILE = 'a"b\\c<d>{e}\n\t\u00e9\u2028\x00\x1f%s'
 
 def sample() -> SignalMap:
     signal = SignalRef(
-        path="shop.signals:order_placed", name="order_placed", category="custom",
-        signal_class="django.dispatch.dispatcher:Signal", use_caching=False,
+        path="shop.signals:order_placed",
+        name="order_placed",
+        category="custom",
+        signal_class="django.dispatch.dispatcher:Signal",
+        use_caching=False,
     )
-    other = SignalRef(
-        path=f"x:{HOSTILE}", name=HOSTILE, category="third-party", signal_class="x:Y", use_caching=True
-    )
+    other = SignalRef(path=f"x:{HOSTILE}", name=HOSTILE, category="third-party", signal_class="x:Y", use_caching=True)
     conns = (
         Connection(signal.path, SenderRef("any", None), 0, ReceiverRef("a:f", "a.py", 3, "function"), None),
         Connection(
-            signal.path, SenderRef("model", "shop.Order"), 1, ReceiverRef("a:g", None, None, "builtin", True),
-            "uid-1", is_weak=False,
+            signal.path,
+            SenderRef("model", "shop.Order"),
+            1,
+            ReceiverRef("a:g", None, None, "builtin", True),
+            "uid-1",
+            is_weak=False,
         ),
-        Connection(signal.path, SenderRef("dead", "<dead sender>"), 0, ReceiverRef("<dead>", None, None, "dead"),
-                   None, is_dead=True),
-        Connection(other.path, SenderRef("pending", "shop.ordr"), 0,
-                   ReceiverRef(HOSTILE, HOSTILE, 10**12, "partial"), HOSTILE, is_pending=True),
+        Connection(
+            signal.path,
+            SenderRef("dead", "<dead sender>"),
+            0,
+            ReceiverRef("<dead>", None, None, "dead"),
+            None,
+            is_dead=True,
+        ),
+        Connection(
+            other.path,
+            SenderRef("pending", "shop.ordr"),
+            0,
+            ReceiverRef(HOSTILE, HOSTILE, 10**12, "partial"),
+            HOSTILE,
+            is_pending=True,
+        ),
     )
     return SignalMap(
-        signalscope="0.1.0", django="5.2", settings="shop.settings", settings_source="manage.py",
-        signals=(signal, other), connections=conns,
+        signalscope="0.1.0",
+        django="5.2",
+        settings="shop.settings",
+        settings_source="manage.py",
+        signals=(signal, other),
+        connections=conns,
         apps=(AppRef("shop", "shop", ("shop.Order",)), AppRef("empty", "x.empty")),
     )
 
@@ -84,8 +105,18 @@ def test_required_keys_and_schema() -> None:
     assert data["schema"] == SCHEMA_VERSION
     receiver = data["signals"][0]["receivers"][0]
     assert set(receiver) == {
-        "receiver", "kind", "sender", "sender_kind", "position", "dispatch_uid",
-        "file", "line", "weak", "is_async", "dead", "pending",
+        "receiver",
+        "kind",
+        "sender",
+        "sender_kind",
+        "position",
+        "dispatch_uid",
+        "file",
+        "line",
+        "weak",
+        "is_async",
+        "dead",
+        "pending",
     }
 
 

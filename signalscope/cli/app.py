@@ -137,7 +137,9 @@ def list_command(
     ] = None,
     hide_django: Annotated[
         bool,
-        typer.Option("--hide-django", help="Hide receivers defined inside Django itself.", rich_help_panel=FILTER_PANEL),
+        typer.Option(
+            "--hide-django", help="Hide receivers defined inside Django itself.", rich_help_panel=FILTER_PANEL
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON (schema in the README).")] = False,
     tree: Annotated[bool, typer.Option("--tree", help="Show signal → sender → receivers as a tree.")] = False,

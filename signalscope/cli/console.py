@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-__all__ = ["is_tty", "use_color", "width", "progress", "write_stdout", "error"]
+__all__ = ["error", "is_tty", "progress", "use_color", "width", "write_stdout"]
 
 
 def is_tty(stream: TextIO) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from ..errors import SignalscopeError
 from .console import error
 
-__all__ = ["main", "reporting_errors", "EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "EXIT_INTERNAL"]
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main", "reporting_errors"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from django.apps.registry import Apps
     from django.dispatch import Signal
 
-__all__ = ["Entry", "PendingConnect", "read_entries", "read_pending", "make_id", "none_id", "dispatcher_is_async"]
+__all__ = ["Entry", "PendingConnect", "dispatcher_is_async", "make_id", "none_id", "read_entries", "read_pending"]
 
 
 class Entry:
@@ -38,8 +38,16 @@ class Entry:
     scan, and class creation at import time counts toward start-up too.
     """
 
-    __slots__ = ("receiver_key", "sender_key", "receiver", "is_weak", "has_sender_ref", "sender", "is_sender_dead",
-                 "is_async")
+    __slots__ = (
+        "has_sender_ref",
+        "is_async",
+        "is_sender_dead",
+        "is_weak",
+        "receiver",
+        "receiver_key",
+        "sender",
+        "sender_key",
+    )
 
     def __init__(
         self,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from itertools import compress
 from collections.abc import Iterator
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
@@ -11,7 +12,7 @@ from typing import Any
 
 from ..model import ReceiverRef, SenderRef
 
-__all__ = ["describe_receiver", "describe_sender", "callable_path"]
+__all__ = ["callable_path", "describe_receiver", "describe_sender"]
 
 # Types whose repr() is plain data, safe and deterministic to show as a sender.
 _PLAIN_TYPES = (str, bytes, int, float, bool, complex)
@@ -46,19 +47,15 @@ def _is_staticmethod(func: Any) -> bool:
 
 def _location(func: Any, relpath: Callable[[str | None], str | None]) -> tuple[str | None, int | None]:
     if hasattr(func, "__wrapped__"):
-        try:
+        with contextlib.suppress(ValueError):  # ValueError: a __wrapped__ cycle
             func = inspect.unwrap(func)  # functools.wraps decorators: point at the real code
-        except ValueError:  # a __wrapped__ cycle
-            pass
     code = getattr(func, "__code__", None)
     if code is None:
         return None, None
     return relpath(code.co_filename), code.co_firstlineno
 
 
-def describe_receiver(
-    obj: Any, *, is_async: bool, relpath: Callable[[str | None], str | None]
-) -> ReceiverRef:
+def describe_receiver(obj: Any, *, is_async: bool, relpath: Callable[[str | None], str | None]) -> ReceiverRef:
     """Return a ReceiverRef for a live receiver callable.
 
     Partials are unwrapped to their innermost callable; a callable instance is
@@ -97,9 +94,7 @@ def describe_receiver(
     return ReceiverRef(path=path, file=file, line=line, kind="callable", is_async=is_async)
 
 
-def _describe_function(
-    func: FunctionType, is_async: bool, relpath: Callable[[str | None], str | None]
-) -> ReceiverRef:
+def _describe_function(func: FunctionType, is_async: bool, relpath: Callable[[str | None], str | None]) -> ReceiverRef:
     qualname = func.__qualname__
     if func.__name__ == "<lambda>":
         kind = "lambda"

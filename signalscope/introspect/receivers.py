@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..model import AppRef, Connection, ReceiverRef, SenderRef, SignalMap, SignalRef
+from ..model import AppRef, Connection, SenderRef, SignalMap, SignalRef
 from . import _compat
 from .discover import find_signals, name_signals, reachable_objects, signal_category
 from .naming import callable_path, describe_receiver, describe_sender
@@ -96,9 +96,7 @@ def _is_under(path: str, dirs: tuple[str, ...]) -> bool:
 
 
 def _library_dirs() -> tuple[str, ...]:
-    return tuple(
-        os.path.abspath(p) for p in sys.path if p.endswith(("site-packages", "dist-packages"))
-    )
+    return tuple(os.path.abspath(p) for p in sys.path if p.endswith(("site-packages", "dist-packages")))
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..model import Connection, SignalMap, SignalRef
 
-__all__ = ["render_plain_table", "render_plain_tree", "render_rich_table", "render_rich_tree", "flags"]
+__all__ = ["flags", "render_plain_table", "render_plain_tree", "render_rich_table", "render_rich_tree"]
 
 ANY_SENDER = "<any sender>"
 COLUMNS = ("SIGNAL", "SENDER", "#", "RECEIVER", "LOCATION", "FLAGS")
