@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from dataclasses import replace
+from itertools import groupby
 from collections.abc import Iterable, Sequence
 
 from .errors import UnknownName
@@ -61,7 +63,10 @@ def select(
 
     `signals`: names or paths of signals to keep. `sender`: an
     "app_label.ModelName" label or another sender label; keeps receivers
-    connected for that sender and those for any sender (they run too).
+    connected for that sender and, on the signals it can send (those it has
+    receivers of its own on; for a model, also the model signals), those
+    for any sender, renumbered and ordered as Django calls them for a send
+    from it.
     `app`: an app label; keeps receivers defined in that app's modules.
     `receiver`: a glob over receiver paths ("accounts.*", "*:create_*").
     `hide_django`: drop receivers defined inside Django itself.
@@ -82,7 +87,10 @@ def select(
         known = smap.model_labels() + [c.sender.label for c in smap.connections if c.sender.label]
         if label not in {k.lower() for k in known}:
             raise UnknownName("sender", sender, known)
-        conns = [c for c in conns if _sender_matches(c, label)]
+        own_signals = {c.signal for c in conns if not c.sender.is_any and _sender_matches(c, label)}
+        if label in {m.lower() for m in smap.model_labels()}:
+            own_signals |= {s.path for s in smap.signals if s.category == "model"}
+        conns = _call_order_for_sender([c for c in conns if c.signal in own_signals and _sender_matches(c, label)])
         narrowed = True
     if app is not None:
         modules = {a.label: a.module for a in smap.apps}
@@ -109,6 +117,32 @@ def select(
         connections=tuple(conns),
         apps=smap.apps,
     )
+
+
+def _call_order_for_sender(conns: list[Connection]) -> list[Connection]:
+    """Renumber one sender's connections (its own and any-sender ones) in call order.
+
+    A receiver for the sender at `position` p that is the k-th of its
+    sender's runs after exactly p - k any-sender receivers: that is enough
+    to interleave the two lists as Django calls them. Pending connections
+    (never called) follow, as they were.
+    """
+    result: list[Connection] = []
+    for _signal, items in groupby(conns, key=lambda c: c.signal):
+        group = list(items)
+        anys = sorted((c for c in group if c.sender.is_any), key=lambda c: c.position)
+        own = sorted((c for c in group if not c.sender.is_any and not c.is_pending), key=lambda c: c.position)
+        merged: list[Connection] = []
+        taken = 0
+        for k, conn in enumerate(own):
+            while taken < len(anys) and taken < conn.position - k:
+                merged.append(anys[taken])
+                taken += 1
+            merged.append(conn)
+        merged.extend(anys[taken:])
+        result.extend(replace(c, position=i) for i, c in enumerate(merged))
+        result.extend(c for c in group if c.is_pending)
+    return result
 
 
 def _module_of(conn: Connection) -> str:

@@ -66,15 +66,28 @@ def test_signal_filter_keeps_a_signal_without_receivers_and_repeats() -> None:
     assert [(s["name"], len(s["receivers"])) for s in data["signals"]] == [("pre_init", 0), ("order_placed", 2)]
 
 
-def test_sender_filter_includes_any_sender_receivers() -> None:
+def test_sender_filter_shows_what_runs_for_that_sender_in_call_order() -> None:
     data = signalscope("list", "--json", "--project", SHOP, "--sender", "auth.user").json()
-    rows = receivers(data)
-    assert {r["sender"] for r in rows} == {"auth.User", None}
-    assert {r["receiver"] for r in rows if r["sender"]} == {
-        "accounts.signals:create_user_profile",
-        "accounts.signals:save_user_profile",
-    }
-    assert "orders.receivers:touch_search_index" in {r["receiver"] for r in rows}
+    # The any-sender receiver was connected after the User ones: it runs third.
+    assert [(r["receiver"], r["position"]) for r in receivers(data, "post_save")] == [
+        ("accounts.signals:create_user_profile", 0),
+        ("accounts.signals:save_user_profile", 1),
+        ("orders.receivers:touch_search_index", 2),
+    ]
+    # Model signals only: a User sends no request_started.
+    assert {s["category"] for s in data["signals"]} == {"model"}
+    order = signalscope("list", "--json", "--project", SHOP, "--sender", "orders.Order").json()
+    # order_placed's any-sender receiver was connected first: it runs first.
+    assert [(r["receiver"], r["position"]) for r in receivers(order, "order_placed")] == [
+        ("orders.receivers:send_order_confirmation", 0),
+        ("orders.receivers:award_loyalty_points", 1),
+    ]
+    config = signalscope("list", "--json", "--project", SHOP, "--sender", "<AppConfig: orders>").json()
+    assert [s["name"] for s in config["signals"]] == ["post_migrate"]
+    rows = receivers(config)
+    assert [r["position"] for r in rows] == list(range(len(rows)))
+    assert rows[-1]["receiver"] == "orders.receivers:create_default_shipping_methods"
+    assert {r["sender"] for r in rows[:-1]} == {None} and len(rows) >= 3
 
 
 def test_app_filter() -> None:

@@ -119,7 +119,8 @@ def list_command(
         Optional[str],
         typer.Option(
             "--sender",
-            help="Only receivers that run for this sender (app_label.ModelName), any-sender ones included.",
+            help="Only receivers that run when this sender (app_label.ModelName) sends, "
+            "any-sender ones included, in the order Django calls them.",
             rich_help_panel=FILTER_PANEL,
         ),
     ] = None,

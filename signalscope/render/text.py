@@ -62,10 +62,14 @@ def _signal_titles(smap: SignalMap) -> dict[str, str]:
     return {s.path: s.name if counts[s.name] == 1 else s.path for s in smap.signals}
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def summary(smap: SignalMap) -> str:
     n = len(smap.connections)
     with_receivers = {c.signal for c in smap.connections}
-    parts = [f"{len(smap.signals)} signals", f"{n} receiver{'s' if n != 1 else ''}"]
+    parts = [_plural(len(smap.signals), "signal"), _plural(n, "receiver")]
     dead = sum(c.is_dead for c in smap.connections)
     pending = sum(c.is_pending for c in smap.connections)
     if dead:
