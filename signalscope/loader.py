@@ -227,8 +227,9 @@ def load_project(
     default that ``manage.py`` in `project` (or the current folder) sets,
     read statically. `project` and each `pythonpath` folder go first on
     sys.path (the current folder too when there is neither); then
-    ``django.setup()`` runs and, unless `urls` is false, ``ROOT_URLCONF`` is
-    imported, since receivers connected at URL import time are real ones.
+    ``django.setup()`` runs (unless this process is set up already) and,
+    unless `urls` is false, ``ROOT_URLCONF`` is imported, since receivers
+    connected at URL import time are real ones.
 
     Raises UsageError (a folder that does not exist), SettingsNotFound, and
     ProjectLoadError (settings not importable, ImproperlyConfigured, or any
@@ -282,10 +283,14 @@ def load_project(
         )
 
     import django
+    from django.apps import apps
     from django.core.exceptions import ImproperlyConfigured
 
     try:
-        django.setup()
+        # In a process already set up (a shell, a test run), setting up again
+        # would re-apply LOGGING: read the live state as it is instead.
+        if not apps.ready:
+            django.setup()
     except ImproperlyConfigured as exc:
         raise ProjectLoadError(
             f"Django found a configuration error in {where}: {_describe_failure(exc, root)}",

@@ -64,3 +64,22 @@ def test_signals_frozen_by_gc_freeze_are_still_found() -> None:
     result = run([sys.executable, "-c", code])
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 20
+
+
+def test_load_project_in_a_process_already_set_up_reads_it_as_it_is() -> None:
+    code = (
+        "import os, sys, logging\n"
+        f"sys.path.insert(0, {str(FIXTURES / 'shop')!r})\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'shop.settings'\n"
+        "import django; django.setup()\n"
+        "marker = logging.Handler(); logging.getLogger('django').addHandler(marker)\n"
+        "import signalscope\n"
+        "project = signalscope.load_project()\n"
+        "assert marker in logging.getLogger('django').handlers, 'logging was configured again'\n"
+        "smap = signalscope.scan(project)\n"
+        "print(project.settings_source, len(smap.connections))\n"
+    )
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    source, count = result.stdout.split()
+    assert source == "DJANGO_SETTINGS_MODULE" and int(count) > 20
