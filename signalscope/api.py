@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from itertools import groupby
-from collections.abc import Iterable, Sequence
 
 from .errors import UnknownName
 from .introspect import scan
