@@ -39,6 +39,13 @@ def run(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None,
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def python_snippet(code: str) -> str:
+    """Run `code` with this interpreter in a fresh process; assert it succeeds and return its stdout."""
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def signalscope(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Result:
     """Run ``python -m signalscope ARGS`` with this interpreter."""
     return run([sys.executable, "-m", "signalscope", *args], cwd=cwd, env=env)

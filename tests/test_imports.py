@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from helpers import FIXTURES, run
+from helpers import FIXTURES, python_snippet, run
 
 
 def test_package_imports_without_django_settings() -> None:
@@ -16,9 +16,7 @@ def test_package_imports_without_django_settings() -> None:
         "assert 'networkx' not in sys.modules\n"
         "print('ok')\n"
     )
-    result = run([sys.executable, "-c", code])
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "ok\n"
+    assert python_snippet(code) == "ok\n"
 
 
 def test_list_json_imports_neither_rich_nor_networkx() -> None:
@@ -43,9 +41,7 @@ def test_scanning_wakes_no_lazy_object() -> None:
         "assert default_storage._wrapped is empty, 'default_storage was set up'\n"
         "print(len(smap.connections))\n"
     )
-    result = run([sys.executable, "-c", code])
-    assert result.returncode == 0, result.stderr
-    assert int(result.stdout) > 20
+    assert int(python_snippet(code)) > 20
 
 
 def test_signals_frozen_by_gc_freeze_are_still_found() -> None:
@@ -61,9 +57,7 @@ def test_signals_frozen_by_gc_freeze_are_still_found() -> None:
         "assert before == after, 'frozen signals were missed'\n"
         "print(len(before['signals']))\n"
     )
-    result = run([sys.executable, "-c", code])
-    assert result.returncode == 0, result.stderr
-    assert int(result.stdout) > 20
+    assert int(python_snippet(code)) > 20
 
 
 def test_load_project_in_a_process_already_set_up_reads_it_as_it_is() -> None:
@@ -79,7 +73,5 @@ def test_load_project_in_a_process_already_set_up_reads_it_as_it_is() -> None:
         "smap = signalscope.scan(project)\n"
         "print(project.settings_source, len(smap.connections))\n"
     )
-    result = run([sys.executable, "-c", code])
-    assert result.returncode == 0, result.stderr
-    source, count = result.stdout.split()
+    source, count = python_snippet(code).split()
     assert source == "DJANGO_SETTINGS_MODULE" and int(count) > 20

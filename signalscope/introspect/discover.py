@@ -51,11 +51,14 @@ def find_signals() -> list[Signal]:
 
 
 def reachable_objects() -> Iterator[Any]:
-    """Yield every object reachable from the loaded modules, each once.
+    """Yield every gc-tracked object reachable from the loaded modules, each once.
 
     The fallback for objects that gc.freeze() hid from gc.get_objects():
-    gc.get_referents() still follows them. It walks the whole heap, so it is
-    used only when something is frozen.
+    gc.get_referents() still follows them. Like gc.get_objects(), it yields
+    only tracked objects: an id-only lookup (senders before Django 6.0) must
+    not match a string or number that happens to sit at a dead sender's
+    address. It walks the whole heap, so it is used only when something is
+    frozen.
     """
     seen: set[int] = set()
     todo: list[Any] = list(sys.modules.values())
@@ -64,8 +67,9 @@ def reachable_objects() -> Iterator[Any]:
         if id(obj) in seen:
             continue
         seen.add(id(obj))
-        yield obj
-        todo.extend(gc.get_referents(obj))
+        if gc.is_tracked(obj):
+            yield obj
+            todo.extend(gc.get_referents(obj))
 
 
 def bound_objects() -> Iterator[tuple[tuple[str, str], Any]]:
