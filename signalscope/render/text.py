@@ -177,7 +177,7 @@ def _column_widths(rows: list[tuple[str, ...]], total: int) -> list[int]:
     natural = [max(len(cell) for cell in [name, *(row[i] for row in rows)]) for i, name in enumerate(COLUMNS)]
     caps = (22, 26, natural[2], natural[3], natural[4], 24)
     floors = (10, 10, natural[2], 16, 12, 8)
-    weights = (1.0, 1.0, 1.0, 2.5, 1.8, 1.0)  # receivers and locations keep more of their width
+    weights = (1.2, 1.5, 1.0, 2.0, 1.6, 0.8)  # names and locations keep more of their width than flags
     widths = [min(n, c) for n, c in zip(natural, caps, strict=True)]
     room = total - 3 * (len(COLUMNS) - 1)  # padding and rules between columns
     while sum(widths) > room:
