@@ -51,6 +51,22 @@ class Project:
             return result
 
 
+    def is_project_file(self, filename: str | None) -> bool:
+        """Return whether `filename` is the project's own: under its folders, not an installed package."""
+        if not filename:
+            return False
+        path = os.path.abspath(filename)
+        return any(_is_under(path, str(d)) for d in self.added_paths) and not any(
+            _is_under(path, os.path.abspath(entry))
+            for entry in sys.path
+            if entry.endswith(("site-packages", "dist-packages"))
+        )
+
+
+def _is_under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + os.sep)
+
+
 def _relpath(filename: str, roots: tuple[str, ...]) -> str | None:
     if not filename or filename.startswith("<"):
         return None
@@ -158,7 +174,7 @@ def find_user_frame(exc: BaseException) -> tuple[str, int] | None:
         if not filename or filename.startswith("<"):
             return False
         path = os.path.abspath(filename)
-        return not any(path == d or path.startswith(d + os.sep) for d in libs)
+        return not any(_is_under(path, d) for d in libs)
 
     if isinstance(exc, SyntaxError) and is_user(exc.filename) and exc.lineno:
         return exc.filename or "", exc.lineno

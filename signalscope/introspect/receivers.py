@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
@@ -43,13 +42,12 @@ class _SenderLookup:
             self._by_id[id(model)] = model
         for config in apps.get_app_configs():
             self._by_id[id(config)] = config
-        self._scanned = False
         self._described: dict[int, SenderRef] = {}
 
     def resolve(self, keys: set[Any]) -> None:
+        """Find the objects behind `keys` (sender ids); call once per scan."""
         missing = {k for k in keys if k not in self._by_id}
-        if missing and not self._scanned:
-            self._scanned = True
+        if missing:
             for obj in gc.get_objects():
                 if id(obj) in missing:
                     self._by_id[id(obj)] = obj
@@ -91,14 +89,6 @@ def _dispatch_uid(entry: _compat.Entry) -> str | None:
     return _uid_text(key)
 
 
-def _is_under(path: str, dirs: tuple[str, ...]) -> bool:
-    return any(path == d or path.startswith(d + os.sep) for d in dirs)
-
-
-def _library_dirs() -> tuple[str, ...]:
-    return tuple(os.path.abspath(p) for p in sys.path if p.endswith(("site-packages", "dist-packages")))
-
-
 @contextlib.contextmanager
 def _collection_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for the block, then restore its state.
@@ -134,8 +124,6 @@ def _scan(project: Project) -> SignalMap:
 
     relpath = project.relpath
     none_id = _compat.none_id()
-    project_dirs = tuple(str(p) for p in project.added_paths)
-    libraries = _library_dirs()
 
     signals = find_signals()
     names = name_signals(signals)
@@ -159,7 +147,7 @@ def _scan(project: Project) -> SignalMap:
             continue
         path = f"{place[0]}:{place[1]}"
         path_of[id(signal)] = path
-        signal_refs.append(_signal_ref(signal, path, place[0], project_dirs, libraries))
+        signal_refs.append(_signal_ref(signal, path, place[0], project))
         connections.extend(_connections(path, entries, lookup, none_id, relpath))
     # Signals bound to no name: numbered in a stable order of their receivers.
     unnamed.sort(key=lambda item: [connection_key(c) for c in item[1]])
@@ -201,12 +189,8 @@ def _scan(project: Project) -> SignalMap:
     )
 
 
-def _signal_ref(
-    signal: Any, path: str, module: str, project_dirs: tuple[str, ...], libraries: tuple[str, ...]
-) -> SignalRef:
-    filename = getattr(sys.modules.get(module), "__file__", None) or ""
-    filename = os.path.abspath(filename) if filename else ""
-    is_project = bool(filename) and _is_under(filename, project_dirs) and not _is_under(filename, libraries)
+def _signal_ref(signal: Any, path: str, module: str, project: Project) -> SignalRef:
+    is_project = project.is_project_file(getattr(sys.modules.get(module), "__file__", None))
     return SignalRef(
         path=path,
         name=path.split(":", 1)[1].rsplit(".", 1)[-1],
