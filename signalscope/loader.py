@@ -50,7 +50,6 @@ class Project:
             result = self._relpaths[filename] = _relpath(filename, self.search_roots)
             return result
 
-
     def is_project_file(self, filename: str | None) -> bool:
         """Return whether `filename` is the project's own: under its folders, not an installed package."""
         if not filename:

@@ -28,6 +28,7 @@ ProjectOpt = Annotated[
     Optional[Path],
     typer.Option(
         "--project",
+        metavar="DIR",
         help="Folder holding the project's manage.py; its default settings are read without running it.",
         rich_help_panel=PROJECT_PANEL,
         file_okay=False,
@@ -37,6 +38,7 @@ SettingsOpt = Annotated[
     Optional[str],
     typer.Option(
         "--settings",
+        metavar="MODULE",
         help="Settings module, e.g. mysite.settings (default: $DJANGO_SETTINGS_MODULE, then manage.py's).",
         rich_help_panel=PROJECT_PANEL,
     ),
@@ -45,6 +47,7 @@ PythonPathOpt = Annotated[
     Optional[list[Path]],
     typer.Option(
         "--pythonpath",
+        metavar="DIR",
         help="Folder to put on sys.path first (repeatable).",
         rich_help_panel=PROJECT_PANEL,
         file_okay=False,
@@ -111,6 +114,7 @@ def list_command(
         typer.Option(
             "--signal",
             "-s",
+            metavar="NAME",
             help="Only this signal: a name (post_save) or path (django.db.models.signals:post_save). Repeatable.",
             rich_help_panel=FILTER_PANEL,
         ),
@@ -119,6 +123,7 @@ def list_command(
         Optional[str],
         typer.Option(
             "--sender",
+            metavar="LABEL",
             help="Only receivers that run when this sender (app_label.ModelName) sends, "
             "any-sender ones included, in the order Django calls them.",
             rich_help_panel=FILTER_PANEL,
@@ -126,12 +131,18 @@ def list_command(
     ] = None,
     app_label: Annotated[
         Optional[str],
-        typer.Option("--app", help="Only receivers defined in this app (its label).", rich_help_panel=FILTER_PANEL),
+        typer.Option(
+            "--app",
+            metavar="LABEL",
+            help="Only receivers defined in this app (its label).",
+            rich_help_panel=FILTER_PANEL,
+        ),
     ] = None,
     receiver: Annotated[
         Optional[str],
         typer.Option(
             "--receiver",
+            metavar="GLOB",
             help="Only receivers whose module:qualname path matches this glob, e.g. 'accounts.*'.",
             rich_help_panel=FILTER_PANEL,
         ),
