@@ -5,13 +5,11 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
-from itertools import groupby
 
 from .errors import UnknownName
 from .introspect import scan
 from .loader import Project, load_project
-from .model import Connection, SignalMap, SignalRef
+from .model import CascadeMap, Connection, SignalMap, SignalRef, call_order_for_sender
 
 __all__ = ["list_receivers", "load", "load_project", "match_signals", "scan", "select"]
 
@@ -90,7 +88,7 @@ def select(
         own_signals = {c.signal for c in conns if not c.sender.is_any and _sender_matches(c, label)}
         if label in {m.lower() for m in smap.model_labels()}:
             own_signals |= {s.path for s in smap.signals if s.category == "model"}
-        conns = _call_order_for_sender([c for c in conns if c.signal in own_signals and _sender_matches(c, label)])
+        conns = call_order_for_sender([c for c in conns if c.signal in own_signals and _sender_matches(c, label)])
         narrowed = True
     if app is not None:
         modules = {a.label: a.module for a in smap.apps}
@@ -119,32 +117,6 @@ def select(
     )
 
 
-def _call_order_for_sender(conns: list[Connection]) -> list[Connection]:
-    """Renumber one sender's connections (its own and any-sender ones) in call order.
-
-    A receiver for the sender at `position` p that is the k-th of its
-    sender's runs after exactly p - k any-sender receivers: that is enough
-    to interleave the two lists as Django calls them. Pending connections
-    (never called) follow, as they were.
-    """
-    result: list[Connection] = []
-    for _signal, items in groupby(conns, key=lambda c: c.signal):
-        group = list(items)
-        anys = sorted((c for c in group if c.sender.is_any), key=lambda c: c.position)
-        own = sorted((c for c in group if not c.sender.is_any and not c.is_pending), key=lambda c: c.position)
-        merged: list[Connection] = []
-        taken = 0
-        for k, conn in enumerate(own):
-            while taken < len(anys) and taken < conn.position - k:
-                merged.append(anys[taken])
-                taken += 1
-            merged.append(conn)
-        merged.extend(anys[taken:])
-        result.extend(replace(c, position=i) for i, c in enumerate(merged))
-        result.extend(c for c in group if c.is_pending)
-    return result
-
-
 def _module_of(conn: Connection) -> str:
     return conn.receiver.path.split(":", 1)[0]
 
@@ -152,6 +124,43 @@ def _module_of(conn: Connection) -> str:
 def _is_django(conn: Connection) -> bool:
     module = _module_of(conn)
     return module == "django" or module.startswith("django.")
+
+
+def cascade_map(project: Project, *, depth: int = 2) -> CascadeMap:
+    """Scan the loaded `project` and read its receivers' code for what they write.
+
+    Only the project's own modules are read (with `ast`: nothing is imported
+    or run); `depth` levels of calls into its other functions are followed.
+
+    Raises IntrospectionError.
+    """
+    import sys
+
+    from django.conf import settings
+
+    from .graph.effects import scan_effects
+    from .introspect.models import scan_models
+
+    registry = scan(project)
+    models = scan_models()
+    modules = {}
+    for name, module in list(sys.modules.items()):
+        filename = getattr(module, "__file__", None)
+        if filename and project.is_project_file(filename):
+            modules[name] = filename
+    user_model = str(getattr(settings, "AUTH_USER_MODEL", "")) or None
+    if user_model:
+        user_model = next((m.label for m in models if m.label.lower() == user_model.lower()), user_model)
+    effects = scan_effects(
+        registry.connections,
+        modules=modules,
+        models=models,
+        signals=[s.path for s in registry.signals],
+        user_model=user_model,
+        depth=depth,
+        relpath=project.relpath,
+    )
+    return CascadeMap(registry=registry, models=models, effects=effects)
 
 
 def list_receivers(

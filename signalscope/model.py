@@ -8,19 +8,25 @@ disk and read back in a process that has no Django at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from itertools import groupby
 from operator import attrgetter, call
 from typing import Any
 
 __all__ = [
     "SCHEMA_VERSION",
     "AppRef",
+    "CascadeMap",
     "Connection",
+    "EffectRef",
+    "ImpactNode",
+    "ModelRef",
     "ReceiverRef",
     "SenderRef",
     "SignalMap",
     "SignalRef",
+    "call_order_for_sender",
     "dumps",
     "from_dict",
     "loads",
@@ -118,6 +124,51 @@ class AppRef:
 
 
 @dataclass(frozen=True, slots=True, order=True)
+class ModelRef:
+    """A model class and the relations a receiver can reach from an instance of it."""
+
+    label: str  # "billing.Invoice"
+    module: str  # "billing.models": where the class is defined
+    name: str  # "Invoice"
+    relations: tuple[tuple[str, str], ...] = ()  # (attribute, related model label): FKs, one-to-ones, reverses
+    m2m: tuple[tuple[str, str], ...] = ()  # (attribute, through model label): both directions
+    cascades: tuple[str, ...] = ()  # models deleted along with this one (on_delete=CASCADE)
+
+
+#: What an effect does, as written in ``EffectRef.kind``.
+EFFECT_KINDS = (
+    "create",  # Model.objects.create / get_or_create / update_or_create
+    "save",  # instance.save()
+    "delete",  # instance.delete() or QuerySet.delete()
+    "m2m",  # related manager add / remove / set / clear
+    "send",  # some_signal.send / send_robust / asend / asend_robust
+    "update",  # QuerySet.update(): sends no signal
+    "bulk_create",  # QuerySet.bulk_create(): sends no save signal
+    "unresolved",  # an ORM write or send whose target can't be known statically
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EffectRef:
+    """Something a receiver's code does that may send further signals, found by reading it.
+
+    ``signals`` are the signal paths it sends, in order (empty for update and
+    bulk_create, which send none); ``target`` is the model label (for a send:
+    the sender label, or None for an unknown sender).
+    """
+
+    receiver: str  # the receiver's path
+    file: str | None  # where: the receiver's file, or the called function's
+    line: int
+    kind: str  # one of EFFECT_KINDS
+    target: str | None
+    signals: tuple[str, ...]
+    text: str  # the source of the call, for people to read
+    via: str | None = None  # the project function it was found in, when not the receiver itself
+    note: str | None = None  # why nothing is sent, or why the target is unknown
+
+
+@dataclass(frozen=True, slots=True, order=True)
 class SignalMap:
     """Everything `signalscope list` knows about one loaded project."""
 
@@ -136,6 +187,33 @@ class SignalMap:
     def model_labels(self) -> list[str]:
         """Return every model label of every installed app."""
         return [m for app in self.apps for m in app.models]
+
+
+def call_order_for_sender(conns: Iterable[Connection]) -> list[Connection]:
+    """Renumber one sender's connections (its own and any-sender ones) in Django's call order.
+
+    A receiver for the sender at `position` p that is the k-th of its
+    sender's runs after exactly p - k any-sender receivers: that is enough
+    to interleave the two lists as Django calls them. Connections of several
+    signals are handled signal by signal; pending ones (never called) follow
+    their signal's, as they were.
+    """
+    result: list[Connection] = []
+    for _signal, items in groupby(conns, key=lambda c: c.signal):
+        group = list(items)
+        anys = sorted((c for c in group if c.sender.is_any), key=lambda c: c.position)
+        own = sorted((c for c in group if not c.sender.is_any and not c.is_pending), key=lambda c: c.position)
+        merged: list[Connection] = []
+        taken = 0
+        for k, conn in enumerate(own):
+            while taken < len(anys) and taken < conn.position - k:
+                merged.append(anys[taken])
+                taken += 1
+            merged.append(conn)
+        merged.extend(anys[taken:])
+        result.extend(replace(c, position=i) for i, c in enumerate(merged))
+        result.extend(c for c in group if c.is_pending)
+    return result
 
 
 def _json_or_null(encode: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -347,6 +425,110 @@ def _connection_json(conn: Connection, newline: str) -> str:
         fields = ("," + inner).join(f"{_escape(key)}: %s" for key in _CONNECTION_KEYS)
         template = _connection_templates[newline] = "{" + inner + fields + newline + "}"
     return template % tuple(map(call, _connection_encoders, _connection_values(conn)))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ImpactNode:
+    """One node of an impact tree: what runs, in order, when a model is written.
+
+    kinds: "signal" (label "post_save(auth.User)"), "receiver", "effect", and
+    the leaves "cycle" (this signal and sender are already being handled
+    higher up: the cascade loops) and "depth" (the tree was cut at --depth).
+    """
+
+    kind: str
+    label: str
+    file: str | None = None
+    line: int | None = None
+    detail: str | None = None  # effect kind, receiver flags, or a note
+    in_cycle: bool = False
+    children: tuple[ImpactNode, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "file": self.file,
+            "line": self.line,
+            "detail": self.detail,
+            "in_cycle": self.in_cycle,
+            "children": [child.to_dict() for child in self.children],
+        }
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CascadeMap:
+    """A registry plus what its receivers' code writes: the input of the dependency graph."""
+
+    registry: SignalMap
+    models: tuple[ModelRef, ...]
+    effects: tuple[EffectRef, ...]
+
+
+def cascade_to_dict(cmap: CascadeMap) -> dict[str, Any]:
+    """Return the JSON-ready form of `cmap`: the registry's form plus "models" and "effects"."""
+    data = to_dict(cmap.registry)
+    data["models"] = [
+        {
+            "label": m.label,
+            "module": m.module,
+            "name": m.name,
+            "relations": [list(r) for r in m.relations],
+            "m2m": [list(r) for r in m.m2m],
+            "cascades": list(m.cascades),
+        }
+        for m in cmap.models
+    ]
+    data["effects"] = [
+        {
+            "receiver": e.receiver,
+            "file": e.file,
+            "line": e.line,
+            "kind": e.kind,
+            "target": e.target,
+            "signals": list(e.signals),
+            "text": e.text,
+            "via": e.via,
+            "note": e.note,
+        }
+        for e in cmap.effects
+    ]
+    return data
+
+
+def cascade_from_dict(data: dict[str, Any]) -> CascadeMap:
+    """Rebuild a CascadeMap from `cascade_to_dict` output.
+
+    Raises ValueError when `data` has another schema version.
+    """
+    return CascadeMap(
+        registry=from_dict(data),
+        models=tuple(
+            ModelRef(
+                label=m["label"],
+                module=m["module"],
+                name=m["name"],
+                relations=tuple((a, b) for a, b in m["relations"]),
+                m2m=tuple((a, b) for a, b in m["m2m"]),
+                cascades=tuple(m["cascades"]),
+            )
+            for m in data["models"]
+        ),
+        effects=tuple(
+            EffectRef(
+                receiver=e["receiver"],
+                file=e["file"],
+                line=e["line"],
+                kind=e["kind"],
+                target=e["target"],
+                signals=tuple(e["signals"]),
+                text=e["text"],
+                via=e["via"],
+                note=e["note"],
+            )
+            for e in data["effects"]
+        ),
+    )
 
 
 def loads(text: str) -> SignalMap:

@@ -1,0 +1,1 @@
+"""The dependency graph: registry plus receivers' effects, cycles, and impact trees."""

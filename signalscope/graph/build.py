@@ -1,0 +1,237 @@
+"""Build the dependency graph (a networkx MultiDiGraph) from a CascadeMap, and find its cycles.
+
+Nodes (ids are stable strings, attributes carry everything renderers show):
+
+- ``sender:<label>`` (``sender:*`` for any sender), kind "sender";
+- ``signal:<path>``, kind "signal";
+- ``receiver:<path>``, kind "receiver";
+- ``unresolved:<receiver>:<line>``, kind "unresolved": an effect whose target
+  can't be known statically.
+
+Edges (kind attribute): sender -> signal "sends"; signal -> receiver
+"connected" (with the sender it was connected for); receiver -> signal
+"triggers" (an effect sending it, with the sender it sends for);
+receiver -> sender "writes" (update()/bulk_create(): a write that sends
+nothing); receiver -> unresolved "unresolved".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import networkx as nx
+
+from ..model import CascadeMap, Connection, EffectRef
+from .effects import DELETE_SIGNALS
+
+__all__ = ["build_graph", "cascade_states", "cycle_edges", "receiver_node", "sender_node", "signal_node"]
+
+ANY = "*"
+
+
+def sender_node(label: str | None) -> str:
+    return f"sender:{label if label is not None else ANY}"
+
+
+def signal_node(path: str) -> str:
+    return f"signal:{path}"
+
+
+def receiver_node(path: str) -> str:
+    return f"receiver:{path}"
+
+
+def _short(path: str) -> str:
+    return path.split(":", 1)[1] if ":" in path else path
+
+
+def deleted_with(model: str, cmap: CascadeMap) -> list[str]:
+    """Return the models whose rows go when `model`'s do (on_delete=CASCADE, transitively), in order."""
+    cascades = {m.label: m.cascades for m in cmap.models}
+    found: list[str] = []
+    todo = list(cascades.get(model, ()))
+    while todo:
+        label = todo.pop(0)
+        if label not in found and label != model:
+            found.append(label)
+            todo.extend(cascades.get(label, ()))
+    return found
+
+
+def expand_deletes(effect: EffectRef, cmap: CascadeMap) -> list[tuple[str, str | None]]:
+    """Return the (signal path, sender label) pairs an effect sends, delete cascades included."""
+    pairs = [(signal, effect.target) for signal in effect.signals]
+    if effect.kind == "delete" and effect.target:
+        for label in deleted_with(effect.target, cmap):
+            pairs.extend((signal, label) for signal in DELETE_SIGNALS)
+    return pairs
+
+
+def cascade_states(cmap: CascadeMap) -> nx.DiGraph:
+    """Return the graph of (signal path, sender label) states that cascade into each other.
+
+    A state's receivers are those connected to the signal for that sender or
+    for any sender; each of their effects leads to the states it sends. The
+    edge attribute ``receivers`` names the receivers that make the step.
+    """
+    by_signal: dict[str, list[Connection]] = defaultdict(list)
+    for conn in cmap.registry.connections:
+        if not conn.is_pending and not conn.is_dead:
+            by_signal[conn.signal].append(conn)
+    effects: dict[str, list[EffectRef]] = defaultdict(list)
+    for effect in cmap.effects:
+        effects[effect.receiver].append(effect)
+
+    states: set[tuple[str, str | None]] = set()
+    for conn in cmap.registry.connections:
+        if conn.sender.kind == "model":
+            states.add((conn.signal, conn.sender.label))
+    for effect in cmap.effects:
+        states.update(expand_deletes(effect, cmap))
+
+    graph = nx.DiGraph()
+    for state in sorted(states, key=lambda s: (s[0], s[1] or "")):
+        graph.add_node(state)
+        signal, sender = state
+        for conn in by_signal.get(signal, ()):
+            if not (conn.sender.is_any or conn.sender.label == sender):
+                continue
+            for effect in effects.get(conn.receiver.path, ()):
+                for nxt in expand_deletes(effect, cmap):
+                    if graph.has_edge(state, nxt):
+                        graph.edges[state, nxt]["receivers"].add(conn.receiver.path)
+                    else:
+                        graph.add_edge(state, nxt, receivers={conn.receiver.path})
+    return graph
+
+
+def cycle_edges(states: nx.DiGraph) -> set[tuple[tuple[str, str | None], tuple[str, str | None]]]:
+    """Return the state-graph edges that lie on a cycle: inside one strongly connected component."""
+    component: dict[tuple[str, str | None], int] = {}
+    for index, members in enumerate(nx.strongly_connected_components(states)):
+        for state in members:
+            component[state] = index
+    return {(a, b) for a, b in states.edges if component[a] == component[b]}
+
+
+def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
+    """Return the dependency graph of `cmap`; without `cascade`, no effect edges.
+
+    Receivers and effect edges on a cascade that can loop get
+    ``in_cycle=True``. Nodes and edges are added in a sorted order, so every
+    writer produces the same bytes for the same project.
+    """
+    graph = nx.MultiDiGraph()
+    registry = cmap.registry
+    signals = {s.path: s for s in registry.signals}
+
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: list[tuple[str, str, dict[str, Any]]] = []
+
+    def sender(label: str | None, kind: str) -> str:
+        node = sender_node(label)
+        nodes.setdefault(node, {"kind": "sender", "label": label or "<any sender>", "sender_kind": kind})
+        return node
+
+    def signal(path: str) -> str:
+        node = signal_node(path)
+        ref = signals.get(path)
+        nodes.setdefault(
+            node,
+            {
+                "kind": "signal",
+                "label": ref.name if ref else _short(path),
+                "path": path,
+                "category": ref.category if ref else "unknown",
+            },
+        )
+        return node
+
+    in_cycle_receivers: set[tuple[str, tuple[str, str | None]]] = set()
+    if cascade:
+        states = cascade_states(cmap)
+        for a, b in cycle_edges(states):
+            for path in states.edges[a, b]["receivers"]:
+                in_cycle_receivers.add((path, b))
+
+    sends: set[tuple[str, str]] = set()
+    for conn in registry.connections:
+        s = signal(conn.signal)
+        r = receiver_node(conn.receiver.path)
+        ref = conn.receiver
+        nodes.setdefault(
+            r,
+            {
+                "kind": "receiver",
+                "label": _short(ref.path),
+                "path": ref.path,
+                "module": ref.path.split(":", 1)[0],
+                "file": ref.file,
+                "line": ref.line,
+                "receiver_kind": ref.kind,
+                "is_async": ref.is_async,
+                "in_cycle": False,
+            },
+        )
+        if conn.sender.kind not in ("any",):
+            sends.add((sender(conn.sender.label, conn.sender.kind), s))
+        edges.append(
+            (
+                s,
+                r,
+                {
+                    "kind": "connected",
+                    "sender": conn.sender.label,
+                    "position": conn.position,
+                    "weak": conn.is_weak,
+                    "dead": conn.is_dead,
+                    "pending": conn.is_pending,
+                    "dispatch_uid": conn.dispatch_uid,
+                },
+            )
+        )
+
+    if cascade:
+        receivers_known = {c.receiver.path for c in registry.connections}
+        for effect in cmap.effects:
+            if effect.receiver not in receivers_known:
+                continue
+            r = receiver_node(effect.receiver)
+            common = {
+                "effect": effect.kind,
+                "line": effect.line,
+                "text": effect.text,
+                "via": effect.via,
+                "note": effect.note,
+            }
+            if effect.kind == "unresolved":
+                node = f"unresolved:{effect.receiver}:{effect.line}"
+                nodes.setdefault(node, {"kind": "unresolved", "label": effect.text, "note": effect.note})
+                edges.append((r, node, {"kind": "unresolved", "in_cycle": False, **common}))
+                continue
+            pairs = expand_deletes(effect, cmap)
+            if not pairs and effect.target:
+                edges.append((r, sender(effect.target, "model"), {"kind": "writes", "in_cycle": False, **common}))
+            for path, target in pairs:
+                s = signal(path)
+                if target is not None:
+                    sends.add((sender(target, "model"), s))
+                looping = (effect.receiver, (path, target)) in in_cycle_receivers
+                if looping:
+                    nodes[r]["in_cycle"] = True
+                edges.append((r, s, {"kind": "triggers", "sender": target, "in_cycle": looping, **common}))
+
+    for s_node, sig in sends:
+        edges.append((s_node, sig, {"kind": "sends"}))
+
+    for node in sorted(nodes):
+        graph.add_node(node, **nodes[node])
+    for a, b, data in sorted(edges, key=_edge_key):
+        graph.add_edge(a, b, **data)
+    return graph
+
+
+def _edge_key(edge: tuple[str, str, dict[str, Any]]) -> tuple[Any, ...]:
+    a, b, data = edge
+    return (a, b, data["kind"], str(data.get("sender")), data.get("position", -1), data.get("line", 0), str(data))

@@ -1,0 +1,116 @@
+"""Questions about a CascadeMap: what runs, in order, when a model is written (`impact`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..errors import UnknownName
+from ..model import CascadeMap, Connection, EffectRef, ImpactNode, call_order_for_sender
+from .build import deleted_with, expand_deletes
+from .effects import DELETE_SIGNALS, M2M_SIGNALS, SAVE_SIGNALS
+
+__all__ = ["ACTIONS", "impact"]
+
+_S = "django.db.models.signals:"
+ACTIONS = ("create", "save", "update", "delete", "m2m")
+
+
+def _steps(cmap: CascadeMap, model: str, action: str) -> list[tuple[str, str]]:
+    """Return the (signal, sender) pairs Django sends, in order, for `action` on `model`."""
+    if action == "create":
+        return [(_S + "pre_init", model), (_S + "post_init", model), *((s, model) for s in SAVE_SIGNALS)]
+    if action in ("save", "update"):
+        return [(s, model) for s in SAVE_SIGNALS]
+    if action == "delete":
+        # Django's Collector sends pre_delete for every collected row, deletes, then
+        # sends post_delete: the model's rows, then those cascaded.
+        deleted = [model, *deleted_with(model, cmap)]
+        return [(DELETE_SIGNALS[0], m) for m in deleted] + [(DELETE_SIGNALS[1], m) for m in deleted]
+    ref = next(m for m in cmap.models if m.label == model)
+    return [(M2M_SIGNALS[0], through) for _attr, through in ref.m2m]
+
+
+def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> ImpactNode:
+    """Return the tree of what runs when `action` is done to `model`, in Django's call order.
+
+    Each signal lists the receivers that run for that sender (any-sender
+    ones included) in call order; each receiver its effects; each effect
+    the signals it sends, recursively, `depth` levels of receivers deep. A
+    (signal, sender) already being handled higher up is a "cycle" leaf.
+
+    Raises UnknownName for a model that is not installed.
+    """
+    labels = {m.label.lower(): m.label for m in cmap.models}
+    if model.lower() not in labels:
+        raise UnknownName("model", model, list(labels.values()))
+    model = labels[model.lower()]
+    by_signal: dict[str, list[Connection]] = defaultdict(list)
+    for conn in cmap.registry.connections:
+        if not conn.is_pending and not conn.is_dead:
+            by_signal[conn.signal].append(conn)
+    effects: dict[str, list[EffectRef]] = defaultdict(list)
+    for effect in cmap.effects:
+        effects[effect.receiver].append(effect)
+    names = {s.path: s.name for s in cmap.registry.signals}
+
+    def state(signal: str, sender: str, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
+        label = f"{names.get(signal, signal.rpartition(':')[2])}({sender})"
+        conns = [c for c in by_signal.get(signal, ()) if c.sender.is_any or c.sender.label == sender]
+        children = tuple(receiver(c, (*path, (signal, sender)), level) for c in call_order_for_sender(conns))
+        return ImpactNode(kind="signal", label=label, detail=signal, children=children)
+
+    def receiver(conn: Connection, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
+        ref = conn.receiver
+        kids = tuple(effect_node(e, path, level) for e in effects.get(ref.path, ()))
+        return ImpactNode(
+            kind="receiver",
+            label=ref.path,
+            file=ref.file,
+            line=ref.line,
+            detail="async" if ref.is_async else None,
+            in_cycle=any(k.in_cycle for k in kids),
+            children=kids,
+        )
+
+    def effect_node(effect: EffectRef, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
+        kids: list[ImpactNode] = []
+        for signal, sender in expand_deletes(effect, cmap):
+            if sender is None:
+                sender_label = "<unknown sender>"
+            else:
+                sender_label = sender
+            if (signal, sender) in path:
+                name = names.get(signal, signal.rpartition(":")[2])
+                kids.append(
+                    ImpactNode(kind="cycle", label=f"{name}({sender_label})", detail="already running above: loops")
+                )
+            elif level <= 0:
+                kids.append(ImpactNode(kind="depth", label=f"... (--depth {depth} reached)"))
+            elif sender is None:
+                conns = [c for c in by_signal.get(signal, ()) if c.sender.is_any]
+                label = f"{names.get(signal, signal.rpartition(':')[2])}({sender_label})"
+                grand = tuple(receiver(c, (*path, (signal, None)), level - 1) for c in call_order_for_sender(conns))
+                if grand:
+                    kids.append(ImpactNode(kind="signal", label=label, detail=signal, children=grand))
+            else:
+                nested = state(signal, sender, path, level - 1)
+                if nested.children:  # below the top, a signal nothing listens to is noise
+                    kids.append(nested)
+        detail = effect.kind if effect.target is None else f"{effect.kind} {effect.target}"
+        if effect.note:
+            detail += f": {effect.note}"
+        if effect.via:
+            detail += f" (in {effect.via})"
+        return ImpactNode(
+            kind="effect",
+            label=effect.text,
+            file=effect.file,
+            line=effect.line,
+            detail=detail,
+            in_cycle=any(k.kind == "cycle" or k.in_cycle for k in kids),
+            children=tuple(kids),
+        )
+
+    steps = _steps(cmap, model, action)
+    top = tuple(state(signal, sender, (), depth) for signal, sender in steps)
+    return ImpactNode(kind="action", label=f"{action} {model}", children=top)
