@@ -225,8 +225,8 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
     for s_node, sig in sends:
         edges.append((s_node, sig, {"kind": "sends"}))
 
-    for node in sorted(nodes):
-        graph.add_node(node, **nodes[node])
+    for name in sorted(nodes):
+        graph.add_node(name, **nodes[name])
     for a, b, data in sorted(edges, key=_edge_key):
         graph.add_edge(a, b, **data)
     return graph

@@ -514,15 +514,7 @@ def _calls_in(stmt: ast.stmt) -> Iterator[ast.Call]:
         roots = []
     else:
         roots = [stmt]
-    found: list[ast.Call] = []
-    for root in roots:
-        for node in ast.walk(root):
-            if isinstance(node, ast.Call):
-                found.append(node)
-            elif (
-                isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not root
-            ):
-                continue
+    found = [node for root in roots for node in ast.walk(root) if isinstance(node, ast.Call)]
     found.sort(key=lambda n: (n.lineno, n.col_offset))
     yield from found
 

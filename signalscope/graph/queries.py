@@ -75,10 +75,7 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
     def effect_node(effect: EffectRef, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
         kids: list[ImpactNode] = []
         for signal, sender in expand_deletes(effect, cmap):
-            if sender is None:
-                sender_label = "<unknown sender>"
-            else:
-                sender_label = sender
+            sender_label = "<unknown sender>" if sender is None else sender
             if (signal, sender) in path:
                 name = names.get(signal, signal.rpartition(":")[2])
                 kids.append(

@@ -26,6 +26,7 @@ def scan_models() -> tuple[ModelRef, ...]:
         relations: list[tuple[str, str]] = []
         m2m: list[tuple[str, str]] = []
         cascades: set[str] = set()
+        field: Any
         for field in model._meta.get_fields():
             related = getattr(field, "related_model", None)
             if not getattr(field, "is_relation", False) or related is None or isinstance(related, str):
