@@ -227,8 +227,8 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
 
     for name in sorted(nodes):
         graph.add_node(name, **nodes[name])
-    for a, b, data in sorted(edges, key=_edge_key):
-        graph.add_edge(a, b, **data)
+    for tail, head, data in sorted(edges, key=_edge_key):
+        graph.add_edge(tail, head, **data)
     return graph
 
 
