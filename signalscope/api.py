@@ -5,11 +5,12 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .errors import UnknownName
 from .introspect import scan
 from .loader import Project, load_project
-from .model import CascadeMap, Connection, SignalMap, SignalRef, call_order_for_sender
+from .model import CascadeMap, Connection, ImpactNode, SignalMap, SignalRef, call_order_for_sender
 
 __all__ = ["list_receivers", "load", "load_project", "match_signals", "scan", "select"]
 
@@ -177,3 +178,192 @@ def list_receivers(
     Raises UnknownName and IntrospectionError.
     """
     return select(scan(project), signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django)
+
+
+GRAPH_FORMATS = ("dot", "mermaid", "json", "graphml", "svg", "png")
+_EXTENSIONS = {
+    ".dot": "dot",
+    ".gv": "dot",
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+    ".json": "json",
+    ".graphml": "graphml",
+    ".svg": "svg",
+    ".png": "png",
+}
+
+
+def graph_format(fmt: str | None, output: str | None) -> str:
+    """Return the graph format: `fmt` if given, else the extension of `output`, else DOT.
+
+    Raises UnknownFormat for a format or extension that no renderer has.
+    """
+    from .errors import UnknownFormat
+
+    if fmt:
+        if fmt not in GRAPH_FORMATS:
+            raise UnknownFormat(f"Unknown graph format {fmt!r}.", hint=f"Choose one of {', '.join(GRAPH_FORMATS)}.")
+        return fmt
+    if output and output != "-":
+        suffix = os.path.splitext(output)[1].lower()
+        if suffix not in _EXTENSIONS:
+            raise UnknownFormat(
+                f"Can't tell the format of {output!r} from its extension.",
+                hint=f"Pass --format ({', '.join(GRAPH_FORMATS)}) or use one of {', '.join(sorted(_EXTENSIONS))}.",
+            )
+        return _EXTENSIONS[suffix]
+    return "dot"
+
+
+def dependency_graph(
+    project: Project,
+    *,
+    signals: Iterable[str] = (),
+    sender: str | None = None,
+    app: str | None = None,
+    receiver: str | None = None,
+    hide_django: bool = False,
+    model: str | None = None,
+    depth: int | None = None,
+    cascade: bool = True,
+) -> Any:
+    """Return the dependency graph (networkx MultiDiGraph) of the loaded `project`.
+
+    The registry filters are `select`'s; `model` keeps what is reachable
+    from that model's signals, `depth` receivers deep at most; without
+    `cascade`, receivers' effects are left out.
+
+    Raises UnknownName and IntrospectionError.
+    """
+
+    from .graph.build import build_graph
+
+    cmap = cascade_map(project)
+    registry = select(
+        cmap.registry, signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django
+    )
+    graph = build_graph(CascadeMap(registry, cmap.models, cmap.effects), cascade=cascade)
+    if model is not None:
+        labels = {m.label.lower(): m.label for m in cmap.models}
+        if model.lower() not in labels:
+            raise UnknownName("model", model, list(labels.values()))
+        graph = _reachable_from_model(
+            graph, CascadeMap(registry, cmap.models, cmap.effects), labels[model.lower()], depth
+        )
+    return graph
+
+
+def _reachable_from_model(graph: Any, cmap: CascadeMap, model: str, depth: int | None) -> Any:
+    """Return the part of `graph` a write to `model` can set off, `depth` receivers deep at most.
+
+    Signal nodes are shared by every sender, so plain reachability would
+    wander into other models' receivers: the walk goes over (signal, sender)
+    states instead, and keeps the receivers that run in each.
+    """
+    import networkx as nx
+
+    from .graph.build import cascade_states, receiver_node, sender_node, signal_node
+
+    states = cascade_states(cmap)
+    start = [s for s in states if s[1] == model]
+    levels: dict[tuple[str, str | None], int] = {}
+    for state in start:
+        for reached, level in nx.single_source_shortest_path_length(states, state, cutoff=None).items():
+            levels[reached] = min(level, levels.get(reached, level))
+    keep: set[str] = {sender_node(model)}
+    for (signal, sender), level in levels.items():
+        if depth is not None and level >= depth:
+            continue
+        runs = [
+            c
+            for c in cmap.registry.connections
+            if c.signal == signal and (c.sender.is_any or c.sender.label == sender) and not c.is_pending
+        ]
+        if not runs:
+            continue
+        keep.add(signal_node(signal))
+        if sender is not None:
+            keep.add(sender_node(sender))
+        keep.update(receiver_node(c.receiver.path) for c in runs)
+    keep &= set(graph.nodes)
+    leaves = {
+        head for tail, head, data in graph.edges(data=True) if tail in keep and data["kind"] in ("unresolved", "writes")
+    }
+    sub = graph.subgraph(keep | leaves)
+    # Keep only the edges that belong to this walk: connections for these senders.
+    kept_senders = {s for _sig, s in levels} | {None}
+    result = nx.MultiDiGraph()
+    result.add_nodes_from(sub.nodes(data=True))
+    for tail, head, key, data in sub.edges(keys=True, data=True):
+        if data["kind"] == "connected" and data.get("sender") not in kept_senders:
+            continue
+        result.add_edge(tail, head, key=key, **data)
+    return result
+
+
+def render_graph(
+    graph: Any, fmt: str, *, rankdir: str = "LR", cluster_by_app: bool = False, command: str | None = None
+) -> str | bytes:
+    """Return `graph` in `fmt` (see GRAPH_FORMATS): text, or bytes for svg and png.
+
+    svg and png are drawn by Graphviz's `dot` program.
+
+    Raises MissingExtra when `dot` is not installed, and UnknownFormat.
+    """
+    from .render.dot import render_dot
+
+    title = "signal dependency graph, made by signalscope"
+    if fmt == "dot":
+        return render_dot(graph, rankdir=rankdir, cluster_by_app=cluster_by_app, title=title, command=command)
+    if fmt == "mermaid":
+        from .render.mermaid import render_mermaid
+
+        return render_mermaid(graph, rankdir=rankdir)
+    if fmt == "json":
+        from .render.graphdata import render_graph_json
+
+        return render_graph_json(graph)
+    if fmt == "graphml":
+        from .render.graphdata import render_graphml
+
+        return render_graphml(graph)
+    if fmt in ("svg", "png"):
+        dot_text = render_dot(graph, rankdir=rankdir, cluster_by_app=cluster_by_app, title=title, command=command)
+        return run_graphviz(dot_text, fmt)
+    return graph_format(fmt, None)  # raises UnknownFormat
+
+
+def run_graphviz(dot_text: str, fmt: str) -> bytes:
+    """Return `dot_text` drawn by Graphviz's `dot -T<fmt>`.
+
+    Raises MissingExtra when `dot` is not on PATH, IntrospectionError when it fails.
+    """
+    import shutil
+    import subprocess
+
+    from .errors import IntrospectionError, MissingExtra
+
+    program = shutil.which("dot")
+    if program is None:
+        raise MissingExtra(
+            f"Drawing {fmt} needs Graphviz's dot program, which is not installed.",
+            hint="Install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), "
+            "or write --format dot and draw it elsewhere.",
+        )
+    result = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, check=False)
+    if result.returncode != 0:
+        raise IntrospectionError(f"Graphviz's dot failed: {result.stderr.decode('utf-8', 'replace').strip()}")
+    return result.stdout
+
+
+def impact_tree(project: Project, model: str, action: str, *, depth: int = 8) -> ImpactNode:
+    """Return what runs, in order, when `action` is done to `model` in the loaded `project`.
+
+    Raises UnknownName for an unknown model, UsageError for an unknown action.
+    """
+    from .errors import UsageError
+    from .graph.queries import ACTIONS, impact
+
+    if action not in ACTIONS:
+        raise UsageError(f"Unknown action {action!r}.", hint=f"Choose one of {', '.join(ACTIONS)}.")
+    return impact(cascade_map(project), model, action, depth=depth)

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import __version__
-from .console import progress, use_color, width, write_stdout
+from .console import progress, use_color, width, write_output, write_stdout
 from .main import reporting_errors
 
 app = typer.Typer(
@@ -102,6 +102,47 @@ Exit codes: 0 ok, 2 usage or project-load error.
 """
 
 
+SignalFilter = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--signal",
+        "-s",
+        metavar="NAME",
+        help="Only this signal: a name (post_save) or path (django.db.models.signals:post_save). Repeatable.",
+        rich_help_panel=FILTER_PANEL,
+    ),
+]
+SenderFilter = Annotated[
+    Optional[str],
+    typer.Option(
+        "--sender",
+        metavar="LABEL",
+        help="Only receivers that run when this sender (app_label.ModelName) sends, "
+        "any-sender ones included, in the order Django calls them.",
+        rich_help_panel=FILTER_PANEL,
+    ),
+]
+AppFilter = Annotated[
+    Optional[str],
+    typer.Option(
+        "--app", metavar="LABEL", help="Only receivers defined in this app (its label).", rich_help_panel=FILTER_PANEL
+    ),
+]
+ReceiverFilter = Annotated[
+    Optional[str],
+    typer.Option(
+        "--receiver",
+        metavar="GLOB",
+        help="Only receivers whose module:qualname path matches this glob, e.g. 'accounts.*'.",
+        rich_help_panel=FILTER_PANEL,
+    ),
+]
+HideDjango = Annotated[
+    bool,
+    typer.Option("--hide-django", help="Hide receivers defined inside Django itself.", rich_help_panel=FILTER_PANEL),
+]
+
+
 @app.command("list", epilog=LIST_EPILOG)
 def list_command(
     project: ProjectOpt = None,
@@ -109,50 +150,11 @@ def list_command(
     pythonpath: PythonPathOpt = None,
     no_urls: NoUrlsOpt = False,
     traceback: TracebackOpt = False,
-    signal: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--signal",
-            "-s",
-            metavar="NAME",
-            help="Only this signal: a name (post_save) or path (django.db.models.signals:post_save). Repeatable.",
-            rich_help_panel=FILTER_PANEL,
-        ),
-    ] = None,
-    sender: Annotated[
-        Optional[str],
-        typer.Option(
-            "--sender",
-            metavar="LABEL",
-            help="Only receivers that run when this sender (app_label.ModelName) sends, "
-            "any-sender ones included, in the order Django calls them.",
-            rich_help_panel=FILTER_PANEL,
-        ),
-    ] = None,
-    app_label: Annotated[
-        Optional[str],
-        typer.Option(
-            "--app",
-            metavar="LABEL",
-            help="Only receivers defined in this app (its label).",
-            rich_help_panel=FILTER_PANEL,
-        ),
-    ] = None,
-    receiver: Annotated[
-        Optional[str],
-        typer.Option(
-            "--receiver",
-            metavar="GLOB",
-            help="Only receivers whose module:qualname path matches this glob, e.g. 'accounts.*'.",
-            rich_help_panel=FILTER_PANEL,
-        ),
-    ] = None,
-    hide_django: Annotated[
-        bool,
-        typer.Option(
-            "--hide-django", help="Hide receivers defined inside Django itself.", rich_help_panel=FILTER_PANEL
-        ),
-    ] = False,
+    signal: SignalFilter = None,
+    sender: SenderFilter = None,
+    app_label: AppFilter = None,
+    receiver: ReceiverFilter = None,
+    hide_django: HideDjango = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON (schema in the README).")] = False,
     tree: Annotated[bool, typer.Option("--tree", help="Show signal → sender → receivers as a tree.")] = False,
 ) -> None:
@@ -192,6 +194,160 @@ def list_command(
             write_stdout(render(smap, color=True, width=width()))
         else:
             write_stdout(text.render_plain_tree(smap) if tree else text.render_plain_table(smap))
+
+
+GRAPH_EPILOG = """\
+[bold]Examples[/bold]
+
+  signalscope graph --project fixtures/shop -o signals.svg
+
+  signalscope graph --model auth.User --depth 3 --format mermaid
+
+  signalscope graph --hide-django --cluster-by-app --rankdir TB -o signals.dot
+
+The format comes from --format, else from the -o file's extension (.dot .gv .mmd .json .graphml .svg .png),
+else DOT. svg and png need Graphviz's dot program.
+"""
+
+
+@app.command("graph", epilog=GRAPH_EPILOG)
+def graph_command(
+    project: ProjectOpt = None,
+    settings: SettingsOpt = None,
+    pythonpath: PythonPathOpt = None,
+    no_urls: NoUrlsOpt = False,
+    traceback: TracebackOpt = False,
+    signal: SignalFilter = None,
+    sender: SenderFilter = None,
+    app_label: AppFilter = None,
+    receiver: ReceiverFilter = None,
+    hide_django: HideDjango = False,
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            metavar="LABEL",
+            help="Only what a write to this model (app_label.ModelName) can set off.",
+            rich_help_panel=FILTER_PANEL,
+        ),
+    ] = None,
+    depth: Annotated[
+        Optional[int],
+        typer.Option(
+            "--depth", min=0, metavar="N", help="With --model: at most N receivers deep.", rich_help_panel=FILTER_PANEL
+        ),
+    ] = None,
+    no_cascade: Annotated[
+        bool,
+        typer.Option(
+            "--no-cascade", help="Leave out what receivers write (one hop only).", rich_help_panel=FILTER_PANEL
+        ),
+    ] = False,
+    fmt: Annotated[
+        Optional[str],
+        typer.Option("--format", "-f", metavar="FORMAT", help="dot, mermaid, json, graphml, svg or png."),
+    ] = None,
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (- for stdout).")
+    ] = None,
+    rankdir: Annotated[
+        str, typer.Option("--rankdir", metavar="DIR", help="Layout direction: TB, LR, BT or RL (DOT, Mermaid).")
+    ] = "LR",
+    cluster_by_app: Annotated[
+        bool, typer.Option("--cluster-by-app", help="Group each app's receivers and models (DOT: cluster_<app>).")
+    ] = False,
+) -> None:
+    """Draw what triggers what: senders, signals, receivers, and what receivers write in turn.
+
+    Receivers' code is read (never run) to find the ORM writes and signal
+    sends that cascade into further signals; loops are drawn in red.
+    """
+    with reporting_errors(show_traceback=traceback):
+        from .. import api
+        from ..errors import UsageError
+
+        if rankdir.upper() not in ("TB", "LR", "BT", "RL"):
+            raise UsageError(f"--rankdir {rankdir}: choose TB, LR, BT or RL.")
+        chosen = api.graph_format(fmt, output)
+        with progress("Loading the Django project…"):
+            loaded = api.load_project(
+                settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls
+            )
+            gc.disable()  # see list_command
+            graph = api.dependency_graph(
+                loaded,
+                signals=signal or (),
+                sender=sender,
+                app=app_label,
+                receiver=receiver,
+                hide_django=hide_django,
+                model=model,
+                depth=depth,
+                cascade=not no_cascade,
+            )
+        command = _command_line("graph", project=project, settings=settings, model=model, depth=depth)
+        data = api.render_graph(graph, chosen, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app, command=command)
+        write_output(output, data)
+
+
+def _command_line(name: str, **options: object) -> str:
+    """Return the command as a header comment shows it: the options that shape the graph."""
+    parts = ["signalscope", name]
+    for key, value in options.items():
+        if value is not None:
+            parts.append(f"--{key.replace('_', '-')} {value}")
+    return " ".join(parts)
+
+
+IMPACT_EPILOG = """\
+[bold]Examples[/bold]
+
+  signalscope impact auth.User --action create --project fixtures/shop
+
+  signalscope impact billing.Payment --action save --depth 4
+
+  signalscope impact orders.Order --action delete --json
+"""
+
+
+@app.command("impact", epilog=IMPACT_EPILOG)
+def impact_command(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="The model written: app_label.ModelName.")],
+    action: Annotated[
+        str, typer.Option("--action", "-a", metavar="ACTION", help="create, save, update, delete or m2m.")
+    ] = "save",
+    project: ProjectOpt = None,
+    settings: SettingsOpt = None,
+    pythonpath: PythonPathOpt = None,
+    no_urls: NoUrlsOpt = False,
+    traceback: TracebackOpt = False,
+    depth: Annotated[int, typer.Option("--depth", min=0, metavar="N", help="Follow cascades N receivers deep.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the tree as JSON.")] = False,
+) -> None:
+    """Show everything that runs, in Django's order, when a model is written.
+
+    Each signal lists its receivers in call order, each receiver what its
+    code writes (read, not run), and each write the signals it sends in
+    turn. Loops are marked; update() and bulk_create(), which send nothing,
+    are shown as such.
+    """
+    with reporting_errors(show_traceback=traceback):
+        from .. import api
+
+        with progress("Loading the Django project…"):
+            loaded = api.load_project(
+                settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls
+            )
+            gc.disable()  # see list_command
+            tree = api.impact_tree(loaded, model, action, depth=depth)
+        from ..render import impact as render
+
+        if as_json:
+            write_stdout(render.render_impact_json(tree, model=model, action=action))
+        elif use_color(sys.stdout):
+            write_stdout(render.render_impact_rich(tree, color=True, width=width()))
+        else:
+            write_stdout(render.render_impact_text(tree))
 
 
 DEBUG_EPILOG = """\

@@ -128,10 +128,27 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
 
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[tuple[str, str, dict[str, Any]]] = []
+    apps = sorted(((a.module, a.label) for a in registry.apps), key=lambda m: -len(m[0]))
+    app_labels = {a.label for a in registry.apps}
+
+    def app_of_module(module: str) -> str:
+        for prefix, label in apps:  # the longest app module that contains it
+            if module == prefix or module.startswith(prefix + "."):
+                return label
+        return ""
 
     def sender(label: str | None, kind: str) -> str:
         node = sender_node(label)
-        nodes.setdefault(node, {"kind": "sender", "label": label or "<any sender>", "sender_kind": kind})
+        app = label.split(".", 1)[0] if kind in ("model", "pending") and label else ""
+        nodes.setdefault(
+            node,
+            {
+                "kind": "sender",
+                "label": label or "<any sender>",
+                "sender_kind": kind,
+                "app": app if app in app_labels else "",
+            },
+        )
         return node
 
     def signal(path: str) -> str:
@@ -167,6 +184,7 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
                 "label": _short(ref.path),
                 "path": ref.path,
                 "module": ref.path.split(":", 1)[0],
+                "app": app_of_module(ref.path.split(":", 1)[0]),
                 "file": ref.file,
                 "line": ref.line,
                 "receiver_kind": ref.kind,
@@ -224,6 +242,13 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
 
     for s_node, sig in sends:
         edges.append((s_node, sig, {"kind": "sends"}))
+
+    # A signal nothing listens to runs nothing: effects and senders that only
+    # lead there would be clutter, so they and the signal are left out.
+    listened = {tail for tail, _head, data in edges if data["kind"] == "connected"}
+    edges = [e for e in edges if not (e[1].startswith("signal:") and e[1] not in listened)]
+    for name in [n for n in nodes if n.startswith("signal:") and n not in listened]:
+        del nodes[name]
 
     for name in sorted(nodes):
         graph.add_node(name, **nodes[name])

@@ -1,0 +1,59 @@
+"""The Mermaid renderer: a flowchart GitHub renders in Markdown.
+
+Hand-written (no library writes Mermaid): node ids are opaque (n0, n1, ...
+in sorted order, never a Mermaid keyword), and labels are quoted with the
+characters Mermaid reads inside them replaced by its entity codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from .dot import _node_label
+
+__all__ = ["mermaid_quote", "render_mermaid"]
+
+_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;", "|": "#124;"}
+_SHAPES = {"sender": ('(["', '"])'), "signal": ('{{"', '"}}'), "receiver": ('["', '"]'), "unresolved": ('>"', '"]')}
+
+
+def mermaid_quote(text: str) -> str:
+    """Return `text` as a quoted Mermaid label: entity codes for its special characters, <br> for newlines."""
+    out = "".join(_ENTITIES.get(ch, ch if ch >= " " or ch == "\n" else " ") for ch in text)
+    return out.replace("\n", "<br>")
+
+
+def _edge(data: dict[str, Any]) -> str:
+    kind = data["kind"]
+    if kind == "connected":
+        label = f"{data.get('sender') or 'any'} ({data['position'] + 1})"
+        return f'-- "{mermaid_quote(label)}" -->'
+    if kind == "triggers":
+        label = f"{data['effect']} {data['sender'] or ''}".strip()
+        return f'== "{mermaid_quote(label)}" ==>'
+    if kind == "writes":
+        return f'-. "{mermaid_quote(data["effect"] + ": no signal")}" .->'
+    if kind == "unresolved":
+        return "-.->"
+    return "-->"
+
+
+def render_mermaid(graph: nx.MultiDiGraph, *, rankdir: str = "LR") -> str:
+    """Return `graph` as a Mermaid flowchart (`rankdir` TB or LR, as in DOT)."""
+    ids = {node: f"n{i}" for i, node in enumerate(sorted(graph.nodes))}
+    lines = [f"flowchart {'TB' if rankdir in ('TB', 'BT') else 'LR'}"]
+    cycles = []
+    for node in sorted(graph.nodes):
+        data = graph.nodes[node]
+        left, right = _SHAPES.get(data["kind"], ('["', '"]'))
+        lines.append(f"  {ids[node]}{left}{mermaid_quote(_node_label(data))}{right}")
+        if data.get("in_cycle"):
+            cycles.append(ids[node])
+    for tail, head, data in graph.edges(data=True):
+        lines.append(f"  {ids[tail]} {_edge(data)} {ids[head]}")
+    if cycles:
+        lines.append("  classDef loop stroke:#b00020,stroke-width:2px")
+        lines.append(f"  class {','.join(cycles)} loop")
+    return "\n".join(lines) + "\n"
