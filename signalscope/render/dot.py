@@ -11,12 +11,13 @@ Graphviz's `dot` and with pydot's parser, hostile names included.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from typing import Any
 
 import networkx as nx
 
-__all__ = ["dot_quote", "render_dot"]
+__all__ = ["dot_quote", "printable", "render_dot"]
 
 _SHAPES = {
     "sender": 'shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
@@ -26,9 +27,16 @@ _SHAPES = {
 }
 
 
+def printable(text: str) -> str:
+    """Return `text` with control characters and line or paragraph separators as spaces, but "\\n"."""
+    return "".join(
+        " " if ch != "\n" and (ch < " " or unicodedata.category(ch) in ("Cc", "Zl", "Zp")) else ch for ch in text
+    )
+
+
 def dot_quote(text: str) -> str:
     r"""Return `text` as a DOT quoted string: backslashes and quotes escaped, newlines as \n."""
-    cleaned = "".join(ch if ch >= " " or ch == "\n" else " " for ch in text)
+    cleaned = printable(text)
     escaped = cleaned.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 

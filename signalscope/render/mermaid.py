@@ -11,7 +11,7 @@ from typing import Any
 
 import networkx as nx
 
-from .dot import _node_label
+from .dot import _node_label, printable
 
 __all__ = ["mermaid_quote", "render_mermaid"]
 
@@ -21,7 +21,7 @@ _SHAPES = {"sender": ('(["', '"])'), "signal": ('{{"', '"}}'), "receiver": ('["'
 
 def mermaid_quote(text: str) -> str:
     """Return `text` as a quoted Mermaid label: entity codes for its special characters, <br> for newlines."""
-    out = "".join(_ENTITIES.get(ch, ch if ch >= " " or ch == "\n" else " ") for ch in text)
+    out = "".join(_ENTITIES.get(ch, ch) for ch in printable(text))
     return out.replace("\n", "<br>")
 
 
