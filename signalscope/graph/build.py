@@ -22,7 +22,7 @@ from typing import Any
 
 import networkx as nx
 
-from ..model import CascadeMap, Connection, EffectRef
+from ..model import CascadeMap, EffectRef
 from .effects import DELETE_SIGNALS
 
 __all__ = ["build_graph", "cascade_states", "cycle_edges", "receiver_node", "sender_node", "signal_node"]
@@ -46,9 +46,13 @@ def _short(path: str) -> str:
     return path.split(":", 1)[1] if ":" in path else path
 
 
-def deleted_with(model: str, cmap: CascadeMap) -> list[str]:
+def cascade_index(cmap: CascadeMap) -> dict[str, tuple[str, ...]]:
+    """Return model label -> the models its deletes cascade to directly (build it once per map)."""
+    return {m.label: m.cascades for m in cmap.models}
+
+
+def deleted_with(model: str, cascades: dict[str, tuple[str, ...]]) -> list[str]:
     """Return the models whose rows go when `model`'s do (on_delete=CASCADE, transitively), in order."""
-    cascades = {m.label: m.cascades for m in cmap.models}
     found: list[str] = []
     todo = list(cascades.get(model, ()))
     while todo:
@@ -59,11 +63,11 @@ def deleted_with(model: str, cmap: CascadeMap) -> list[str]:
     return found
 
 
-def expand_deletes(effect: EffectRef, cmap: CascadeMap) -> list[tuple[str, str | None]]:
+def expand_deletes(effect: EffectRef, cascades: dict[str, tuple[str, ...]]) -> list[tuple[str, str | None]]:
     """Return the (signal path, sender label) pairs an effect sends, delete cascades included."""
     pairs = [(signal, effect.target) for signal in effect.signals]
     if effect.kind == "delete" and effect.target:
-        for label in deleted_with(effect.target, cmap):
+        for label in deleted_with(effect.target, cascades):
             pairs.extend((signal, label) for signal in DELETE_SIGNALS)
     return pairs
 
@@ -75,34 +79,39 @@ def cascade_states(cmap: CascadeMap) -> nx.DiGraph:
     for any sender; each of their effects leads to the states it sends. The
     edge attribute ``receivers`` names the receivers that make the step.
     """
-    by_signal: dict[str, list[Connection]] = defaultdict(list)
+    # Receivers by (signal, sender) and any-sender receivers by signal: each
+    # state then finds its receivers directly (scanning the signal's whole
+    # list per state made this quadratic).
+    runs: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    anys: dict[str, list[str]] = defaultdict(list)
     for conn in cmap.registry.connections:
-        if not conn.is_pending and not conn.is_dead:
-            by_signal[conn.signal].append(conn)
-    effects: dict[str, list[EffectRef]] = defaultdict(list)
-    for effect in cmap.effects:
-        effects[effect.receiver].append(effect)
-
+        if conn.is_pending or conn.is_dead:
+            continue
+        if conn.sender.kind == "any":
+            anys[conn.signal].append(conn.receiver.path)
+        else:
+            runs[(conn.signal, conn.sender.label)].append(conn.receiver.path)
+    cascades = cascade_index(cmap)
+    effects: dict[str, list[list[tuple[str, str | None]]]] = defaultdict(list)
     states: set[tuple[str, str | None]] = set()
+    for effect in cmap.effects:
+        pairs = expand_deletes(effect, cascades)
+        effects[effect.receiver].append(pairs)
+        states.update(pairs)
     for conn in cmap.registry.connections:
         if conn.sender.kind == "model":
             states.add((conn.signal, conn.sender.label))
-    for effect in cmap.effects:
-        states.update(expand_deletes(effect, cmap))
 
     graph = nx.DiGraph()
     for state in sorted(states, key=lambda s: (s[0], s[1] or "")):
         graph.add_node(state)
-        signal, sender = state
-        for conn in by_signal.get(signal, ()):
-            if not (conn.sender.is_any or conn.sender.label == sender):
-                continue
-            for effect in effects.get(conn.receiver.path, ()):
-                for nxt in expand_deletes(effect, cmap):
+        for path in (*runs.get(state, ()), *anys.get(state[0], ())):
+            for pairs in effects.get(path, ()):
+                for nxt in pairs:
                     if graph.has_edge(state, nxt):
-                        graph.edges[state, nxt]["receivers"].add(conn.receiver.path)
+                        graph.edges[state, nxt]["receivers"].add(path)
                     else:
-                        graph.add_edge(state, nxt, receivers={conn.receiver.path})
+                        graph.add_edge(state, nxt, receivers={path})
     return graph
 
 
@@ -130,12 +139,15 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
     edges: list[tuple[str, str, dict[str, Any]]] = []
     apps = sorted(((a.module, a.label) for a in registry.apps), key=lambda m: -len(m[0]))
     app_labels = {a.label for a in registry.apps}
+    app_of: dict[str, str] = {}
 
     def app_of_module(module: str) -> str:
-        for prefix, label in apps:  # the longest app module that contains it
-            if module == prefix or module.startswith(prefix + "."):
-                return label
-        return ""
+        if module not in app_of:
+            # the longest app module that contains it
+            app_of[module] = next(
+                (label for prefix, label in apps if module == prefix or module.startswith(prefix + ".")), ""
+            )
+        return app_of[module]
 
     def sender(label: str | None, kind: str) -> str:
         node = sender_node(label)
@@ -211,6 +223,7 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
         )
 
     if cascade:
+        cascades = cascade_index(cmap)
         receivers_known = {c.receiver.path for c in registry.connections}
         for effect in cmap.effects:
             if effect.receiver not in receivers_known:
@@ -228,7 +241,7 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
                 nodes.setdefault(node, {"kind": "unresolved", "label": effect.text, "note": effect.note})
                 edges.append((r, node, {"kind": "unresolved", "in_cycle": False, **common}))
                 continue
-            pairs = expand_deletes(effect, cmap)
+            pairs = expand_deletes(effect, cascades)
             if not pairs and effect.target:
                 edges.append((r, sender(effect.target, "model"), {"kind": "writes", "in_cycle": False, **common}))
             for path, target in pairs:

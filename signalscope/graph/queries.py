@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from ..errors import UnknownName
 from ..model import CascadeMap, Connection, EffectRef, ImpactNode, call_order_for_sender
-from .build import deleted_with, expand_deletes
+from .build import cascade_index, deleted_with, expand_deletes
 from .effects import DELETE_SIGNALS, M2M_SIGNALS, SAVE_SIGNALS
 
 __all__ = ["ACTIONS", "impact"]
@@ -24,7 +24,7 @@ def _steps(cmap: CascadeMap, model: str, action: str) -> list[tuple[str, str]]:
     if action == "delete":
         # Django's Collector sends pre_delete for every collected row, deletes, then
         # sends post_delete: the model's rows, then those cascaded.
-        deleted = [model, *deleted_with(model, cmap)]
+        deleted = [model, *deleted_with(model, cascade_index(cmap))]
         return [(DELETE_SIGNALS[0], m) for m in deleted] + [(DELETE_SIGNALS[1], m) for m in deleted]
     ref = next(m for m in cmap.models if m.label == model)
     return [(M2M_SIGNALS[0], through) for _attr, through in ref.m2m]
@@ -52,6 +52,7 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
     for effect in cmap.effects:
         effects[effect.receiver].append(effect)
     names = {s.path: s.name for s in cmap.registry.signals}
+    cascades = cascade_index(cmap)
 
     def state(signal: str, sender: str, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
         label = f"{names.get(signal, signal.rpartition(':')[2])}({sender})"
@@ -74,7 +75,7 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
 
     def effect_node(effect: EffectRef, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
         kids: list[ImpactNode] = []
-        for signal, sender in expand_deletes(effect, cmap):
+        for signal, sender in expand_deletes(effect, cascades):
             sender_label = "<unknown sender>" if sender is None else sender
             if (signal, sender) in path:
                 name = names.get(signal, signal.rpartition(":")[2])
