@@ -222,6 +222,18 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
             )
         )
 
+    # Which (signal, sender) pairs reach a receiver: an effect that reaches none
+    # is drawn as a silent write to its model, never as an edge into the signal.
+    live = [c for c in registry.connections if not c.is_pending and not c.is_dead]
+    heard_from = {(c.signal, c.sender.label) for c in live if not c.sender.is_any}
+    heard_by_any = {c.signal for c in live if c.sender.is_any}
+    heard_at_all = {c.signal for c in live}
+
+    def reaches(path: str, target: str | None) -> bool:
+        if target is None:  # an unknown sender may be any of them
+            return path in heard_at_all
+        return path in heard_by_any or (path, target) in heard_from
+
     if cascade:
         cascades = cascade_index(cmap)
         receivers_known = {c.receiver.path for c in registry.connections}
@@ -242,9 +254,13 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
                 edges.append((r, node, {"kind": "unresolved", "in_cycle": False, **common}))
                 continue
             pairs = expand_deletes(effect, cascades)
-            if not pairs and effect.target:
-                edges.append((r, sender(effect.target, "model"), {"kind": "writes", "in_cycle": False, **common}))
-            for path, target in pairs:
+            heard = [(path, target) for path, target in pairs if reaches(path, target)]
+            if not heard and effect.target:
+                note = effect.note or ("no receiver listens" if pairs else None)
+                edges.append(
+                    (r, sender(effect.target, "model"), {"kind": "writes", "in_cycle": False, **common, "note": note})
+                )
+            for path, target in heard:
                 s = signal(path)
                 if target is not None:
                     sends.add((sender(target, "model"), s))
@@ -255,12 +271,21 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
 
     for s_node, sig in sends:
         edges.append((s_node, sig, {"kind": "sends"}))
+    # A model's "sends" edge says its sends reach receivers: only where they do.
+    edges = [
+        e
+        for e in edges
+        if e[2]["kind"] != "sends" or reaches(e[1].removeprefix("signal:"), e[0].removeprefix("sender:"))
+    ]
 
     # A signal nothing listens to runs nothing: effects and senders that only
     # lead there would be clutter, so they and the signal are left out.
     listened = {tail for tail, _head, data in edges if data["kind"] == "connected"}
     edges = [e for e in edges if not (e[1].startswith("signal:") and e[1] not in listened)]
     for name in [n for n in nodes if n.startswith("signal:") and n not in listened]:
+        del nodes[name]
+    touched = {e[0] for e in edges} | {e[1] for e in edges}
+    for name in [n for n in nodes if n.startswith("sender:") and n not in touched]:
         del nodes[name]
 
     for name in sorted(nodes):

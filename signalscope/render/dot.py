@@ -65,7 +65,8 @@ def _edge_attrs(data: dict[str, Any]) -> str:
         loop = ', color="#b00020", penwidth=2' if data.get("in_cycle") else ""
         return f'label={dot_quote(label)}, color="#1a73e8"{loop}'
     if kind == "writes":
-        return f'label={dot_quote(data["effect"] + ": no signal")}, style=dashed, color="#888888"'
+        label = data["effect"] + (": no signal" if data["effect"] in ("update", "bulk_create") else ": no receivers")
+        return f'label={dot_quote(label)}, style=dashed, color="#888888"'
     if kind == "unresolved":
         return 'style=dashed, color="#b00020"'
     return 'color="#888888", arrowhead=vee'

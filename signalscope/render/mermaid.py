@@ -34,7 +34,8 @@ def _edge(data: dict[str, Any]) -> str:
         label = f"{data['effect']} {data['sender'] or ''}".strip()
         return f'== "{mermaid_quote(label)}" ==>'
     if kind == "writes":
-        return f'-. "{mermaid_quote(data["effect"] + ": no signal")}" .->'
+        label = data["effect"] + (": no signal" if data["effect"] in ("update", "bulk_create") else ": no receivers")
+        return f'-. "{mermaid_quote(label)}" .->'
     if kind == "unresolved":
         return "-.->"
     return "-->"
