@@ -22,6 +22,7 @@ from typing import Any
 
 import networkx as nx
 
+from .._gc import collection_paused
 from ..model import CascadeMap, EffectRef
 from .effects import DELETE_SIGNALS
 
@@ -131,6 +132,11 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
     ``in_cycle=True``. Nodes and edges are added in a sorted order, so every
     writer produces the same bytes for the same project.
     """
+    with collection_paused():
+        return _build_graph(cmap, cascade=cascade)
+
+
+def _build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph()
     registry = cmap.registry
     signals = {s.path: s for s in registry.signals}
@@ -297,4 +303,16 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
 
 def _edge_key(edge: tuple[str, str, dict[str, Any]]) -> tuple[Any, ...]:
     a, b, data = edge
-    return (a, b, data["kind"], str(data.get("sender")), data.get("position", -1), data.get("line", 0), str(data))
+    # Every field that can tell two parallel edges apart, as plain comparable values.
+    return (
+        a,
+        b,
+        data["kind"],
+        data.get("sender") or "",
+        data.get("position", -1),
+        data.get("line", 0),
+        data.get("effect", ""),
+        data.get("text", ""),
+        data.get("via") or "",
+        data.get("dispatch_uid") or "",
+    )

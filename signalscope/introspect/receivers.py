@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from .._gc import collection_paused
 from ..model import AppRef, Connection, SenderRef, SignalMap, SignalRef
 from . import _compat
 from .discover import find_signals, name_signals, reachable_objects, signal_category
@@ -89,23 +88,6 @@ def _dispatch_uid(entry: _compat.Entry) -> str | None:
     return _uid_text(key)
 
 
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the block, then restore its state.
-
-    A collection in the middle of a scan could kill a weak receiver between
-    two reads, so the snapshot would be inconsistent; and on a large project
-    the passes over Django's objects cost more than the scan itself.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def scan(project: Project) -> SignalMap:
     """Return every signal and every connected receiver of the set-up `project`.
 
@@ -115,7 +97,7 @@ def scan(project: Project) -> SignalMap:
 
     Raises IntrospectionError when Django's internals have an unknown layout.
     """
-    with _collection_paused():
+    with collection_paused():
         return _scan(project)
 
 
