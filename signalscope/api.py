@@ -226,19 +226,21 @@ def dependency_graph(
     model: str | None = None,
     depth: int | None = None,
     cascade: bool = True,
+    follow_calls: int = 2,
 ) -> Any:
     """Return the dependency graph (networkx MultiDiGraph) of the loaded `project`.
 
     The registry filters are `select`'s; `model` keeps what is reachable
     from that model's signals, `depth` receivers deep at most; without
-    `cascade`, receivers' effects are left out.
+    `cascade`, receivers' effects are left out; `follow_calls` is how many
+    calls deep receivers' calls into the project's functions are read.
 
     Raises UnknownName and IntrospectionError.
     """
 
     from .graph.build import build_graph
 
-    cmap = cascade_map(project)
+    cmap = cascade_map(project, depth=follow_calls)
     registry = select(
         cmap.registry, signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django
     )
@@ -356,7 +358,7 @@ def run_graphviz(dot_text: str, fmt: str) -> bytes:
     return result.stdout
 
 
-def impact_tree(project: Project, model: str, action: str, *, depth: int = 8) -> ImpactNode:
+def impact_tree(project: Project, model: str, action: str, *, depth: int = 8, follow_calls: int = 2) -> ImpactNode:
     """Return what runs, in order, when `action` is done to `model` in the loaded `project`.
 
     Raises UnknownName for an unknown model, UsageError for an unknown action.
@@ -366,4 +368,4 @@ def impact_tree(project: Project, model: str, action: str, *, depth: int = 8) ->
 
     if action not in ACTIONS:
         raise UsageError(f"Unknown action {action!r}.", hint=f"Choose one of {', '.join(ACTIONS)}.")
-    return impact(cascade_map(project), model, action, depth=depth)
+    return impact(cascade_map(project, depth=follow_calls), model, action, depth=depth)

@@ -135,6 +135,24 @@ def test_dot_is_valid_for_graphviz_and_pydot(tmp_path: Path) -> None:
     assert len(parsed.get_edges()) == len(data["edges"])
 
 
+def test_json_is_networkx_node_link_data(cascade_graph: dict[str, Any]) -> None:
+    try:
+        graph = nx.node_link_graph(cascade_graph, edges="edges")
+    except TypeError:  # networkx before 3.4 names the key "link"
+        graph = nx.node_link_graph(cascade_graph, link="edges")
+    assert graph.is_multigraph() and graph.is_directed()
+    counts = (graph.number_of_nodes(), graph.number_of_edges())
+    assert counts == (len(cascade_graph["nodes"]), len(cascade_graph["edges"]))
+
+
+def test_follow_calls_bounds_reading_into_helpers() -> None:
+    off = signalscope("graph", "--project", CASCADE, "--hide-django", "--follow-calls", "0", "-f", "json").json()
+    sources = {e["source"] for e in off["edges"] if e["kind"] == "triggers"}
+    assert "receiver:inventory.receivers:update_stock_level" not in sources  # its save is inside _recount
+    text = signalscope("impact", "billing.Payment", "--follow-calls", "0", "--project", CASCADE).stdout
+    assert "_recount" not in text and "billing.receivers:mark_invoice_paid" in text
+
+
 def test_graphml_and_mermaid() -> None:
     graphml = signalscope("graph", "--project", CASCADE, "-f", "graphml")
     graph = nx.parse_graphml(graphml.stdout, force_multigraph=True)

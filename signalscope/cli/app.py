@@ -137,6 +137,15 @@ ReceiverFilter = Annotated[
         rich_help_panel=FILTER_PANEL,
     ),
 ]
+FollowCalls = Annotated[
+    int,
+    typer.Option(
+        "--follow-calls",
+        min=0,
+        metavar="N",
+        help="Read into the project's own functions that receivers call, N calls deep.",
+    ),
+]
 HideDjango = Annotated[
     bool,
     typer.Option("--hide-django", help="Hide receivers defined inside Django itself.", rich_help_panel=FILTER_PANEL),
@@ -243,6 +252,7 @@ def graph_command(
             "--no-cascade", help="Leave out what receivers write (one hop only).", rich_help_panel=FILTER_PANEL
         ),
     ] = False,
+    follow_calls: FollowCalls = 2,
     fmt: Annotated[
         Optional[str],
         typer.Option("--format", "-f", metavar="FORMAT", help="dot, mermaid, json, graphml, svg or png."),
@@ -284,6 +294,7 @@ def graph_command(
                 model=model,
                 depth=depth,
                 cascade=not no_cascade,
+                follow_calls=follow_calls,
             )
         command = _command_line("graph", project=project, settings=settings, model=model, depth=depth)
         data = api.render_graph(graph, chosen, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app, command=command)
@@ -322,6 +333,7 @@ def impact_command(
     no_urls: NoUrlsOpt = False,
     traceback: TracebackOpt = False,
     depth: Annotated[int, typer.Option("--depth", min=0, metavar="N", help="Follow cascades N receivers deep.")] = 8,
+    follow_calls: FollowCalls = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the tree as JSON.")] = False,
 ) -> None:
     """Show everything that runs, in Django's order, when a model is written.
@@ -339,7 +351,7 @@ def impact_command(
                 settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls
             )
             gc.disable()  # see list_command
-            tree = api.impact_tree(loaded, model, action, depth=depth)
+            tree = api.impact_tree(loaded, model, action, depth=depth, follow_calls=follow_calls)
         from ..render import impact as render
 
         if as_json:

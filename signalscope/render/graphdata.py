@@ -15,14 +15,15 @@ def render_graph_json(graph: nx.MultiDiGraph) -> str:
     """Return `graph` as networkx node-link JSON: {"schema", "directed", "multigraph", "nodes", "edges"}.
 
     Every node and edge carries the registry's fields (file, line, flags,
-    effect text...): a reader needs nothing else.
+    effect text...): a reader needs nothing else, and
+    ``networkx.node_link_graph(data, edges="edges")`` reads it back.
     """
     nodes = [{"id": node, **graph.nodes[node]} for node in graph.nodes]
     edges = [
         {"source": tail, "target": head, "key": key, **data}
         for tail, head, key, data in graph.edges(keys=True, data=True)
     ]
-    data = {"schema": SCHEMA_VERSION, "directed": True, "multigraph": True, "nodes": nodes, "edges": edges}
+    data = {"schema": SCHEMA_VERSION, "directed": True, "multigraph": True, "graph": {}, "nodes": nodes, "edges": edges}
     return dump_json(data)
 
 
