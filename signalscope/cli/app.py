@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -85,6 +85,16 @@ def _root(
     signalscope loads your project as manage.py would and shows every
     receiver connected to every signal, exactly.
     """
+
+
+def _load(api: Any, project: Path | None, settings: str | None, pythonpath: list[Path] | None, no_urls: bool) -> Any:
+    """Load the project from the common options, for a command whose process ends after its output."""
+    loaded = api.load_project(settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls)
+    # This process ends after printing, and what the scan and the renderers
+    # allocate is freed by reference counting: cyclic collections would only
+    # walk Django's objects again and again, which costs more than the scan.
+    gc.disable()
+    return loaded
 
 
 LIST_EPILOG = """\
@@ -176,13 +186,7 @@ def list_command(
         from .. import api
 
         with progress("Loading the Django project…"):
-            loaded = api.load_project(
-                settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls
-            )
-            # This process ends after printing, and what the scan and the renderers
-            # allocate is freed by reference counting: cyclic collections would only
-            # walk Django's objects again and again, which costs more than the scan.
-            gc.disable()
+            loaded = _load(api, project, settings, pythonpath, no_urls)
             smap = api.list_receivers(
                 loaded,
                 signals=signal or (),
@@ -280,10 +284,7 @@ def graph_command(
             raise UsageError(f"--rankdir {rankdir}: choose TB, LR, BT or RL.")
         chosen = api.graph_format(fmt, output)
         with progress("Loading the Django project…"):
-            loaded = api.load_project(
-                settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls
-            )
-            gc.disable()  # see list_command
+            loaded = _load(api, project, settings, pythonpath, no_urls)
             graph = api.dependency_graph(
                 loaded,
                 signals=signal or (),
@@ -347,10 +348,7 @@ def impact_command(
         from .. import api
 
         with progress("Loading the Django project…"):
-            loaded = api.load_project(
-                settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls
-            )
-            gc.disable()  # see list_command
+            loaded = _load(api, project, settings, pythonpath, no_urls)
             tree = api.impact_tree(loaded, model, action, depth=depth, follow_calls=follow_calls)
         from ..render import impact as render
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-__all__ = ["dot_quote", "printable", "render_dot"]
+__all__ = ["dot_quote", "edge_label", "printable", "render_dot"]
 
 _SHAPES = {
     "sender": 'shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
@@ -53,20 +53,30 @@ def _node_label(data: dict[str, Any]) -> str:
     return str(data["label"])
 
 
-def _edge_attrs(data: dict[str, Any]) -> str:
+def edge_label(data: dict[str, Any]) -> str | None:
+    """Return the label of an edge, shared by the DOT and Mermaid renderers."""
     kind = data["kind"]
     if kind == "connected":
-        sender = data.get("sender") or "any"
-        label = f"{sender} ({data['position'] + 1})"
-        style = ", style=dotted" if data.get("dead") or data.get("pending") else ""
-        return f"label={dot_quote(label)}{style}"
+        return f"{data.get('sender') or 'any'} ({data['position'] + 1})"
     if kind == "triggers":
-        label = f"{data['effect']} {data['sender'] or ''}".strip()
-        loop = ', color="#b00020", penwidth=2' if data.get("in_cycle") else ""
-        return f'label={dot_quote(label)}, color="#1a73e8"{loop}'
+        return f"{data['effect']} {data['sender'] or ''}".strip()
     if kind == "writes":
-        label = data["effect"] + (": no signal" if data["effect"] in ("update", "bulk_create") else ": no receivers")
-        return f'label={dot_quote(label)}, style=dashed, color="#888888"'
+        effect = str(data["effect"])
+        return effect + (": no signal" if effect in ("update", "bulk_create") else ": no receivers")
+    return None
+
+
+def _edge_attrs(data: dict[str, Any]) -> str:
+    kind = data["kind"]
+    label = f"label={dot_quote(edge_label(data) or '')}"
+    if kind == "connected":
+        style = ", style=dotted" if data.get("dead") or data.get("pending") else ""
+        return f"{label}{style}"
+    if kind == "triggers":
+        loop = ', color="#b00020", penwidth=2' if data.get("in_cycle") else ""
+        return f'{label}, color="#1a73e8"{loop}'
+    if kind == "writes":
+        return f'{label}, style=dashed, color="#888888"'
     if kind == "unresolved":
         return 'style=dashed, color="#b00020"'
     return 'color="#888888", arrowhead=vee'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import SCHEMA_VERSION, ImpactNode, dump_json
+from .text import capture_console, captured
 
 __all__ = ["render_impact_json", "render_impact_rich", "render_impact_text"]
 
@@ -39,21 +40,10 @@ def render_impact_text(tree: ImpactNode) -> str:
 
 def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | None = None) -> str:
     """Return `tree` as a rich tree: receivers bold, loops red, silent writes dim."""
-    import io
-
-    from rich.console import Console
     from rich.markup import escape
     from rich.tree import Tree
 
-    console = Console(
-        file=io.StringIO(),
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        width=width or 120,
-        highlight=False,
-        emoji=False,
-    )
+    console = capture_console(color, width)
     styles = {"signal": "cyan", "receiver": "bold", "effect": "", "cycle": "bold red", "depth": "dim"}
     root = Tree(f"[bold]{escape(tree.label)}[/bold]")
 
@@ -70,7 +60,7 @@ def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | Non
     for node in tree.children:
         walk(node, root)
     console.print(root)
-    return str(console.file.getvalue())  # type: ignore[attr-defined]
+    return captured(console)
 
 
 def render_impact_json(tree: ImpactNode, *, model: str, action: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import networkx as nx
 
-from .dot import _node_label, printable
+from .dot import _node_label, edge_label, printable
 
 __all__ = ["mermaid_quote", "render_mermaid"]
 
@@ -25,20 +25,15 @@ def mermaid_quote(text: str) -> str:
     return out.replace("\n", "<br>")
 
 
+_ARROWS = {"connected": ("--", "-->"), "triggers": ("==", "==>"), "writes": ("-.", ".->")}
+
+
 def _edge(data: dict[str, Any]) -> str:
-    kind = data["kind"]
-    if kind == "connected":
-        label = f"{data.get('sender') or 'any'} ({data['position'] + 1})"
-        return f'-- "{mermaid_quote(label)}" -->'
-    if kind == "triggers":
-        label = f"{data['effect']} {data['sender'] or ''}".strip()
-        return f'== "{mermaid_quote(label)}" ==>'
-    if kind == "writes":
-        label = data["effect"] + (": no signal" if data["effect"] in ("update", "bulk_create") else ": no receivers")
-        return f'-. "{mermaid_quote(label)}" .->'
-    if kind == "unresolved":
-        return "-.->"
-    return "-->"
+    label = edge_label(data)
+    if data["kind"] in _ARROWS and label is not None:
+        start, end = _ARROWS[data["kind"]]
+        return f'{start} "{mermaid_quote(label)}" {end}'
+    return "-.->" if data["kind"] == "unresolved" else "-->"
 
 
 def render_mermaid(graph: nx.MultiDiGraph, *, rankdir: str = "LR") -> str:

@@ -13,7 +13,15 @@ from typing import Any
 
 from ..model import Connection, SignalMap, SignalRef
 
-__all__ = ["flags", "render_plain_table", "render_plain_tree", "render_rich_table", "render_rich_tree"]
+__all__ = [
+    "capture_console",
+    "captured",
+    "flags",
+    "render_plain_table",
+    "render_plain_tree",
+    "render_rich_table",
+    "render_rich_tree",
+]
 
 ANY_SENDER = "<any sender>"
 COLUMNS = ("SIGNAL", "SENDER", "#", "RECEIVER", "LOCATION", "FLAGS")
@@ -137,7 +145,8 @@ def render_plain_tree(smap: SignalMap) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _console(color: bool, width: int | None) -> Any:
+def capture_console(color: bool, width: int | None) -> Any:
+    """Return a rich Console that records into a string (read it with `captured`)."""
     import io
 
     from rich.console import Console
@@ -152,6 +161,11 @@ def _console(color: bool, width: int | None) -> Any:
         highlight=False,
         emoji=False,
     )
+
+
+def captured(console: Any) -> str:
+    """Return what `capture_console`'s console has printed."""
+    return str(console.file.getvalue())
 
 
 def _style(conn: Connection) -> str:
@@ -194,7 +208,7 @@ def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None 
     from rich.markup import escape
     from rich.table import Table
 
-    console = _console(color, width)
+    console = capture_console(color, width)
     console.print(escape(header(smap)), style="bold")
     titles = _signal_titles(smap)
     rows = _rows(smap)
@@ -223,7 +237,7 @@ def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None 
     else:
         console.print("No receivers match.")
     console.print(escape(summary(smap)))
-    return str(console.file.getvalue())
+    return captured(console)
 
 
 def render_rich_tree(smap: SignalMap, *, color: bool = True, width: int | None = None) -> str:
@@ -231,7 +245,7 @@ def render_rich_tree(smap: SignalMap, *, color: bool = True, width: int | None =
     from rich.markup import escape
     from rich.tree import Tree
 
-    console = _console(color, width)
+    console = capture_console(color, width)
     console.print(escape(header(smap)), style="bold")
     root = Tree("signals", hide_root=True)
     for signal, groups in _tree_groups(smap):
@@ -248,4 +262,4 @@ def render_rich_tree(smap: SignalMap, *, color: bool = True, width: int | None =
                 leaf.add(text, style=_style(c))
     console.print(root)
     console.print(escape(summary(smap)))
-    return str(console.file.getvalue())
+    return captured(console)
