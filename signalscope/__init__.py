@@ -10,18 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["SignalMap", "__version__", "load", "load_project", "scan", "select"]
+__all__ = ["SignalMap", "Tracer", "__version__", "load", "load_project", "scan", "select", "trace"]
 
 if TYPE_CHECKING:
-    from .api import load, load_project, scan, select
+    from .api import load, load_project, scan, select, trace
     from .model import SignalMap
+    from .trace import Tracer
 
 _LAZY = {
     "load": "api",
     "load_project": "api",
     "scan": "api",
     "select": "api",
+    "trace": "api",
     "SignalMap": "model",
+    "Tracer": "trace",
 }
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UnknownName
 from .introspect import scan
 from .loader import Project, load_project
+
+if TYPE_CHECKING:
+    from .trace import Tracer
+
 from .model import CascadeMap, Connection, ImpactNode, SignalMap, SignalRef, call_order_for_sender
 
 __all__ = ["list_receivers", "load", "load_project", "match_signals", "scan", "select"]
@@ -162,6 +166,17 @@ def cascade_map(project: Project, *, depth: int = 2) -> CascadeMap:
         relpath=project.relpath,
     )
     return CascadeMap(registry=registry, models=models, effects=effects)
+
+
+def trace(**options: Any) -> Tracer:
+    """Return a Tracer: ``with signalscope.trace() as t: ...`` then ``t.log()``.
+
+    `options` are Tracer's: include, exclude, max_sends, capture_values,
+    redact. Start and stop it explicitly with ``start()`` and ``stop()``.
+    """
+    from .trace import Tracer
+
+    return Tracer(**options)
 
 
 def list_receivers(

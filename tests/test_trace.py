@@ -1,0 +1,235 @@
+"""The tracer: it records sends and receiver calls, and changes nothing about what Django does."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from helpers import FIXTURES, TESTS, python_snippet
+
+PRELUDE = f"import sys; sys.path.insert(0, {str(TESTS)!r})\nfrom trace_snippets import *\n"
+
+
+def snippet(code: str) -> str:
+    return python_snippet(PRELUDE + code)
+
+
+def test_results_exceptions_and_robust_sends_are_unchanged() -> None:
+    out = snippet(
+        """
+import functools
+ping = Signal()
+def a(sender, **kw): return ("a", kw["n"])
+def boom(sender, **kw): raise ValueError("no")
+class C:
+    def __call__(self, sender, **kw): return "c"
+c = C()
+part = functools.partial(lambda sender, tag, **kw: tag, tag="p")
+ping.connect(a); ping.connect(c, weak=False); ping.connect(part, weak=False)
+plain = ping.send(sender=None, n=1)
+plain_robust = ping.send_robust(sender=None, n=1)
+with Tracer() as t:
+    traced = ping.send(sender=None, n=1)
+    traced_robust = ping.send_robust(sender=None, n=1)
+    ping.connect(boom)
+    robust = ping.send_robust(sender=None, n=2)
+    try:
+        ping.send(sender=None, n=3)
+    except ValueError as exc:
+        caught = exc
+assert_restored()
+assert traced == plain and traced_robust == plain_robust, (traced, plain)
+assert [r for r, _ in traced] == [a, c, part]  # the receivers themselves, not wrappers
+assert robust[-1][0] is boom and isinstance(robust[-1][1], ValueError)
+assert type(caught) is ValueError and str(caught) == "no"
+log = t.log()
+sends = [e for e in log.events if e.kind == "send"]
+print(json.dumps([[e.method, e.outcome, e.error] for e in sends]))
+calls = [e for e in log.events if e.kind == "call"][-4:]
+print(json.dumps([[e.receiver.split(":")[1], e.outcome, e.error, e.result_type] for e in calls]))
+""".replace("json.dumps", "__import__('json').dumps")
+    )
+    sends, calls = (json.loads(line) for line in out.splitlines())
+    assert sends == [
+        ["send", "ok", None],
+        ["send_robust", "ok", None],
+        ["send_robust", "ok", None],
+        ["send", "error", "ValueError: no"],
+    ]
+    assert calls == [
+        ["a", "ok", None, "tuple"],
+        ["C.__call__", "ok", None, "str"],
+        ["<lambda>", "ok", None, "str"],
+        ["boom", "error", "ValueError: no", None],
+    ]
+
+
+def test_muted_and_unheard_sends_are_recorded_and_nothing_is_patched_after() -> None:
+    out = snippet(
+        """
+ping = Signal()
+def a(sender, **kw): return 1
+ping.connect(a)
+with Tracer() as t:
+    ping.send(sender=None)
+    saved, ping.receivers = ping.receivers, []   # what factory_boy's mute_signals does
+    ping.send(sender=None)
+    ping.receivers = saved
+    late = Signal()                               # made after the tracer started
+    late.send(sender="x")
+    assert ping.has_listeners()
+assert_restored()
+print(__import__('json').dumps([[e.kind, e.outcome, e.signal, e.sender] for e in t.log().events]))
+"""
+    )
+    events = json.loads(out)
+    assert [e[:2] for e in events] == [["send", "ok"], ["call", "ok"], ["send", "unheard"], ["send", "unheard"]]
+    assert events[0][2] == "__main__:ping" or events[0][2].endswith(":ping")
+    assert events[3][3] == "'x'"
+
+
+def test_tracers_nest_and_the_hooks_go_with_the_last() -> None:
+    snippet(
+        """
+from signalscope.trace import recorder
+ping = Signal()
+outer = Tracer().start()
+inner = Tracer().start()
+ping.send(sender=None)
+inner.stop(); inner.stop()
+assert recorder.installed(), "the outer tracer still needs the hooks"
+ping.send(sender=None)
+outer.stop()
+assert not recorder.installed()
+assert_restored()
+assert len(inner.log().events) == 1 and len(outer.log().events) == 2
+"""
+    )
+
+
+def test_the_trace_keeps_no_object_alive() -> None:
+    snippet(
+        """
+import gc, weakref
+ping = Signal()
+class Thing: pass
+def a(sender, instance, **kw): return instance
+ping.connect(a)
+with Tracer(capture_values=True) as t:
+    thing = Thing()
+    ref = weakref.ref(thing)
+    ping.send(sender=Thing, instance=thing)
+del thing; gc.collect()
+assert ref() is None, "the tracer kept the instance alive"
+(send, call) = t.log().events
+assert dict(send.kwargs)["instance"].startswith("<__main__.Thing object")
+"""
+    )
+
+
+def test_values_only_when_asked_and_secrets_redacted() -> None:
+    out = snippet(
+        """
+ping = Signal()
+with Tracer() as plain:
+    ping.send(sender=None, password="hunter2", amount=5)
+with Tracer(capture_values=True) as valued:
+    ping.send(sender=None, password="hunter2", amount=5, api_token="abc")
+print(__import__('json').dumps([plain.log().events[0].kwargs, valued.log().events[0].kwargs]))
+"""
+    )
+    plain, valued = json.loads(out)
+    assert plain == [["amount", "int"], ["password", "str"]]
+    assert valued == [["amount", "5"], ["api_token", "str"], ["password", "str"]]
+    assert "hunter2" not in out and "abc" not in out
+
+
+def test_parents_are_right_across_threads() -> None:
+    snippet(
+        """
+import threading
+outer, inner = Signal(), Signal()
+def relay(sender, **kw): inner.send(sender=sender)
+def leaf(sender, **kw): return sender
+outer.connect(relay); inner.connect(leaf)
+with Tracer() as t:
+    threads = [threading.Thread(target=outer.send, kwargs={"sender": f"t{i}"}) for i in range(8)]
+    for th in threads: th.start()
+    for th in threads: th.join()
+log = t.log()
+by_id = {e.id: e for e in log.events}
+inner_sends = [e for e in log.events if e.kind == "send" and e.signal.endswith(":inner")]
+assert len(inner_sends) == 8
+for send in inner_sends:
+    relay_call = by_id[send.parent]
+    assert relay_call.kind == "call" and relay_call.receiver.endswith(":relay")
+    assert by_id[relay_call.parent].sender == send.sender  # the same thread's outer send
+    assert relay_call.thread == send.thread
+"""
+    )
+
+
+def test_async_receivers_and_asend() -> None:
+    out = snippet(
+        """
+import asyncio, django
+ping = Signal()
+async def slow(sender, **kw):
+    await asyncio.sleep(0)
+    return "async"
+def quick(sender, **kw): return "sync"
+ping.connect(slow); ping.connect(quick)
+with Tracer() as t:
+    plain = ping.send(sender=None)
+    if django.VERSION >= (5, 0):
+        asyncio.run(ping.asend(sender=None))
+kinds = sorted((e.receiver.split(":")[1], e.is_async, e.method) for e in t.log().events if e.kind == "call")
+untraced = ping.send(sender=None)
+same = [r for r, _ in plain] == [r for r, _ in untraced]
+print(__import__('json').dumps([django.VERSION[:2], same, kinds]))
+"""
+    )
+    version, same_receivers, calls = json.loads(out)
+    assert same_receivers
+    if tuple(version) >= (5, 0):
+        assert ["slow", True, "asend"] in calls and ["quick", False, "asend"] in calls
+        assert ["slow", True, "send"] in calls
+    else:  # Django 4.2 calls an async receiver like any other: it returns a coroutine
+        assert ["slow", False, "send"] in calls
+
+
+def test_the_seed_chain_on_the_shop() -> None:
+    code = (
+        "import os, sys, json\n"
+        f"sys.path.insert(0, {str(FIXTURES / 'shop')!r})\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'shop.settings'\n"
+        "import django; django.setup()\n"
+        "from django.conf import settings; settings.DATABASES['default']['NAME'] = ':memory:'\n"
+        "from django.core.management import call_command; call_command('migrate', run_syncdb=True, verbosity=0)\n"
+        "from django.contrib.auth.models import User\n"
+        "import signalscope\n"
+        "with signalscope.trace() as t:\n"
+        "    User.objects.create(username='ada')\n"
+        "log = t.log()\n"
+        "def tree(parent, depth):\n"
+        "    for e in log.children(parent):\n"
+        "        label = f\"{e.signal.split(':')[1]}({e.sender})\" if e.kind == 'send' else e.receiver\n"
+        "        print('  ' * depth + label)\n"
+        "        tree(e.id, depth + 1)\n"
+        "tree(None, 0)\n"
+    )
+    out = python_snippet(code)
+    assert out == (
+        "pre_save(auth.User)\n"
+        "post_save(auth.User)\n"
+        "  accounts.signals:create_user_profile\n"
+        "    pre_save(accounts.Profile)\n"
+        "    post_save(accounts.Profile)\n"
+        "      orders.receivers:touch_search_index\n"
+        "  accounts.signals:save_user_profile\n"
+        "    pre_save(accounts.Profile)\n"
+        "    post_save(accounts.Profile)\n"
+        "      orders.receivers:touch_search_index\n"
+        "  orders.receivers:touch_search_index\n"
+    )
+    assert sys.executable
