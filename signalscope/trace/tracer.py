@@ -42,7 +42,7 @@ class Tracer:
         self.exclude = frozenset(DEFAULT_EXCLUDE if exclude is None else exclude)
         self.capture_values = capture_values
         self.redact = tuple(word.lower() for word in redact)
-        self._sends: collections.deque[list[TraceEvent]] = collections.deque(maxlen=max_sends)
+        self._sends: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=max_sends)
         self._seen = 0
         self._names: dict[int, tuple[str, str]] = {}
         self._lock = threading.Lock()
@@ -73,8 +73,20 @@ class Tracer:
     def log(self) -> TraceLog:
         """Return what was recorded so far, events in start order."""
         with self._lock:
-            events = [event for send in self._sends for event in send]
-            dropped = self._seen - len(self._sends)
+            sends = list(self._sends)
+            dropped = self._seen - len(sends)
+        events = []
+        for sid, parent, path, sender, method, start, end, thread, outcome, error, kwargs, calls in sends:
+            events.append(
+                TraceEvent(sid, parent, "send", path, sender, None, method, start, end - start, thread,
+                           outcome=outcome, error=error, kwargs=kwargs)
+            )  # fmt: skip
+            for cid, receiver, is_async, cstart, cend, cthread, cerror, result_type in calls:
+                events.append(
+                    TraceEvent(cid, sid, "call", path, sender, receiver, method, cstart, cend - cstart, cthread,
+                               is_async=is_async, outcome="error" if cerror else "ok", error=cerror,
+                               result_type=result_type)
+                )  # fmt: skip
         events.sort(key=lambda e: (e.start_ns, e.id))
         return TraceLog(events=tuple(events), dropped=dropped)
 
@@ -92,48 +104,39 @@ class Tracer:
             return
         if {path, short} & self.exclude:
             return
-        # Only plain values from here on: the trace must keep no object of the program alive.
-        parent = record.parent.id if record.parent is not None else None
-        sender = _sender_label(record.sender)
-        events = [
-            TraceEvent(
-                id=record.id,
-                parent=parent,
-                kind="send",
-                signal=path,
-                sender=sender,
-                receiver=None,
-                method=record.method,
-                start_ns=record.start,
-                duration_ns=record.end - record.start,
-                thread=record.thread,
-                outcome="error" if record.error is not None else ("unheard" if record.unheard else "ok"),
-                error=_error_text(record.error),
-                kwargs=self._kwargs(record.named),
-            )
-        ]
-        for call in record.calls:
-            events.append(
-                TraceEvent(
-                    id=call.id,
-                    parent=record.id,
-                    kind="call",
-                    signal=path,
-                    sender=sender,
-                    receiver=_receiver_path(call.receiver),
-                    method=record.method,
-                    start_ns=call.start,
-                    duration_ns=(call.end or call.start) - call.start,
-                    thread=call.thread,
-                    is_async=call.is_async,
-                    outcome="error" if call.error is not None else "ok",
-                    error=_error_text(call.error),
-                    result_type=call.result_type,
-                )
-            )
+        # Only plain values from here on: the trace must keep no object of the
+        # program alive. Tuples here, records in log(): this runs on every send.
+        send = (
+            record.id,
+            record.parent.id if record.parent is not None else None,
+            path,
+            _sender_label(record.sender),
+            record.method,
+            record.start,
+            record.end,
+            record.thread,
+            "error" if record.error is not None else ("unheard" if record.unheard else "ok"),
+            _error_text(record.error),
+            self._kwargs(record.named),
+            tuple(
+                [
+                    (
+                        call.id,
+                        _receiver_path(call.receiver),
+                        call.is_async,
+                        call.start,
+                        call.end or call.start,
+                        call.thread,
+                        _error_text(call.error),
+                        call.result_type,
+                    )
+                    for call in record.calls
+                ]
+            ),
+        )
         with self._lock:
             self._seen += 1
-            self._sends.append(events)
+            self._sends.append(send)
 
     def _kwargs(self, named: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         items = []
