@@ -12,9 +12,10 @@ from .introspect import scan
 from .loader import Project, load_project
 
 if TYPE_CHECKING:
+    from .model.cascade import CascadeMap, ImpactNode
     from .trace import Tracer
 
-from .model import CascadeMap, Connection, ImpactNode, SignalMap, SignalRef, call_order_for_sender
+from .model import Connection, SignalMap, SignalRef, call_order_for_sender
 
 __all__ = ["list_receivers", "load", "load_project", "match_signals", "scan", "select"]
 
@@ -145,6 +146,7 @@ def cascade_map(project: Project, *, depth: int = 2) -> CascadeMap:
 
     from .graph.effects import scan_effects
     from .introspect.models import scan_models
+    from .model.cascade import CascadeMap
 
     registry = scan(project)
     models = scan_models()
@@ -254,6 +256,7 @@ def dependency_graph(
     """
 
     from .graph.build import build_graph
+    from .model.cascade import CascadeMap
 
     cmap = cascade_map(project, depth=follow_calls)
     registry = select(

@@ -61,4 +61,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line (console script `signalscope`)."""
     from .app import app
 
-    app(args=argv if argv is not None else sys.argv[1:], prog_name="signalscope")
+    args = argv if argv is not None else sys.argv[1:]
+    # typer builds every command's options on each run; when the command is
+    # named, build only that one (every root option is a flag, so the first
+    # word that is not an option is the command). `signalscope --help` and
+    # shell completion name no command and still see them all.
+    named = next((arg for arg in args if not arg.startswith("-")), None)
+    if any(command.name == named for command in app.registered_commands):
+        app.registered_commands = [command for command in app.registered_commands if command.name == named]
+    app(args=args, prog_name="signalscope")

@@ -23,7 +23,7 @@ from typing import Any
 import networkx as nx
 
 from .._gc import collection_paused
-from ..model import CascadeMap, EffectRef
+from ..model.cascade import CascadeMap, EffectRef
 from .effects import DELETE_SIGNALS
 
 __all__ = ["build_graph", "cascade_states", "cycle_edges", "receiver_node", "sender_node", "signal_node"]

@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import Connection, EffectRef, ModelRef
+from ..model import Connection
+from ..model.cascade import EffectRef, ModelRef
 
 __all__ = ["DELETE_SIGNALS", "M2M_SIGNALS", "SAVE_SIGNALS", "scan_effects"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..errors import UnknownName
-from ..model import CascadeMap, Connection, EffectRef, ImpactNode, call_order_for_sender
+from ..model import Connection, call_order_for_sender
+from ..model.cascade import CascadeMap, EffectRef, ImpactNode
 from .build import cascade_index, deleted_with, expand_deletes
 from .effects import DELETE_SIGNALS, M2M_SIGNALS, SAVE_SIGNALS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model import ModelRef
+from ..model.cascade import ModelRef
 
 __all__ = ["scan_models"]
 

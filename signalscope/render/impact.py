@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..model import SCHEMA_VERSION, ImpactNode, dump_json
+from ..model import SCHEMA_VERSION, dump_json
+from ..model.cascade import ImpactNode
 from .text import capture_console, captured
 
 __all__ = ["render_impact_json", "render_impact_rich", "render_impact_text"]

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from ..model import TraceEvent, TraceLog
+from ..model.trace import TraceEvent, TraceLog
 from . import recorder
 
 __all__ = ["DEFAULT_EXCLUDE", "DEFAULT_REDACT", "Tracer"]

@@ -1,0 +1,162 @@
+"""Records of what receivers' code writes (the cascade) and of impact trees, with their JSON form.
+
+Loaded on first use: `signalscope list` needs none of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import SignalMap, from_dict, to_dict
+
+__all__ = ["EFFECT_KINDS", "CascadeMap", "EffectRef", "ImpactNode", "ModelRef", "cascade_from_dict", "cascade_to_dict"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ModelRef:
+    """A model class and the relations a receiver can reach from an instance of it."""
+
+    label: str  # "billing.Invoice"
+    module: str  # "billing.models": where the class is defined
+    name: str  # "Invoice"
+    relations: tuple[tuple[str, str], ...] = ()  # (attribute, related model label): FKs, one-to-ones, reverses
+    m2m: tuple[tuple[str, str], ...] = ()  # (attribute, through model label): both directions
+    cascades: tuple[str, ...] = ()  # models deleted along with this one (on_delete=CASCADE)
+
+
+#: What an effect does, as written in ``EffectRef.kind``.
+EFFECT_KINDS = (
+    "create",  # Model.objects.create / get_or_create / update_or_create
+    "save",  # instance.save()
+    "delete",  # instance.delete() or QuerySet.delete()
+    "m2m",  # related manager add / remove / set / clear
+    "send",  # some_signal.send / send_robust / asend / asend_robust
+    "update",  # QuerySet.update(): sends no signal
+    "bulk_create",  # QuerySet.bulk_create(): sends no save signal
+    "unresolved",  # an ORM write or send whose target can't be known statically
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EffectRef:
+    """Something a receiver's code does that may send further signals, found by reading it.
+
+    ``signals`` are the signal paths it sends, in order (empty for update and
+    bulk_create, which send none); ``target`` is the model label (for a send:
+    the sender label, or None for an unknown sender).
+    """
+
+    receiver: str  # the receiver's path
+    file: str | None  # where: the receiver's file, or the called function's
+    line: int
+    kind: str  # one of EFFECT_KINDS
+    target: str | None
+    signals: tuple[str, ...]
+    text: str  # the source of the call, for people to read
+    via: str | None = None  # the project function it was found in, when not the receiver itself
+    note: str | None = None  # why nothing is sent, or why the target is unknown
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ImpactNode:
+    """One node of an impact tree: what runs, in order, when a model is written.
+
+    kinds: "signal" (label "post_save(auth.User)"), "receiver", "effect", and
+    the leaves "cycle" (this signal and sender are already being handled
+    higher up: the cascade loops) and "depth" (the tree was cut at --depth).
+    """
+
+    kind: str
+    label: str
+    file: str | None = None
+    line: int | None = None
+    detail: str | None = None  # effect kind, receiver flags, or a note
+    in_cycle: bool = False
+    children: tuple[ImpactNode, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "file": self.file,
+            "line": self.line,
+            "detail": self.detail,
+            "in_cycle": self.in_cycle,
+            "children": [child.to_dict() for child in self.children],
+        }
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CascadeMap:
+    """A registry plus what its receivers' code writes: the input of the dependency graph."""
+
+    registry: SignalMap
+    models: tuple[ModelRef, ...]
+    effects: tuple[EffectRef, ...]
+
+
+def cascade_to_dict(cmap: CascadeMap) -> dict[str, Any]:
+    """Return the JSON-ready form of `cmap`: the registry's form plus "models" and "effects"."""
+    data = to_dict(cmap.registry)
+    data["models"] = [
+        {
+            "label": m.label,
+            "module": m.module,
+            "name": m.name,
+            "relations": [list(r) for r in m.relations],
+            "m2m": [list(r) for r in m.m2m],
+            "cascades": list(m.cascades),
+        }
+        for m in cmap.models
+    ]
+    data["effects"] = [
+        {
+            "receiver": e.receiver,
+            "file": e.file,
+            "line": e.line,
+            "kind": e.kind,
+            "target": e.target,
+            "signals": list(e.signals),
+            "text": e.text,
+            "via": e.via,
+            "note": e.note,
+        }
+        for e in cmap.effects
+    ]
+    return data
+
+
+def cascade_from_dict(data: dict[str, Any]) -> CascadeMap:
+    """Rebuild a CascadeMap from `cascade_to_dict` output.
+
+    Raises ValueError when `data` has another schema version.
+    """
+    return CascadeMap(
+        registry=from_dict(data),
+        models=tuple(
+            ModelRef(
+                label=m["label"],
+                module=m["module"],
+                name=m["name"],
+                relations=tuple((a, b) for a, b in m["relations"]),
+                m2m=tuple((a, b) for a, b in m["m2m"]),
+                cascades=tuple(m["cascades"]),
+            )
+            for m in data["models"]
+        ),
+        effects=tuple(
+            EffectRef(
+                receiver=e["receiver"],
+                file=e["file"],
+                line=e["line"],
+                kind=e["kind"],
+                target=e["target"],
+                signals=tuple(e["signals"]),
+                text=e["text"],
+                via=e["via"],
+                note=e["note"],
+            )
+            for e in data["effects"]
+        ),
+    )
