@@ -45,6 +45,7 @@ class SendRecord:
     """One send, as it happens: filled in by the hooks, turned into TraceEvents later."""
 
     __slots__ = (
+        "active",
         "calls",
         "end",
         "error",
@@ -74,6 +75,7 @@ class SendRecord:
         self.unheard = not signal.receivers
         self.wrapped = False
         self.originals: dict[int, Any] = {}
+        self.active: CallRecord | None = None  # the sync receiver running now
         self.end = 0
         self.start = _clock()
 
@@ -88,7 +90,8 @@ class CallRecord:
         self.send = send
         self.receiver = receiver
         self.is_async = is_async
-        self.thread = threading.get_ident()
+        # Sync receivers run on the sending thread; async ones may run elsewhere.
+        self.thread = threading.get_ident() if is_async else send.thread
         self.error: BaseException | None = None
         self.result_type: str | None = None
         self.end = 0
@@ -128,10 +131,13 @@ def _qualname(receiver: Any) -> str:
 # The wrappers copy only __qualname__ (what send_robust's error log reads):
 # functools.wraps copies six attributes and cost more than the rest of a call.
 def _wrap_sync(record: SendRecord, receiver: Any) -> Any:
+    # Sync receivers run one at a time on the sending thread, so the send
+    # record can say which one is running (for a nested send's parent)
+    # without a contextvar round trip per call. Async ones use the contextvar.
     def traced(*args: Any, **kwargs: Any) -> Any:
         call = CallRecord(record, receiver, False)
         record.calls.append(call)
-        token = _current.set(call)
+        outer, record.active = record.active, call
         try:
             result = receiver(*args, **kwargs)
         except BaseException as exc:
@@ -139,7 +145,7 @@ def _wrap_sync(record: SendRecord, receiver: Any) -> Any:
             call.error = exc
             raise
         finally:
-            _current.reset(token)
+            record.active = outer
         call.end = _clock()
         call.result_type = type(result).__qualname__
         return result
@@ -192,7 +198,10 @@ def _unwrap(record: SendRecord, responses: Any) -> Any:
 
 
 def _begin(signal: Any, sender: Any, method: str, named: dict[str, Any]) -> tuple[SendRecord, Any]:
-    record = SendRecord(signal, sender, method, named, _current.get())
+    parent = _current.get()
+    if type(parent) is SendRecord:  # inside a send: the sync receiver running now, if any
+        parent = parent.active or parent
+    record = SendRecord(signal, sender, method, named, parent)
     return record, _current.set(record)
 
 
