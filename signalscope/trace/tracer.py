@@ -93,9 +93,10 @@ class Tracer:
     # -- recording ---------------------------------------------------------
     def _name(self, signal: Any) -> tuple[str, str]:
         name = self._names.get(id(signal))
-        if name is None:  # a signal made after start
-            self._names.update(_signal_names())
-            name = self._names.setdefault(id(signal), (f"<unnamed>:{type(signal).__name__}", "<unnamed>"))
+        if name is None:  # a signal made after start: name just this one, once
+            found = _signal_names([signal]).get(id(signal))
+            name = found or (f"<unnamed>:{type(signal).__name__}", "<unnamed>")
+            self._names[id(signal)] = name
         return name
 
     def _record(self, record: recorder.SendRecord) -> None:
@@ -151,10 +152,12 @@ class Tracer:
         return tuple(sorted(items))
 
 
-def _signal_names() -> dict[int, tuple[str, str]]:
+def _signal_names(signals: list[Any] | None = None) -> dict[int, tuple[str, str]]:
+    """Name `signals` (all live ones when None: a scan of every object, done at start only)."""
     from ..introspect.discover import find_signals, name_signals
 
-    signals = find_signals()
+    if signals is None:
+        signals = find_signals()
     return {key: (f"{module}:{attr}", attr.rsplit(".", 1)[-1]) for key, (module, attr) in name_signals(signals).items()}
 
 
