@@ -30,11 +30,13 @@ class TraceEvent:
     duration_ns: int
     thread: int
     is_async: bool = False
-    # "ok", "error", or for a send "unheard": no receiver was connected when it was sent
-    # (a signal nobody listens to, or one muted by a tool that empties its receivers)
+    # "ok", "error", or for a send "unheard": no receiver ran (none connected, none for this
+    # sender, or muted by a tool that empties the signal's receivers)
     outcome: str = "ok"
     error: str | None = None  # "ValueError: message"
-    result_type: str | None = None  # a call's return value's type name
+    # a call's return value's type name; None for a call that raised, and for the calls of a
+    # send that raised (it returned no responses to read the types from)
+    result_type: str | None = None
     kwargs: tuple[tuple[str, str], ...] = ()  # (name, type name) by default; values only when asked
 
 

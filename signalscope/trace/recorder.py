@@ -10,14 +10,25 @@ inherit them and signals made after the tracer started are seen too:
 - ``send``, ``send_robust``, ``asend`` and ``asend_robust`` record every
   send, including those that reach no receiver and those muted by tools
   that empty ``receivers``;
-- ``_live_receivers`` wraps the receivers of a send being recorded, to time
-  each call and to know which receiver a nested send came from. The
-  wrappers are made per call and never stored, so Django's receiver lists,
-  its cache and its weak references are untouched; the send hook maps them
-  back, so a send returns exactly the receivers it would return untraced.
+- ``_live_receivers`` hands a send being recorded its sync receivers through
+  a generator that reads the clock each time Django takes the next one: a
+  receiver's time runs from when Django takes it to when Django asks for the
+  next (or the send ends). Django calls the receivers themselves, so its
+  receiver lists, its cache, its weak references, the responses and its
+  error logging are untouched. Two cases still need a wrapper per call,
+  made per send and never stored, and mapped back to the receiver in the
+  responses: async receivers (they run concurrently), and the receivers of
+  ``send_robust`` (a caught exception and a returned one look alike in the
+  responses).
 
-The running node (a send, or a receiver call inside one) lives in a
-contextvar, so parents are right across threads and asyncio tasks.
+The running node lives in a contextvar, so parents are right across threads
+and asyncio tasks: a send record while its sync receivers run (the running
+one is the last taken), or ``(send record, index)`` inside an async receiver.
+
+Performance: this runs on every send of every signal while tracing, so a
+send record is a plain list indexed by the constants below (about ten times
+cheaper to make than an object with slots), and naming is left to the
+tracer, which caches it.
 """
 
 from __future__ import annotations
@@ -27,89 +38,84 @@ import functools
 import inspect
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-__all__ = ["CallRecord", "SendRecord", "install", "installed", "subscribe", "uninstall", "unsubscribe"]
+__all__ = [
+    "ASYNC",
+    "CALL_THREAD",
+    "END",
+    "ERROR",
+    "ID",
+    "METHOD",
+    "NAMED",
+    "PARENT",
+    "RAISED",
+    "RECEIVERS",
+    "RESPONSES",
+    "SENDER",
+    "SIGNAL",
+    "START",
+    "THREAD",
+    "TIMES",
+    "install",
+    "installed",
+    "subscribe",
+    "uninstall",
+    "unsubscribe",
+]
+
+# A send record's fields (a list: see the module's docstring).
+ID = 0  # unique, increasing
+PARENT = 1  # None, (send id, receiver index) or (send id, -1): the send itself
+SIGNAL = 2
+SENDER = 3
+NAMED = 4  # the keyword arguments as sent
+METHOD = 5  # send, send_robust, asend or asend_robust
+THREAD = 6
+START = 7
+END = 8
+ERROR = 9  # the exception that escaped the send, or None
+RECEIVERS = 10  # the sync receivers taken so far, in order
+TIMES = 11  # the clock when each was taken, then when the next was asked for
+CALL_THREAD = 12  # the thread the sync receivers ran on (asend runs them in a worker thread)
+RESPONSES = 13  # what the send returned, when it returned
+RAISED = 14  # send_robust: the indexes of the receivers that raised
+ASYNC = 15  # async receivers: (index, receiver, start, end, thread, error, result)
+_WRAPPED = 16  # whether _live_receivers has run for this send
+_ORIGINALS = 17  # id(wrapper) -> receiver, to give the responses their receivers back
 
 _current: contextvars.ContextVar[Any] = contextvars.ContextVar("signalscope_trace_current", default=None)
+_get_current = _current.get
+_set_current = _current.set
+_reset_current = _current.reset
 _clock = time.perf_counter_ns
+_thread = threading.get_ident
 _ids = iter(range(1, 2**63)).__next__  # next() on a C iterator: atomic under the GIL
 _lock = threading.Lock()
 _installed = 0
 _originals: dict[str, Any] = {}
-_listeners: list[Callable[[SendRecord], None]] = []  # one per active tracer
+# One per active tracer. A tuple, replaced (under _lock) on every change, so a
+# send iterates it as it is without copying it.
+_listeners: tuple[Callable[[list[Any]], None], ...] = ()
+_ROBUST = frozenset({"send_robust", "asend_robust"})
 
 
-class SendRecord:
-    """One send, as it happens: filled in by the hooks, turned into TraceEvents later."""
-
-    __slots__ = (
-        "active",
-        "calls",
-        "end",
-        "error",
-        "id",
-        "method",
-        "named",
-        "originals",
-        "parent",
-        "sender",
-        "signal",
-        "start",
-        "thread",
-        "unheard",
-        "wrapped",
-    )
-
-    def __init__(self, signal: Any, sender: Any, method: str, named: dict[str, Any], parent: Any) -> None:
-        self.id = _ids()
-        self.parent = parent
-        self.signal = signal
-        self.sender = sender
-        self.method = method
-        self.named = named
-        self.thread = threading.get_ident()
-        self.calls: list[CallRecord] = []
-        self.error: BaseException | None = None
-        self.unheard = not signal.receivers
-        self.wrapped = False
-        self.originals: dict[int, Any] = {}
-        self.active: CallRecord | None = None  # the sync receiver running now
-        self.end = 0
-        self.start = _clock()
-
-
-class CallRecord:
-    """One receiver call inside a recorded send."""
-
-    __slots__ = ("end", "error", "id", "is_async", "receiver", "result_type", "send", "start", "thread")
-
-    def __init__(self, send: SendRecord, receiver: Any, is_async: bool) -> None:
-        self.id = _ids()
-        self.send = send
-        self.receiver = receiver
-        self.is_async = is_async
-        # Sync receivers run on the sending thread; async ones may run elsewhere.
-        self.thread = threading.get_ident() if is_async else send.thread
-        self.error: BaseException | None = None
-        self.result_type: str | None = None
-        self.end = 0
-        self.start = _clock()
-
-
-def subscribe(listener: Callable[[SendRecord], None]) -> None:
-    """Have `listener` called with every finished send (installs the hooks on first use)."""
+def subscribe(listener: Callable[[list[Any]], None]) -> None:
+    """Have `listener` called with every finished send record (installs the hooks on first use)."""
+    global _listeners
     with _lock:
-        _listeners.append(listener)
+        _listeners = (*_listeners, listener)
     install()
 
 
-def unsubscribe(listener: Callable[[SendRecord], None]) -> None:
+def unsubscribe(listener: Callable[[list[Any]], None]) -> None:
     """Stop calling `listener`; the hooks go when nothing else needs them."""
+    global _listeners
     with _lock:
         if listener in _listeners:
-            _listeners.remove(listener)
+            index = _listeners.index(listener)
+            _listeners = _listeners[:index] + _listeners[index + 1 :]
     uninstall()
 
 
@@ -118,110 +124,126 @@ def installed() -> bool:
     return _installed > 0
 
 
-def _publish(record: SendRecord) -> None:
-    for listener in tuple(_listeners):
-        listener(record)
+def _timed(record: list[Any], receivers: Iterable[Any]) -> Iterator[Any]:
+    taken = record[RECEIVERS]
+    times = record[TIMES]
+    record[CALL_THREAD] = _thread()
+    for receiver in receivers:
+        taken.append(receiver)
+        times.append(_clock())
+        yield receiver
+    times.append(_clock())
 
 
-def _qualname(receiver: Any) -> str:
-    name = getattr(receiver, "__qualname__", None)
-    return name if isinstance(name, str) else type(receiver).__qualname__
-
-
-# The wrappers copy only __qualname__ (what send_robust's error log reads):
-# functools.wraps copies six attributes and cost more than the rest of a call.
-def _wrap_sync(record: SendRecord, receiver: Any) -> Any:
-    # Sync receivers run one at a time on the sending thread, so the send
-    # record can say which one is running (for a nested send's parent)
-    # without a contextvar round trip per call. Async ones use the contextvar.
+def _wrap_robust(record: list[Any], receiver: Any, index: int) -> Any:
+    # Only to tell a caught exception from a returned one; the generator times it.
     def traced(*args: Any, **kwargs: Any) -> Any:
-        call = CallRecord(record, receiver, False)
-        record.calls.append(call)
-        outer, record.active = record.active, call
         try:
-            result = receiver(*args, **kwargs)
-        except BaseException as exc:
-            call.end = _clock()
-            call.error = exc
+            return receiver(*args, **kwargs)
+        except Exception:
+            record[RAISED].add(index)
             raise
-        finally:
-            record.active = outer
-        call.end = _clock()
-        call.result_type = type(result).__qualname__
-        return result
 
-    traced.__qualname__ = _qualname(receiver)
-    record.originals[id(traced)] = receiver
+    traced.__qualname__ = receiver.__qualname__  # what send_robust's error log reads
+    record[_ORIGINALS][id(traced)] = receiver
     return traced
 
 
-def _wrap_async(record: SendRecord, receiver: Any) -> Any:
+def _wrap_async(record: list[Any], receiver: Any, index: int) -> Any:
     async def traced(*args: Any, **kwargs: Any) -> Any:
-        call = CallRecord(record, receiver, True)
-        record.calls.append(call)
-        token = _current.set(call)
+        token = _set_current((record, index))
+        start = _clock()
         try:
             result = await receiver(*args, **kwargs)
         except BaseException as exc:
-            call.end = _clock()
-            call.error = exc
+            record[ASYNC].append((index, receiver, start, _clock(), _thread(), exc, None))
             raise
         finally:
-            _current.reset(token)
-        call.end = _clock()
-        call.result_type = type(result).__qualname__
+            _reset_current(token)
+        record[ASYNC].append((index, receiver, start, _clock(), _thread(), None, result))
         return result
 
-    traced.__qualname__ = _qualname(receiver)
-    record.originals[id(traced)] = receiver
+    if hasattr(receiver, "__qualname__"):  # send_robust's error log reads it; keep its absence too
+        traced.__qualname__ = receiver.__qualname__
+    record[_ORIGINALS][id(traced)] = receiver
     return traced
 
 
-def _live_receivers(self: Any, sender: Any) -> Any:
-    result = _originals["_live_receivers"](self, sender)
-    record = _current.get()
-    # Only inside a send being recorded, once: has_listeners() calls this too.
-    if type(record) is not SendRecord or record.signal is not self or record.wrapped:
-        return result
-    record.wrapped = True
-    if isinstance(result, tuple):  # Django 5.0+: (sync receivers, async receivers)
-        sync, asynchronous = result
-        return [_wrap_sync(record, r) for r in sync], [_wrap_async(record, r) for r in asynchronous]
-    return [_wrap_sync(record, r) for r in result]  # Django 4.2: one list
+def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
+    def _live_receivers(self: Any, sender: Any) -> Any:
+        result = original(self, sender)
+        record = _get_current()
+        # Only inside a send being recorded, once: has_listeners() calls this too.
+        if type(record) is not list or record[SIGNAL] is not self or record[_WRAPPED]:
+            return result
+        record[_WRAPPED] = True
+        if isinstance(result, tuple):  # Django 5.0+: (sync receivers, async receivers)
+            sync, asynchronous = result
+        else:  # Django 4.2: one list, all sync
+            sync, asynchronous = result, ()
+        if sync:  # an empty list stays one: asend tests it
+            if record[METHOD] in _ROBUST:
+                record[RAISED] = set()
+                record[_ORIGINALS] = {}
+                sync = [_wrap_robust(record, r, i) if hasattr(r, "__qualname__") else r for i, r in enumerate(sync)]
+            sync = _timed(record, sync)
+        if not isinstance(result, tuple):
+            return sync
+        if asynchronous:
+            if record[_ORIGINALS] is None:
+                record[_ORIGINALS] = {}
+            offset = len(result[0])
+            asynchronous = [_wrap_async(record, r, offset + i) for i, r in enumerate(asynchronous)]
+        return sync, asynchronous
+
+    return _live_receivers
 
 
-def _unwrap(record: SendRecord, responses: Any) -> Any:
-    if not record.originals or not isinstance(responses, list):
+def _unwrap(originals: dict[int, Any], responses: Any) -> Any:
+    if not isinstance(responses, list):
         return responses
-    originals = record.originals
     return [(originals.get(id(receiver), receiver), response) for receiver, response in responses]
 
 
-def _begin(signal: Any, sender: Any, method: str, named: dict[str, Any]) -> tuple[SendRecord, Any]:
-    parent = _current.get()
-    if type(parent) is SendRecord:  # inside a send: the sync receiver running now, if any
-        parent = parent.active or parent
-    record = SendRecord(signal, sender, method, named, parent)
-    return record, _current.set(record)
+def _parent(current: Any) -> tuple[int, int] | None:
+    if current is None:
+        return None
+    if type(current) is list:  # inside a send: the sync receiver taken last (-1: none yet, the send itself)
+        return (current[ID], len(current[RECEIVERS]) - 1)
+    return (current[0][ID], current[1])  # inside an async receiver: (send record, index)
 
 
+# The two hooks below are one body, sync and async; it is spelled out twice
+# (not shared through a helper) because it runs on every send: each call
+# saved is measurable.
 def _make_sync_hook(name: str) -> Callable[..., Any]:
     original = _originals[name]
 
     def hook(self: Any, sender: Any, **named: Any) -> Any:
         if not _listeners:
             return original(self, sender, **named)
-        record, token = _begin(self, sender, name, named)
+        # fmt: off
+        record = [_ids(), _parent(_get_current()), self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None,
+                  None, [], False, None]
+        # fmt: on
+        token = _set_current(record)
+        record[START] = _clock()
         try:
             responses = original(self, sender, **named)
         except BaseException as exc:
-            record.error = exc
+            record[END] = _clock()
+            record[ERROR] = exc
             raise
+        else:
+            record[END] = _clock()
+            if record[_ORIGINALS]:
+                responses = _unwrap(record[_ORIGINALS], responses)
+            record[RESPONSES] = responses
         finally:
-            record.end = _clock()
-            _current.reset(token)
-            _publish(record)
-        return _unwrap(record, responses)
+            _reset_current(token)
+            for listener in _listeners:
+                listener(record)
+        return responses
 
     functools.update_wrapper(hook, original)
     return hook
@@ -233,17 +255,28 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
     async def hook(self: Any, sender: Any, **named: Any) -> Any:
         if not _listeners:
             return await original(self, sender, **named)
-        record, token = _begin(self, sender, name, named)
+        # fmt: off
+        record = [_ids(), _parent(_get_current()), self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None,
+                  None, [], False, None]
+        # fmt: on
+        token = _set_current(record)
+        record[START] = _clock()
         try:
             responses = await original(self, sender, **named)
         except BaseException as exc:
-            record.error = exc
+            record[END] = _clock()
+            record[ERROR] = exc
             raise
+        else:
+            record[END] = _clock()
+            if record[_ORIGINALS]:
+                responses = _unwrap(record[_ORIGINALS], responses)
+            record[RESPONSES] = responses
         finally:
-            record.end = _clock()
-            _current.reset(token)
-            _publish(record)
-        return _unwrap(record, responses)
+            _reset_current(token)
+            for listener in _listeners:
+                listener(record)
+        return responses
 
     functools.update_wrapper(hook, original)
     return hook
@@ -266,7 +299,7 @@ def install() -> None:
                 continue  # asend and asend_robust arrived in Django 5.0
             make = _make_async_hook if inspect.iscoroutinefunction(_originals[name]) else _make_sync_hook
             setattr(Signal, name, make(name))
-        Signal._live_receivers = _live_receivers  # type: ignore[method-assign]
+        Signal._live_receivers = _make_live_receivers(_originals["_live_receivers"])  # type: ignore[method-assign]
 
 
 def uninstall() -> None:

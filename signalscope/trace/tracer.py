@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import collections
+import contextlib
+import copy
+import itertools
 import threading
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,10 +46,12 @@ class Tracer:
         self.exclude = frozenset(DEFAULT_EXCLUDE if exclude is None else exclude)
         self.capture_values = capture_values
         self.redact = tuple(word.lower() for word in redact)
+        # deque.append is atomic under the GIL: no lock on the hot path.
         self._sends: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=max_sends)
-        self._seen = 0
-        self._names: dict[int, tuple[str, str]] = {}
-        self._lock = threading.Lock()
+        self._seen = itertools.count(1)
+        self._count = self._seen.__next__
+        self._signals: dict[int, tuple[Any, str, str, bool]] = {}  # id -> (ref, path, short name, wanted)
+        self._receivers: dict[int, tuple[Any, str]] = {}  # id -> (ref, path)
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------
@@ -53,7 +59,7 @@ class Tracer:
         """Start recording (a second start does nothing)."""
         if not self._started:
             self._started = True
-            self._names.update(_signal_names())
+            _name_all_signals()
             recorder.subscribe(self._record)
         return self
 
@@ -71,73 +77,179 @@ class Tracer:
         self.stop()
 
     def log(self) -> TraceLog:
-        """Return what was recorded so far, events in start order."""
-        with self._lock:
-            sends = list(self._sends)
-            dropped = self._seen - len(sends)
-        events = []
-        for sid, parent, path, sender, method, start, end, thread, outcome, error, kwargs, calls in sends:
-            events.append(
-                TraceEvent(sid, parent, "send", path, sender, None, method, start, end - start, thread,
-                           outcome=outcome, error=error, kwargs=kwargs)
-            )  # fmt: skip
-            for cid, receiver, is_async, cstart, cend, cthread, cerror, result_type in calls:
-                events.append(
-                    TraceEvent(cid, sid, "call", path, sender, receiver, method, cstart, cend - cstart, cthread,
-                               is_async=is_async, outcome="error" if cerror else "ok", error=cerror,
-                               result_type=result_type)
-                )  # fmt: skip
-        events.sort(key=lambda e: (e.start_ns, e.id))
-        return TraceLog(events=tuple(events), dropped=dropped)
+        """Return what was recorded so far: events in start order, numbered from 1 in that order."""
+        sends = list(self._sends)  # one C call: atomic under the GIL
+        seen = next(copy.copy(self._seen)) - 1  # the count so far, without moving it
+        senders: dict[Any, str | None] = {}
+        kwargs_text: dict[Any, tuple[tuple[str, str], ...]] = {}
+        raw: list[tuple[Any, ...]] = []  # (start, order, key, parent key, fields)
+        for (sid, parent, path, sender, method, start, end, thread, error, kwargs, call_thread, names, times,
+             results, asynchronous) in sends:  # fmt: skip
+            if isinstance(sender, type):
+                label = senders.get(sender)
+                if label is None:
+                    label = senders[sender] = _sender_label(sender)
+                sender = label
+            if not self.capture_values:
+                kwargs = _kwargs_text(kwargs, kwargs_text)
+            heard = bool(names) or bool(asynchronous)
+            outcome = "error" if error is not None else ("ok" if heard else "unheard")
+            raw.append(
+                (
+                    start,
+                    0,
+                    (sid, -1),
+                    parent,
+                    dict(
+                        kind="send",
+                        signal=path,
+                        sender=sender,
+                        receiver=None,
+                        method=method,
+                        start_ns=start,
+                        duration_ns=end - start,
+                        thread=thread,
+                        outcome=outcome,
+                        error=error,
+                        kwargs=kwargs,
+                    ),
+                )
+            )
+            last = len(names) - 1
+            for index, name in enumerate(names):
+                cstart = times[index]
+                cend = times[index + 1] if index + 1 < len(times) else end
+                failed = error if (index == last and len(times) == len(names)) else None
+                if index < len(results) and isinstance(results[index], str):  # raised inside send_robust
+                    failed = results[index]
+                result_type = _type_name(results[index]) if index < len(results) and not failed else None
+                raw.append(
+                    (
+                        cstart,
+                        1,
+                        (sid, index),
+                        (sid, -1),
+                        dict(
+                            kind="call",
+                            signal=path,
+                            sender=sender,
+                            receiver=name,
+                            method=method,
+                            start_ns=cstart,
+                            duration_ns=cend - cstart,
+                            thread=call_thread,
+                            outcome="error" if failed else "ok",
+                            error=failed,
+                            result_type=result_type,
+                        ),
+                    )
+                )
+            for index, name, astart, aend, athread, aerror, aresult in asynchronous:
+                raw.append(
+                    (
+                        astart,
+                        1,
+                        (sid, index),
+                        (sid, -1),
+                        dict(
+                            kind="call",
+                            signal=path,
+                            sender=sender,
+                            receiver=name,
+                            method=method,
+                            start_ns=astart,
+                            duration_ns=aend - astart,
+                            thread=athread,
+                            is_async=True,
+                            outcome="error" if aerror else "ok",
+                            error=aerror,
+                            result_type=None if aerror else _type_name(aresult),
+                        ),
+                    )
+                )
+        raw.sort(key=lambda item: (item[0], item[1], item[2]))
+        ids = {item[2]: number for number, item in enumerate(raw, 1)}
+        events = tuple(
+            TraceEvent(id=ids[key], parent=ids.get(parent) if parent is not None else None, **fields)
+            for _start, _order, key, parent, fields in raw
+        )
+        return TraceLog(events=events, dropped=max(0, seen - len(sends)))
 
     # -- recording ---------------------------------------------------------
-    def _name(self, signal: Any) -> tuple[str, str]:
-        name = self._names.get(id(signal))
-        if name is None:  # a signal made after start: name just this one, once
-            found = _signal_names([signal]).get(id(signal))
-            name = found or (f"<unnamed>:{type(signal).__name__}", "<unnamed>")
-            self._names[id(signal)] = name
-        return name
+    # _record runs at the end of every send while tracing: it keeps plain
+    # values only (the trace must keep no object of the program alive: no
+    # instance, no receiver, no exception with its frames) and leaves all
+    # formatting to log(). Names come from caches keyed by id() and checked
+    # through a weak reference, so a reused id can never give a wrong name.
+    def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool]:
+        names = {path, short}
+        wanted = (not self.include or bool(names & self.include)) and not (names & self.exclude)
+        return (weakref.ref(signal), path, short, wanted)
 
-    def _record(self, record: recorder.SendRecord) -> None:
-        path, short = self._name(record.signal)
-        if self.include and not ({path, short} & self.include):
+    def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool]:
+        # This tracer's first send of `signal` (or its id was reused).
+        entry = self._signals[id(signal)] = self._entry(signal, *_signal_name(signal))
+        return entry
+
+    def _receiver_name(self, func: Any) -> str:
+        entry = self._receivers.get(id(func))
+        if entry is not None and entry[0]() is func:
+            return entry[1]
+        path = _receiver_path(func)
+        with contextlib.suppress(TypeError):  # not weakly referenceable: named on every call
+            self._receivers[id(func)] = (weakref.ref(func), path)
+        return path
+
+    def _record(self, record: list[Any]) -> None:
+        signal = record[2]  # R.SIGNAL: literal indexes on this path (see recorder's field list)
+        entry = self._signals.get(id(signal))
+        if entry is None or entry[0]() is not signal:
+            entry = self._signal_entry(signal)
+        if not entry[3]:
             return
-        if {path, short} & self.exclude:
-            return
-        # Only plain values from here on: the trace must keep no object of the
-        # program alive. Tuples here, records in log(): this runs on every send.
-        send = (
-            record.id,
-            record.parent.id if record.parent is not None else None,
-            path,
-            _sender_label(record.sender),
-            record.method,
-            record.start,
-            record.end,
-            record.thread,
-            "error" if record.error is not None else ("unheard" if record.unheard else "ok"),
-            _error_text(record.error),
-            self._kwargs(record.named),
-            tuple(
-                [
-                    (
-                        call.id,
-                        _receiver_path(call.receiver),
-                        call.is_async,
-                        call.start,
-                        call.end or call.start,
-                        call.thread,
-                        _error_text(call.error),
-                        call.result_type,
-                    )
-                    for call in record.calls
-                ]
-            ),
-        )
-        with self._lock:
-            self._seen += 1
-            self._sends.append(send)
+        sender = record[3]  # R.SENDER
+        if sender is not None and not isinstance(sender, type):
+            sender = _sender_label(sender)  # classes are labelled in log(), once each
+        named = record[4]  # R.NAMED
+        if self.capture_values:
+            kwargs: Any = self._kwargs(named)
+        else:
+            instance = named.get("instance")
+            pk = None
+            if instance is not None and hasattr(instance, "_meta"):
+                pk = instance.pk
+                if type(pk) is not int:
+                    pk = repr(pk)
+            kwargs = (tuple(named), tuple(map(type, named.values())), pk)
+        cache = self._receivers
+        names = []
+        for receiver in record[10]:  # R.RECEIVERS
+            func = getattr(receiver, "__func__", receiver)
+            found = cache.get(id(func))
+            names.append(found[1] if found is not None and found[0]() is func else self._receiver_name(func))
+        responses = record[13]  # R.RESPONSES
+        if responses is None:
+            results: Any = ()
+        elif record[14]:  # R.RAISED: send_robust's receivers that raised
+            raised = record[14]
+            results = [_error_text(r) if i in raised else type(r) for i, (_, r) in enumerate(responses)]
+        else:
+            results = [type(response) for _, response in responses]
+        asynchronous = record[15]  # R.ASYNC
+        if asynchronous:
+            asynchronous = [
+                (i, self._receiver_name(getattr(r, "__func__", r)), start, end, thread, _error_text(exc), type(res))
+                for i, r, start, end, thread, exc, res in asynchronous
+            ]
+        error = record[9]  # R.ERROR
+        # fmt: off
+        self._sends.append((
+            record[0], record[1], entry[1], sender, record[5], record[7], record[8], record[6],
+            None if error is None else _error_text(error), kwargs, record[12], names, record[11], results,
+            asynchronous,
+        ))
+        # fmt: on
+        self._count()
 
     def _kwargs(self, named: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         items = []
@@ -152,13 +264,43 @@ class Tracer:
         return tuple(sorted(items))
 
 
-def _signal_names(signals: list[Any] | None = None) -> dict[int, tuple[str, str]]:
-    """Name `signals` (all live ones when None: a scan of every object, done at start only)."""
-    from ..introspect.discover import find_signals, name_signals
+# Signal names, shared by every tracer in the process: naming scans every
+# object once (the first start), then each signal made later once, on its
+# first traced send. Weakly keyed: a signal's name goes with it.
+_names: weakref.WeakKeyDictionary[Any, tuple[str, str]] = weakref.WeakKeyDictionary()
+_names_lock = threading.Lock()
+_scanned = False
 
-    if signals is None:
-        signals = find_signals()
-    return {key: (f"{module}:{attr}", attr.rsplit(".", 1)[-1]) for key, (module, attr) in name_signals(signals).items()}
+
+def _name_all_signals() -> None:
+    global _scanned
+    if _scanned:
+        return
+    from ..introspect.discover import find_signals
+
+    _remember(find_signals())
+    _scanned = True
+
+
+def _signal_name(signal: Any) -> tuple[str, str]:
+    """Return (path, short name) for `signal`, naming it on first sight."""
+    name = _names.get(signal)
+    if name is None:
+        _remember([signal])
+        name = _names.get(signal) or (f"<unnamed>:{type(signal).__name__}", "<unnamed>")
+        _names[signal] = name
+    return name
+
+
+def _remember(signals: list[Any]) -> None:
+    from ..introspect.discover import name_signals
+
+    found = name_signals(signals)
+    with _names_lock:
+        for signal in signals:
+            if id(signal) in found:
+                module, attr = found[id(signal)]
+                _names[signal] = (f"{module}:{attr}", attr.rsplit(".", 1)[-1])
 
 
 def _sender_label(sender: Any) -> str | None:
@@ -189,7 +331,7 @@ def _receiver_path(receiver: Any) -> str:
 
 
 def _instance_text(instance: Any) -> str:
-    return f"{instance._meta.label}(pk={instance.__dict__.get('pk', getattr(instance, 'pk', None))!r})"
+    return f"{instance._meta.label}(pk={_pk_text(instance)})"
 
 
 def _value_text(value: Any) -> str:
@@ -201,3 +343,26 @@ def _value_text(value: Any) -> str:
 
 def _error_text(error: BaseException | None) -> str | None:
     return None if error is None else f"{type(error).__qualname__}: {error}"
+
+
+def _type_name(kind: Any) -> str:
+    return str(kind.__qualname__)
+
+
+def _pk_text(instance: Any) -> str:
+    return repr(instance.pk)
+
+
+def _kwargs_text(raw: Any, memo: dict[Any, tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
+    """The default kwargs summary: each name with its value's type, the instance as Label(pk=...)."""
+    names, types, pk = raw
+    text = memo.get((names, types))
+    if text is None:
+        text = memo[(names, types)] = tuple(sorted(zip(names, map(_type_name, types), strict=True)))
+    if "instance" not in names:
+        return text
+    meta = getattr(types[names.index("instance")], "_meta", None)
+    if meta is None:
+        return text
+    shown = f"{meta.label}(pk={pk if isinstance(pk, str) else repr(pk)})"
+    return tuple((name, shown if name == "instance" else kind) for name, kind in text)
