@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UnknownName
@@ -13,6 +15,7 @@ from .loader import Project, load_project
 
 if TYPE_CHECKING:
     from .model.cascade import CascadeMap, ImpactNode
+    from .model.trace import TraceLog
     from .trace import Tracer
 
 from .model import Connection, SignalMap, SignalRef, call_order_for_sender
@@ -179,6 +182,51 @@ def trace(**options: Any) -> Tracer:
     from .trace import Tracer
 
     return Tracer(**options)
+
+
+def trace_program(
+    argv: Sequence[str],
+    *,
+    settings: str | None = None,
+    project: str | os.PathLike[str] | None = None,
+    pythonpath: Sequence[str | os.PathLike[str]] = (),
+    **options: Any,
+) -> tuple[int, TraceLog]:
+    """Run a Python program in this process under a Tracer; return its exit status and the trace.
+
+    `argv` is what would follow ``python``: ``["manage.py", "migrate"]``,
+    ``["-m", "pytest", "tests/"]`` or ``["script.py", ...]``. The program sets
+    Django up itself, as it would untraced; `settings` only sets
+    ``DJANGO_SETTINGS_MODULE`` first, `project` is where a script is also
+    looked for, and it and `pythonpath` go first on sys.path. `options` are
+    Tracer's.
+
+    Raises UsageError (nothing to run, or a folder that does not exist).
+    """
+    from .errors import UsageError
+    from .trace import Tracer
+    from .trace.runner import find_program, run_program
+
+    named = [("--pythonpath", entry) for entry in pythonpath]
+    if project is not None:
+        named.insert(0, ("--project", project))
+    folders = []
+    for flag, entry in named:
+        folder = Path(entry).resolve()
+        if not folder.is_dir():
+            raise UsageError(f"{flag} {entry}: no such folder.")
+        folders.append(folder)
+    command = find_program(argv, Path(project).resolve() if project is not None else None)
+    if settings:
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings
+    for folder in reversed(folders):
+        sys.path.insert(0, str(folder))
+    tracer = Tracer(**options).start()
+    try:
+        status = run_program(command)
+    finally:
+        log = tracer.stop()
+    return status, log
 
 
 def list_receivers(

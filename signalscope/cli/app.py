@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -401,3 +402,194 @@ def debug_command(
             f"sys.path added {', '.join(str(p) for p in loaded.added_paths)}\n"
             f"ROOT_URLCONF imported: {'yes' if loaded.urls_loaded else 'no'}\n"
         )
+
+
+TRACE_EPILOG = """\
+[bold]Examples[/bold]
+
+  signalscope trace --project fixtures/shop -- manage.py createsuperuser --noinput --username ada --email a@b.c
+
+  signalscope trace --slow 5 -- manage.py test accounts
+
+  signalscope trace --format chrome -o trace.json -- manage.py migrate   [dim](open in ui.perfetto.dev)[/dim]
+
+  signalscope trace --format jsonl -o signals.jsonl --signal post_save -- -m pytest tests/
+
+The program runs in this process, as python would run it, with every signal send recorded; its exit
+status is signalscope's. The tree and the summary go to stderr (the program keeps stdout) unless -o names
+a file; json, jsonl and chrome go to signalscope-trace.json, .jsonl or .perfetto.json unless -o names one.
+jsonl is written as the program runs, one event per line, each send's events when the send ends.
+"""
+
+TRACE_FORMATS = ("tree", "summary", "json", "jsonl", "chrome")
+_TRACE_DEFAULT_FILES = {
+    "json": "signalscope-trace.json",
+    "jsonl": "signalscope-trace.jsonl",
+    "chrome": "signalscope-trace.perfetto.json",
+}
+
+
+@app.command(
+    "trace",
+    epilog=TRACE_EPILOG,
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+)
+def trace_command(
+    command: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            metavar="-- PROGRAM [ARGS]...",
+            help="What to run, as after python: manage.py migrate, -m pytest tests/, script.py ...",
+            show_default=False,
+        ),
+    ] = None,
+    project: ProjectOpt = None,
+    settings: SettingsOpt = None,
+    pythonpath: PythonPathOpt = None,
+    traceback: TracebackOpt = False,
+    signal: SignalFilter = None,
+    exclude: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--exclude",
+            "-x",
+            metavar="NAME",
+            help="Leave out this signal (repeatable; default: pre_init and post_init; --exclude none keeps all).",
+            rich_help_panel=FILTER_PANEL,
+        ),
+    ] = None,
+    sender: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--sender",
+            metavar="LABEL",
+            help="Only sends from this sender, e.g. auth.User (repeatable).",
+            rich_help_panel=FILTER_PANEL,
+        ),
+    ] = None,
+    app_label: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--app",
+            metavar="LABEL",
+            help="Only sends whose sender is in this app (repeatable).",
+            rich_help_panel=FILTER_PANEL,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="tree, summary, json, jsonl or chrome.")
+    ] = "tree",
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (- for stdout).")
+    ] = None,
+    slow: Annotated[
+        float, typer.Option("--slow", min=0, metavar="MS", help="Highlight receivers that took at least MS ms.")
+    ] = 10.0,
+    capture_values: Annotated[
+        bool,
+        typer.Option(
+            "--capture-values", help="Record argument values (reprs), not just types; secrets are still redacted."
+        ),
+    ] = False,
+    max_sends: Annotated[
+        int, typer.Option("--max-sends", min=1, metavar="N", help="Keep the last N sends (older ones are counted).")
+    ] = 100_000,
+    show_unheard: Annotated[
+        bool, typer.Option("--show-unheard", help="Show sends that no receiver heard in the tree too.")
+    ] = False,
+) -> None:
+    """Run a Python program and record every signal send: a causal tree with timings.
+
+    Each send shows the receivers it called, in order, with their times, and
+    under each receiver the sends it made in turn: `user.save()` →
+    post_save(auth.User) → create_user_profile → post_save(accounts.Profile) …
+    """
+    with reporting_errors(show_traceback=traceback):
+        from .. import api
+        from ..errors import UsageError
+
+        if fmt not in TRACE_FORMATS:
+            raise UsageError(f"--format {fmt}: choose one of {', '.join(TRACE_FORMATS)}.")
+        excluded = None if exclude is None else [name for name in exclude if name.lower() != "none"]
+        target = output if output is not None else _TRACE_DEFAULT_FILES.get(fmt)
+        stream, on_send = _jsonl_stream(target) if fmt == "jsonl" else (None, None)
+        try:
+            status, log = api.trace_program(
+                command or [],
+                settings=settings,
+                project=project,
+                pythonpath=pythonpath or (),
+                include=signal or (),
+                exclude=excluded,
+                senders=sender or (),
+                apps=app_label or (),
+                capture_values=capture_values,
+                max_sends=max_sends,
+                on_send=on_send,
+            )
+        finally:
+            if stream is not None:
+                stream.close()
+        _report_trace(log, fmt, target, slow, show_unheard)
+        raise typer.Exit(status)
+
+
+def _jsonl_stream(target: str | None) -> tuple[Any, Any]:
+    """Open the jsonl destination; return it and the Tracer callback that writes each send's events."""
+    from ..errors import OutputError
+    from ..render.trace import render_jsonl
+
+    if target in (None, "-"):
+        stream = sys.stdout
+        owned = None
+    else:
+        try:
+            owned = stream = open(target, "w", encoding="utf-8")  # noqa: SIM115 - streamed to while the program runs
+        except OSError as exc:
+            raise OutputError(f"Can't write {target}: {exc.strerror or exc}.") from exc
+
+    def on_send(events: Any) -> None:
+        if broken:
+            return
+        try:
+            stream.write(render_jsonl(events))
+            stream.flush()
+        except OSError:  # a closed pipe (| head): stop writing, let the program run on
+            broken.append(True)
+
+    broken: list[bool] = []
+
+    return owned, on_send
+
+
+def _report_trace(log: Any, fmt: str, target: str | None, slow: float, unheard: bool) -> None:
+    from ..render import trace as render
+    from .console import error
+
+    if fmt == "jsonl":
+        if target not in (None, "-"):
+            error(f"signalscope: wrote {len(log.events)} events to {target}")
+        return
+    if fmt in ("json", "chrome"):
+        data = render.render_trace_json(log) if fmt == "json" else render.render_chrome(log, pid=os.getpid())
+        write_output(target, data)
+        if target not in (None, "-"):
+            error(f"signalscope: wrote {len(log.events)} events to {target}")
+        return
+    stream = sys.stdout if target == "-" else sys.stderr
+    if target not in (None, "-"):
+        text = "" if fmt == "summary" else render.render_plain_tree(log, slow_ms=slow, unheard=unheard) + "\n"
+        write_output(target, text + render.render_plain_summary(log))
+        return
+    if use_color(stream):
+        text = (
+            ""
+            if fmt == "summary"
+            else render.render_rich_tree(log, slow_ms=slow, unheard=unheard, color=True, width=width())
+        )
+        text += render.render_rich_summary(log, color=True, width=width())
+    else:
+        text = "" if fmt == "summary" else render.render_plain_tree(log, slow_ms=slow, unheard=unheard) + "\n"
+        text += render.render_plain_summary(log)
+    stream.write(text)
+    stream.flush()

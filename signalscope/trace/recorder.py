@@ -23,7 +23,7 @@ inherit them and signals made after the tracer started are seen too:
 
 The running node lives in a contextvar, so parents are right across threads
 and asyncio tasks: a send record while its sync receivers run (the running
-one is the last taken), or ``(send record, index)`` inside an async receiver.
+one is the last taken), or ``(send record, call id)`` inside an async receiver.
 
 Performance: this runs on every send of every signal while tracing, so a
 send record is a plain list indexed by the constants below (about ten times
@@ -43,6 +43,7 @@ from typing import Any
 
 __all__ = [
     "ASYNC",
+    "CALL_IDS",
     "CALL_THREAD",
     "END",
     "ERROR",
@@ -67,7 +68,7 @@ __all__ = [
 
 # A send record's fields (a list: see the module's docstring).
 ID = 0  # unique, increasing
-PARENT = 1  # None, (send id, receiver index) or (send id, -1): the send itself
+PARENT = 1  # the id of the receiver call (or send) running when this send was made, or None
 SIGNAL = 2
 SENDER = 3
 NAMED = 4  # the keyword arguments as sent
@@ -81,9 +82,10 @@ TIMES = 11  # the clock when each was taken, then when the next was asked for
 CALL_THREAD = 12  # the thread the sync receivers ran on (asend runs them in a worker thread)
 RESPONSES = 13  # what the send returned, when it returned
 RAISED = 14  # send_robust: the indexes of the receivers that raised
-ASYNC = 15  # async receivers: (index, receiver, start, end, thread, error, result)
+ASYNC = 15  # async receivers: (call id, receiver, start, end, thread, error, result)
 _WRAPPED = 16  # whether _live_receivers has run for this send
 _ORIGINALS = 17  # id(wrapper) -> receiver, to give the responses their receivers back
+CALL_IDS = 18  # an id for each sync receiver taken, from the same counter as the sends
 
 _current: contextvars.ContextVar[Any] = contextvars.ContextVar("signalscope_trace_current", default=None)
 _get_current = _current.get
@@ -113,9 +115,10 @@ def unsubscribe(listener: Callable[[list[Any]], None]) -> None:
     """Stop calling `listener`; the hooks go when nothing else needs them."""
     global _listeners
     with _lock:
-        if listener in _listeners:
-            index = _listeners.index(listener)
-            _listeners = _listeners[:index] + _listeners[index + 1 :]
+        if listener not in _listeners:
+            return  # already gone (it failed): its install was undone then
+        index = _listeners.index(listener)
+        _listeners = _listeners[:index] + _listeners[index + 1 :]
     uninstall()
 
 
@@ -127,9 +130,11 @@ def installed() -> bool:
 def _timed(record: list[Any], receivers: Iterable[Any]) -> Iterator[Any]:
     taken = record[RECEIVERS]
     times = record[TIMES]
+    ids = record[CALL_IDS]
     record[CALL_THREAD] = _thread()
     for receiver in receivers:
         taken.append(receiver)
+        ids.append(_ids())
         times.append(_clock())
         yield receiver
     times.append(_clock())
@@ -149,18 +154,19 @@ def _wrap_robust(record: list[Any], receiver: Any, index: int) -> Any:
     return traced
 
 
-def _wrap_async(record: list[Any], receiver: Any, index: int) -> Any:
+def _wrap_async(record: list[Any], receiver: Any) -> Any:
     async def traced(*args: Any, **kwargs: Any) -> Any:
-        token = _set_current((record, index))
+        call = _ids()
+        token = _set_current((record, call))
         start = _clock()
         try:
             result = await receiver(*args, **kwargs)
         except BaseException as exc:
-            record[ASYNC].append((index, receiver, start, _clock(), _thread(), exc, None))
+            record[ASYNC].append((call, receiver, start, _clock(), _thread(), exc, None))
             raise
         finally:
             _reset_current(token)
-        record[ASYNC].append((index, receiver, start, _clock(), _thread(), None, result))
+        record[ASYNC].append((call, receiver, start, _clock(), _thread(), None, result))
         return result
 
     if hasattr(receiver, "__qualname__"):  # send_robust's error log reads it; keep its absence too
@@ -192,8 +198,7 @@ def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
         if asynchronous:
             if record[_ORIGINALS] is None:
                 record[_ORIGINALS] = {}
-            offset = len(result[0])
-            asynchronous = [_wrap_async(record, r, offset + i) for i, r in enumerate(asynchronous)]
+            asynchronous = [_wrap_async(record, r) for r in asynchronous]
         return sync, asynchronous
 
     return _live_receivers
@@ -205,12 +210,13 @@ def _unwrap(originals: dict[int, Any], responses: Any) -> Any:
     return [(originals.get(id(receiver), receiver), response) for receiver, response in responses]
 
 
-def _parent(current: Any) -> tuple[int, int] | None:
+def _parent(current: Any) -> int | None:
     if current is None:
         return None
-    if type(current) is list:  # inside a send: the sync receiver taken last (-1: none yet, the send itself)
-        return (current[ID], len(current[RECEIVERS]) - 1)
-    return (current[0][ID], current[1])  # inside an async receiver: (send record, index)
+    if type(current) is list:  # inside a send: the sync receiver taken last, else the send itself
+        ids = current[CALL_IDS]
+        return ids[-1] if ids else current[ID]  # type: ignore[no-any-return]
+    return current[1]  # type: ignore[no-any-return]  # inside an async receiver: (send record, call id)
 
 
 # The two hooks below are one body, sync and async; it is spelled out twice
@@ -224,7 +230,7 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
             return original(self, sender, **named)
         # fmt: off
         record = [_ids(), _parent(_get_current()), self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None,
-                  None, [], False, None]
+                  None, [], False, None, []]
         # fmt: on
         token = _set_current(record)
         record[START] = _clock()
@@ -242,7 +248,10 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
         finally:
             _reset_current(token)
             for listener in _listeners:
-                listener(record)
+                try:
+                    listener(record)
+                except Exception as exc:  # a tracer's failure must never reach the program
+                    _listener_failed(listener, exc)
         return responses
 
     functools.update_wrapper(hook, original)
@@ -257,7 +266,7 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
             return await original(self, sender, **named)
         # fmt: off
         record = [_ids(), _parent(_get_current()), self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None,
-                  None, [], False, None]
+                  None, [], False, None, []]
         # fmt: on
         token = _set_current(record)
         record[START] = _clock()
@@ -275,11 +284,22 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
         finally:
             _reset_current(token)
             for listener in _listeners:
-                listener(record)
+                try:
+                    listener(record)
+                except Exception as exc:  # a tracer's failure must never reach the program
+                    _listener_failed(listener, exc)
         return responses
 
     functools.update_wrapper(hook, original)
     return hook
+
+
+def _listener_failed(listener: Callable[[list[Any]], None], exc: Exception) -> None:
+    """Report a tracer's failure once on stderr, and stop calling it."""
+    import sys
+
+    sys.stderr.write(f"signalscope: tracing stopped after an error in the tracer: {type(exc).__name__}: {exc}\n")
+    unsubscribe(listener)
 
 
 def install() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
+import dataclasses
 import itertools
+import sys
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..model.trace import TraceEvent, TraceLog
@@ -26,7 +28,12 @@ class Tracer:
     """Record every signal send, and every receiver call in it, while started.
 
     `include` and `exclude` filter by signal name or path (exclude defaults
-    to pre_init and post_init, sent for every model instance); `max_sends`
+    to pre_init and post_init, sent for every model instance), `senders` by
+    sender label (app_label.Model, as in `list`) and `apps` by the sender's
+    app label. `on_send`, if given, is called with each recorded send's
+    events (the send, then its receiver calls) as soon as the send ends:
+    a nested send ends, and is reported, before the send it happened in.
+    `max_sends`
     bounds memory: the oldest sends are dropped and counted. Argument values
     are not recorded unless `capture_values`, and never for names in
     `redact`. Tracers nest and run side by side; the hooks are on Django's
@@ -41,8 +48,14 @@ class Tracer:
         max_sends: int = 100_000,
         capture_values: bool = False,
         redact: Iterable[str] = DEFAULT_REDACT,
+        senders: Iterable[str] = (),
+        apps: Iterable[str] = (),
+        on_send: Callable[[list[TraceEvent]], None] | None = None,
     ) -> None:
         self.include = frozenset(include)
+        self.senders = frozenset(senders)
+        self.apps = frozenset(apps)
+        self.on_send = on_send
         self.exclude = frozenset(DEFAULT_EXCLUDE if exclude is None else exclude)
         self.capture_values = capture_values
         self.redact = tuple(word.lower() for word in redact)
@@ -52,6 +65,8 @@ class Tracer:
         self._count = self._seen.__next__
         self._signals: dict[int, tuple[Any, str, str, bool]] = {}  # id -> (ref, path, short name, wanted)
         self._receivers: dict[int, tuple[Any, str]] = {}  # id -> (ref, path)
+        self._labels: dict[type, str | None] = {}  # sender classes, labelled in log()
+        self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------
@@ -77,103 +92,57 @@ class Tracer:
         self.stop()
 
     def log(self) -> TraceLog:
-        """Return what was recorded so far: events in start order, numbered from 1 in that order."""
+        """Return what was recorded so far, events in start order.
+
+        A parent that is not in the log (its send was filtered out, or
+        dropped from the ring buffer) reads as None: the event is shown at
+        the top.
+        """
         sends = list(self._sends)  # one C call: atomic under the GIL
         seen = next(copy.copy(self._seen)) - 1  # the count so far, without moving it
-        senders: dict[Any, str | None] = {}
-        kwargs_text: dict[Any, tuple[tuple[str, str], ...]] = {}
-        raw: list[tuple[Any, ...]] = []  # (start, order, key, parent key, fields)
-        for (sid, parent, path, sender, method, start, end, thread, error, kwargs, call_thread, names, times,
-             results, asynchronous) in sends:  # fmt: skip
-            if isinstance(sender, type):
-                label = senders.get(sender)
-                if label is None:
-                    label = senders[sender] = _sender_label(sender)
-                sender = label
-            if not self.capture_values:
-                kwargs = _kwargs_text(kwargs, kwargs_text)
-            heard = bool(names) or bool(asynchronous)
-            outcome = "error" if error is not None else ("ok" if heard else "unheard")
-            raw.append(
-                (
-                    start,
-                    0,
-                    (sid, -1),
-                    parent,
-                    dict(
-                        kind="send",
-                        signal=path,
-                        sender=sender,
-                        receiver=None,
-                        method=method,
-                        start_ns=start,
-                        duration_ns=end - start,
-                        thread=thread,
-                        outcome=outcome,
-                        error=error,
-                        kwargs=kwargs,
-                    ),
-                )
-            )
-            last = len(names) - 1
-            for index, name in enumerate(names):
-                cstart = times[index]
-                cend = times[index + 1] if index + 1 < len(times) else end
-                failed = error if (index == last and len(times) == len(names)) else None
-                if index < len(results) and isinstance(results[index], str):  # raised inside send_robust
-                    failed = results[index]
-                result_type = _type_name(results[index]) if index < len(results) and not failed else None
-                raw.append(
-                    (
-                        cstart,
-                        1,
-                        (sid, index),
-                        (sid, -1),
-                        dict(
-                            kind="call",
-                            signal=path,
-                            sender=sender,
-                            receiver=name,
-                            method=method,
-                            start_ns=cstart,
-                            duration_ns=cend - cstart,
-                            thread=call_thread,
-                            outcome="error" if failed else "ok",
-                            error=failed,
-                            result_type=result_type,
-                        ),
-                    )
-                )
-            for index, name, astart, aend, athread, aerror, aresult in asynchronous:
-                raw.append(
-                    (
-                        astart,
-                        1,
-                        (sid, index),
-                        (sid, -1),
-                        dict(
-                            kind="call",
-                            signal=path,
-                            sender=sender,
-                            receiver=name,
-                            method=method,
-                            start_ns=astart,
-                            duration_ns=aend - astart,
-                            thread=athread,
-                            is_async=True,
-                            outcome="error" if aerror else "ok",
-                            error=aerror,
-                            result_type=None if aerror else _type_name(aresult),
-                        ),
-                    )
-                )
-        raw.sort(key=lambda item: (item[0], item[1], item[2]))
-        ids = {item[2]: number for number, item in enumerate(raw, 1)}
-        events = tuple(
-            TraceEvent(id=ids[key], parent=ids.get(parent) if parent is not None else None, **fields)
-            for _start, _order, key, parent, fields in raw
-        )
-        return TraceLog(events=events, dropped=max(0, seen - len(sends)))
+        events = [event for send in sends for event in self._events(send)]
+        present = {event.id for event in events}
+        events = [e if e.parent is None or e.parent in present else dataclasses.replace(e, parent=None) for e in events]
+        events.sort(key=lambda e: (e.start_ns, e.id))
+        return TraceLog(events=tuple(events), dropped=max(0, seen - len(sends)))
+
+    def _events(self, send: tuple[Any, ...]) -> list[TraceEvent]:
+        """Turn one stored send into its events: the send, then its receiver calls."""
+        (sid, parent, path, sender, method, start, end, thread, error, kwargs, call_thread, names, times, call_ids,
+         results, asynchronous) = send  # fmt: skip
+        if isinstance(sender, type):
+            label = self._labels.get(sender)
+            if label is None:
+                label = self._labels[sender] = _sender_label(sender)
+            sender = label
+        if not self.capture_values:
+            kwargs = _kwargs_text(kwargs, self._kwargs_memo)
+        heard = bool(names) or bool(asynchronous)
+        outcome = "error" if error is not None else ("ok" if heard else "unheard")
+        events = [
+            TraceEvent(sid, parent, "send", path, sender, None, method, start, end - start, thread,
+                       outcome=outcome, error=error, kwargs=kwargs)
+        ]  # fmt: skip
+        last = len(names) - 1
+        for index, name in enumerate(names):
+            cstart = times[index]
+            cend = times[index + 1] if index + 1 < len(times) else end
+            # The last receiver taken raised if the send raised before asking for the next one.
+            failed = error if (index == last and len(times) == len(names)) else None
+            if index < len(results) and isinstance(results[index], str):  # raised inside send_robust
+                failed = results[index]
+            result_type = _type_name(results[index]) if index < len(results) and not failed else None
+            events.append(
+                TraceEvent(call_ids[index], sid, "call", path, sender, name, method, cstart, cend - cstart,
+                           call_thread, outcome="error" if failed else "ok", error=failed, result_type=result_type)
+            )  # fmt: skip
+        for cid, name, astart, aend, athread, aerror, aresult in asynchronous:
+            events.append(
+                TraceEvent(cid, sid, "call", path, sender, name, method, astart, aend - astart, athread,
+                           is_async=True, outcome="error" if aerror else "ok", error=aerror,
+                           result_type=None if aerror else _type_name(aresult))
+            )  # fmt: skip
+        return events
 
     # -- recording ---------------------------------------------------------
     # _record runs at the end of every send while tracing: it keeps plain
@@ -208,6 +177,8 @@ class Tracer:
         if not entry[3]:
             return
         sender = record[3]  # R.SENDER
+        if (self.senders or self.apps) and not self._sender_wanted(sender):
+            return
         if sender is not None and not isinstance(sender, type):
             sender = _sender_label(sender)  # classes are labelled in log(), once each
         named = record[4]  # R.NAMED
@@ -245,11 +216,18 @@ class Tracer:
         # fmt: off
         self._sends.append((
             record[0], record[1], entry[1], sender, record[5], record[7], record[8], record[6],
-            None if error is None else _error_text(error), kwargs, record[12], names, record[11], results,
-            asynchronous,
+            None if error is None else _error_text(error), kwargs, record[12], names, record[11], record[18],
+            results, asynchronous,
         ))
         # fmt: on
         self._count()
+        if self.on_send is not None:
+            self.on_send(self._events(self._sends[-1]))
+
+    def _sender_wanted(self, sender: Any) -> bool:
+        if self.senders and _sender_label(sender) not in self.senders:
+            return False
+        return not self.apps or _sender_app(sender) in self.apps
 
     def _kwargs(self, named: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         items = []
@@ -272,21 +250,33 @@ _names_lock = threading.Lock()
 _scanned = False
 
 
+_modules_seen = 0  # len(sys.modules) at the last naming of every signal
+
+
 def _name_all_signals() -> None:
-    global _scanned
-    if _scanned:
+    global _scanned, _modules_seen
+    if _scanned and len(sys.modules) == _modules_seen:
         return
     from ..introspect.discover import find_signals
 
+    _modules_seen = len(sys.modules)
     _remember(find_signals())
     _scanned = True
 
 
 def _signal_name(signal: Any) -> tuple[str, str]:
-    """Return (path, short name) for `signal`, naming it on first sight."""
+    """Return (path, short name) for `signal`, naming it on first sight.
+
+    When modules were imported since the last naming (a traced manage.py
+    run imports the whole project after the tracer starts), every signal is
+    named at once: one scan instead of one per signal; otherwise just this one.
+    """
     name = _names.get(signal)
     if name is None:
-        _remember([signal])
+        if len(sys.modules) != _modules_seen:
+            _name_all_signals()
+        if signal not in _names:
+            _remember([signal])
         name = _names.get(signal) or (f"<unnamed>:{type(signal).__name__}", "<unnamed>")
         _names[signal] = name
     return name
@@ -317,6 +307,16 @@ def _sender_label(sender: Any) -> str | None:
     if type(sender) in (str, int, float, bool):
         return repr(sender)
     return f"<{type(sender).__module__}.{type(sender).__qualname__} instance>"
+
+
+def _sender_app(sender: Any) -> str | None:
+    meta = getattr(sender, "_meta", None) if isinstance(sender, type) else None
+    if meta is not None:
+        return str(meta.app_label)
+    label = getattr(sender, "label", None)
+    if isinstance(label, str) and hasattr(sender, "models_module"):  # an AppConfig
+        return label
+    return None
 
 
 def _receiver_path(receiver: Any) -> str:

@@ -1,0 +1,312 @@
+"""Renderers of a TraceLog: the causal tree, the per-receiver summary, JSON, JSON lines and Chrome's Trace Event Format.
+
+Pure functions of their arguments (no clock, no process id of their own):
+the same log renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..model.trace import TraceEvent, TraceLog
+from .text import capture_console, captured
+
+__all__ = [
+    "TRACE_SCHEMA",
+    "ReceiverStats",
+    "event_to_dict",
+    "receiver_stats",
+    "render_chrome",
+    "render_jsonl",
+    "render_plain_summary",
+    "render_plain_tree",
+    "render_rich_summary",
+    "render_rich_tree",
+    "render_trace_json",
+]
+
+#: Version of the trace JSON, JSON lines and the args of the Chrome format; bumped on any change.
+TRACE_SCHEMA = 1
+#: The tree shows at most this many top-level sends (the summary counts them all).
+TREE_LIMIT = 500
+
+
+def _ms(ns: int) -> str:
+    return f"{ns / 1e6:.3f} ms"
+
+
+def _short(path: str) -> str:
+    return path.rsplit(":", 1)[-1]
+
+
+def label(event: TraceEvent) -> str:
+    """A send as ``post_save(auth.User)``, a call as its receiver's path."""
+    if event.kind == "send":
+        return f"{_short(event.signal)}({event.sender if event.sender is not None else ''})"
+    return event.receiver or "?"
+
+
+def _notes(event: TraceEvent, slow_ns: int | None) -> list[str]:
+    notes = []
+    if event.kind == "call" and slow_ns is not None and event.duration_ns >= slow_ns:
+        notes.append("SLOW")
+    if event.is_async:
+        notes.append("async")
+    if event.method not in ("send",) and event.kind == "send":
+        notes.append(event.method)
+    if event.outcome == "unheard":
+        notes.append("no receiver ran")
+    if event.error:
+        notes.append(f"raised {event.error}")
+    return notes
+
+
+def _children(log: TraceLog, unheard: bool) -> dict[int | None, list[TraceEvent]]:
+    children: dict[int | None, list[TraceEvent]] = {}
+    for event in log.events:  # already in start order
+        if unheard or event.outcome != "unheard":
+            children.setdefault(event.parent, []).append(event)
+    return children
+
+
+def _footer(log: TraceLog, shown: int, top: int, unheard: bool) -> list[str]:
+    sends = sum(1 for e in log.events if e.kind == "send")
+    calls = len(log.events) - sends
+    lines = [f"{sends} send{'s' if sends != 1 else ''}, {calls} receiver call{'s' if calls != 1 else ''}"]
+    quiet = sum(1 for e in log.events if e.outcome == "unheard")
+    if quiet and not unheard:
+        lines.append(f"{quiet} send{'s' if quiet != 1 else ''} that no receiver heard not shown (--show-unheard)")
+    if shown < top:
+        lines.append(f"the tree shows the first {shown} of {top} top-level sends; --format json has them all")
+    if log.dropped:
+        lines.append(f"{log.dropped} earlier sends were dropped (the ring buffer is full: raise --max-sends)")
+    return lines
+
+
+def render_plain_tree(log: TraceLog, *, slow_ms: float | None = None, unheard: bool = False) -> str:
+    """The causal tree as text: each send, the receivers it called, and what they sent in turn.
+
+    Sends that no receiver heard are left out (counted at the end) unless `unheard`.
+    """
+    slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
+    children = _children(log, unheard)
+    lines: list[str] = []
+
+    def walk(event: TraceEvent, prefix: str, last: bool, top: bool) -> None:
+        branch = "" if top else ("└─ " if last else "├─ ")
+        notes = _notes(event, slow_ns)
+        lines.append(
+            f"{prefix}{branch}{label(event)}  {_ms(event.duration_ns)}" + (f"  [{', '.join(notes)}]" if notes else "")
+        )
+        below = children.get(event.id, [])
+        inner = prefix if top else prefix + ("   " if last else "│  ")
+        for i, child in enumerate(below):
+            walk(child, inner, i == len(below) - 1, False)
+
+    roots = children.get(None, [])
+    for root in roots[:TREE_LIMIT]:
+        walk(root, "", True, True)
+    lines.append("")
+    lines.extend(_footer(log, min(len(roots), TREE_LIMIT), len(roots), unheard))
+    return "\n".join(lines) + "\n"
+
+
+def render_rich_tree(
+    log: TraceLog,
+    *,
+    slow_ms: float | None = None,
+    unheard: bool = False,
+    color: bool = True,
+    width: int | None = None,
+) -> str:
+    """The causal tree for a terminal: slow receivers in bold red, errors in red.
+
+    Sends that no receiver heard are left out (counted at the end) unless `unheard`.
+    """
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
+    children = _children(log, unheard)
+    console = capture_console(color, width)
+
+    def text(event: TraceEvent) -> str:
+        name = escape(label(event))
+        name = f"[bold]{name}[/bold]" if event.kind == "send" else f"[cyan]{name}[/cyan]"
+        duration = _ms(event.duration_ns)
+        slow = event.kind == "call" and slow_ns is not None and event.duration_ns >= slow_ns
+        duration = f"[bold red]{duration}[/bold red]" if slow else f"[dim]{duration}[/dim]"
+        notes = _notes(event, slow_ns)
+        style = "red" if event.error else ("dim" if event.outcome == "unheard" else "yellow")
+        return f"{name}  {duration}" + (f"  [{style}]{escape('[' + ', '.join(notes) + ']')}[/{style}]" if notes else "")
+
+    def grow(tree: Any, event: TraceEvent) -> None:
+        for child in children.get(event.id, []):
+            grow(tree.add(text(child)), child)
+
+    roots = children.get(None, [])
+    for root in roots[:TREE_LIMIT]:
+        tree = Tree(text(root), guide_style="dim")
+        grow(tree, root)
+        console.print(tree)
+    console.print()
+    for line in _footer(log, min(len(roots), TREE_LIMIT), len(roots), unheard):
+        console.print(escape(line), style="dim")
+    return captured(console)
+
+
+@dataclass(frozen=True)
+class ReceiverStats:
+    """Totals for one receiver (of one signal) over a trace."""
+
+    receiver: str
+    signal: str
+    calls: int
+    errors: int
+    total_ns: int
+    max_ns: int
+
+    @property
+    def mean_ns(self) -> float:
+        return self.total_ns / self.calls if self.calls else 0.0
+
+
+def receiver_stats(log: TraceLog) -> list[ReceiverStats]:
+    """Per receiver and signal: calls, errors, total and max time; the costliest first."""
+    totals: dict[tuple[str, str], list[int]] = {}
+    for event in log.events:
+        if event.kind != "call":
+            continue
+        row = totals.setdefault((event.receiver or "?", event.signal), [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += event.outcome == "error"
+        row[2] += event.duration_ns
+        row[3] = max(row[3], event.duration_ns)
+    stats = [ReceiverStats(r, s, *values) for (r, s), values in totals.items()]
+    return sorted(stats, key=lambda st: (-st.total_ns, st.receiver, st.signal))
+
+
+_SUMMARY_COLUMNS = ("RECEIVER", "SIGNAL", "CALLS", "ERRORS", "TOTAL MS", "MEAN MS", "MAX MS")
+
+
+def _summary_rows(log: TraceLog) -> list[tuple[str, ...]]:
+    return [
+        (
+            st.receiver,
+            _short(st.signal),
+            str(st.calls),
+            str(st.errors),
+            f"{st.total_ns / 1e6:.3f}",
+            f"{st.mean_ns / 1e6:.3f}",
+            f"{st.max_ns / 1e6:.3f}",
+        )
+        for st in receiver_stats(log)
+    ]
+
+
+def render_plain_summary(log: TraceLog) -> str:
+    """The per-receiver table as aligned text, the costliest receiver first."""
+    rows = _summary_rows(log)
+    if not rows:
+        return "no receiver ran\n"
+    table = [_SUMMARY_COLUMNS, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(_SUMMARY_COLUMNS))]
+    lines = []
+    for row in table:
+        cells = [cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None = None) -> str:
+    """The per-receiver table for a terminal."""
+    from rich.table import Table
+
+    rows = _summary_rows(log)
+    console = capture_console(color, width)
+    if not rows:
+        console.print("no receiver ran", style="dim")
+        return captured(console)
+    table = Table(title="Receivers by total time", title_justify="left", header_style="bold")
+    for i, column in enumerate(_SUMMARY_COLUMNS):
+        table.add_column(column, justify="left" if i < 2 else "right", style="cyan" if i == 0 else None)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    return captured(console)
+
+
+def event_to_dict(event: TraceEvent) -> dict[str, Any]:
+    """One event as JSON data (the fields of TraceEvent; kwargs as an object)."""
+    return {
+        "id": event.id,
+        "parent": event.parent,
+        "kind": event.kind,
+        "signal": event.signal,
+        "sender": event.sender,
+        "receiver": event.receiver,
+        "method": event.method,
+        "start_ns": event.start_ns,
+        "duration_ns": event.duration_ns,
+        "thread": event.thread,
+        "is_async": event.is_async,
+        "outcome": event.outcome,
+        "error": event.error,
+        "result_type": event.result_type,
+        "kwargs": dict(event.kwargs),
+    }
+
+
+def render_trace_json(log: TraceLog) -> str:
+    """The whole trace: ``{"schema", "dropped", "events": [...]}``, events in start order."""
+    data = {"schema": TRACE_SCHEMA, "dropped": log.dropped, "events": [event_to_dict(e) for e in log.events]}
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def render_jsonl(events: Iterable[TraceEvent]) -> str:
+    """One JSON object per line per event (sorted keys, no spaces): for streaming."""
+    return "".join(json.dumps(event_to_dict(e), sort_keys=True, separators=(",", ":")) + "\n" for e in events)
+
+
+def render_chrome(log: TraceLog, *, pid: int = 1, process_name: str = "signalscope trace") -> str:
+    """Chrome's Trace Event Format (Perfetto, chrome://tracing, speedscope).
+
+    Sends and sync receiver calls are complete events ("X") on their
+    thread's track, so receivers nest under their send and nested sends
+    under their receiver. Async receivers run concurrently, so they are
+    nestable async events ("b"/"e") keyed by their id, which keeps them
+    from breaking the nesting of the thread they share. Times are
+    microseconds from the first event; threads are numbered 1, 2, ... in
+    order of first appearance.
+    """
+    start = log.events[0].start_ns if log.events else 0
+    tids: dict[int, int] = {}
+    out: list[dict[str, Any]] = [
+        {"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": process_name}},
+    ]
+    for event in log.events:
+        if event.thread not in tids:
+            tids[event.thread] = len(tids) + 1
+            out.append(
+                {"name": "thread_name", "ph": "M", "pid": pid, "tid": tids[event.thread],
+                 "args": {"name": f"thread {tids[event.thread]}"}}
+            )  # fmt: skip
+    for event in log.events:
+        args = {k: v for k, v in event_to_dict(event).items() if v not in (None, {}, False)}
+        common = {
+            "name": label(event),
+            "cat": "signal" if event.kind == "send" else "receiver",
+            "pid": pid,
+            "tid": tids[event.thread],
+        }
+        ts = round((event.start_ns - start) / 1000, 3)
+        if event.is_async:
+            out.append({**common, "ph": "b", "id": event.id, "ts": ts, "args": args})
+            out.append({**common, "ph": "e", "id": event.id, "ts": round(ts + event.duration_ns / 1000, 3)})
+        else:
+            out.append({**common, "ph": "X", "ts": ts, "dur": round(event.duration_ns / 1000, 3), "args": args})
+    data = {"traceEvents": out, "displayTimeUnit": "ms", "otherData": {"schema": TRACE_SCHEMA, "dropped": log.dropped}}
+    return json.dumps(data, sort_keys=True) + "\n"
