@@ -50,8 +50,10 @@ def test_the_seed_chain_as_a_tree(shop: Path) -> None:
 
 
 def test_exit_status_and_errors_pass_through(shop: Path, tmp_path: Path) -> None:
-    # The same username again: createsuperuser fails, and says so, with its own status.
-    result = signalscope("trace", "-f", "summary", "--", *CREATE_ADA, cwd=shop)
+    # The same username twice: the second createsuperuser fails, and says so, with its own status.
+    twice = [*CREATE_ADA[:3], "--username", "zed", "--email", "z@ex.com"]
+    assert signalscope("trace", "-f", "summary", "--", *twice, cwd=shop).returncode == 0
+    result = signalscope("trace", "-f", "summary", "--", *twice, cwd=shop)
     assert result.returncode == 1
     assert "Error: That username is already taken." in result.stderr
     script = tmp_path / "boom.py"
