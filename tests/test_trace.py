@@ -234,3 +234,69 @@ def test_the_seed_chain_on_the_shop() -> None:
         "  orders.receivers:touch_search_index\n"
     )
     assert sys.executable
+
+
+def test_opentelemetry_spans_nest_under_the_current_span() -> None:
+    out = snippet(
+        """
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from signalscope.trace import otel
+
+memory = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(memory))
+outer, inner, hidden = Signal(), Signal(), Signal()
+def relay(sender, **kw): inner.send(sender=sender, instance=None)
+def leaf(sender, **kw): return 1
+def boom(sender, **kw): raise KeyError("k")
+def via_hidden(sender, **kw): inner.send(sender=sender)
+outer.connect(relay); inner.connect(leaf); hidden.connect(via_hidden)
+tracer = otel.instrument(provider, exclude=["hidden"])
+assert otel.instrument(provider) is tracer
+app = provider.get_tracer("app")
+with app.start_as_current_span("request"):
+    outer.send(sender="web")
+    inner.connect(boom)
+    inner.send_robust(sender="web")
+    inner.disconnect(boom)
+    hidden.send(sender="web")   # left out: its nested send still arrives, under the request
+otel.uninstrument()
+assert_restored()
+spans = memory.get_finished_spans()
+by_id = {s.context.span_id: s for s in spans}
+def path(span):
+    names = []
+    while span is not None:
+        names.append(span.name)
+        span = by_id.get(span.parent.span_id) if span.parent else None
+    return "/".join(reversed(names))
+print(__import__('json').dumps(
+    [[path(s), dict(s.attributes), s.status.status_code.name, [e.name for e in s.events]] for s in spans]
+))
+assert len({s.context.trace_id for s in spans}) == 1
+for span in spans:
+    parent = by_id.get(span.parent.span_id) if span.parent else None
+    if parent is not None:
+        assert parent.start_time <= span.start_time and span.end_time <= parent.end_time
+"""
+    )
+    spans = {path: (attrs, status, events) for path, attrs, status, events in json.loads(out)}
+    assert set(spans) == {
+        "request",
+        "request/outer",
+        "request/outer/__main__:relay",
+        "request/outer/__main__:relay/inner",
+        "request/outer/__main__:relay/inner/__main__:leaf",
+        "request/inner",  # send_robust's, and the one sent from the excluded signal's receiver
+        "request/inner/__main__:leaf",
+        "request/inner/__main__:boom",
+    }
+    attrs, status, events = spans["request/inner/__main__:boom"]
+    assert status == "ERROR" and events == ["exception"]
+    assert attrs["django.signal.receiver"] == "__main__:boom" and attrs["django.signal.kind"] == "call"
+    attrs, status, _ = spans["request/outer"]
+    assert attrs["django.signal.name"] == "outer" and attrs["django.signal.sender"] == "'web'"
+    assert attrs["django.signal.outcome"] == "ok" and status == "UNSET"
+    assert spans["request/outer/__main__:relay/inner"][0]["django.signal.kwargs"] == ["instance"]

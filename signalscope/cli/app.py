@@ -548,8 +548,8 @@ def _jsonl_stream(target: str | None) -> tuple[Any, Any]:
         except OSError as exc:
             raise OutputError(f"Can't write {target}: {exc.strerror or exc}.") from exc
 
-    def on_send(events: Any) -> None:
-        if broken:
+    def on_send(events: Any, root: int) -> None:
+        if broken or not events:
             return
         try:
             stream.write(render_jsonl(events))

@@ -54,6 +54,7 @@ __all__ = [
     "RAISED",
     "RECEIVERS",
     "RESPONSES",
+    "ROOT",
     "SENDER",
     "SIGNAL",
     "START",
@@ -86,6 +87,7 @@ ASYNC = 15  # async receivers: (call id, receiver, start, end, thread, error, re
 _WRAPPED = 16  # whether _live_receivers has run for this send
 _ORIGINALS = 17  # id(wrapper) -> receiver, to give the responses their receivers back
 CALL_IDS = 18  # an id for each sync receiver taken, from the same counter as the sends
+ROOT = 19  # the id of the outermost send this one happened in (its own id when it is the outermost)
 
 _current: contextvars.ContextVar[Any] = contextvars.ContextVar("signalscope_trace_current", default=None)
 _get_current = _current.get
@@ -140,6 +142,20 @@ def _timed(record: list[Any], receivers: Iterable[Any]) -> Iterator[Any]:
     times.append(_clock())
 
 
+def _timed_robust(record: list[Any], receivers: list[Any], wrapped: list[Any]) -> Iterator[Any]:
+    # As _timed, but Django gets the wrappers while the record keeps the receivers.
+    taken = record[RECEIVERS]
+    times = record[TIMES]
+    ids = record[CALL_IDS]
+    record[CALL_THREAD] = _thread()
+    for receiver, wrapper in zip(receivers, wrapped, strict=True):
+        taken.append(receiver)
+        ids.append(_ids())
+        times.append(_clock())
+        yield wrapper
+    times.append(_clock())
+
+
 def _wrap_robust(record: list[Any], receiver: Any, index: int) -> Any:
     # Only to tell a caught exception from a returned one; the generator times it.
     def traced(*args: Any, **kwargs: Any) -> Any:
@@ -191,8 +207,10 @@ def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
             if record[METHOD] in _ROBUST:
                 record[RAISED] = set()
                 record[_ORIGINALS] = {}
-                sync = [_wrap_robust(record, r, i) if hasattr(r, "__qualname__") else r for i, r in enumerate(sync)]
-            sync = _timed(record, sync)
+                wrapped = [_wrap_robust(record, r, i) if hasattr(r, "__qualname__") else r for i, r in enumerate(sync)]
+                sync = _timed_robust(record, sync, wrapped)
+            else:
+                sync = _timed(record, sync)
         if not isinstance(result, tuple):
             return sync
         if asynchronous:
@@ -210,13 +228,20 @@ def _unwrap(originals: dict[int, Any], responses: Any) -> Any:
     return [(originals.get(id(receiver), receiver), response) for receiver, response in responses]
 
 
-def _parent(current: Any) -> int | None:
+def _new_record(signal: Any, sender: Any, named: dict[str, Any], method: str) -> list[Any]:
+    sid = _ids()
+    current = _get_current()
     if current is None:
-        return None
-    if type(current) is list:  # inside a send: the sync receiver taken last, else the send itself
+        parent, root = None, sid
+    elif type(current) is list:  # inside a send: the sync receiver taken last, else the send itself
         ids = current[CALL_IDS]
-        return ids[-1] if ids else current[ID]  # type: ignore[no-any-return]
-    return current[1]  # type: ignore[no-any-return]  # inside an async receiver: (send record, call id)
+        parent, root = (ids[-1] if ids else current[ID]), current[ROOT]
+    else:  # inside an async receiver: (send record, call id)
+        parent, root = current[1], current[0][ROOT]
+    # fmt: off
+    return [sid, parent, signal, sender, named, method, _thread(), 0, 0, None, [], [], 0, None, None, [], False, None,
+            [], root]
+    # fmt: on
 
 
 # The two hooks below are one body, sync and async; it is spelled out twice
@@ -228,10 +253,7 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
     def hook(self: Any, sender: Any, **named: Any) -> Any:
         if not _listeners:
             return original(self, sender, **named)
-        # fmt: off
-        record = [_ids(), _parent(_get_current()), self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None,
-                  None, [], False, None, []]
-        # fmt: on
+        record = _new_record(self, sender, named, name)
         token = _set_current(record)
         record[START] = _clock()
         try:
@@ -264,10 +286,7 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
     async def hook(self: Any, sender: Any, **named: Any) -> Any:
         if not _listeners:
             return await original(self, sender, **named)
-        # fmt: off
-        record = [_ids(), _parent(_get_current()), self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None,
-                  None, [], False, None, []]
-        # fmt: on
+        record = _new_record(self, sender, named, name)
         token = _set_current(record)
         record[START] = _clock()
         try:

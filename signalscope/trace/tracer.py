@@ -30,9 +30,12 @@ class Tracer:
     `include` and `exclude` filter by signal name or path (exclude defaults
     to pre_init and post_init, sent for every model instance), `senders` by
     sender label (app_label.Model, as in `list`) and `apps` by the sender's
-    app label. `on_send`, if given, is called with each recorded send's
-    events (the send, then its receiver calls) as soon as the send ends:
-    a nested send ends, and is reported, before the send it happened in.
+    app label. `on_send`, if given, is called as soon as each send ends
+    with its events (the send, then its receiver calls) and the id of the
+    outermost send it happened in (its own id when it is the outermost).
+    A nested send ends, and is reported, before the send it happened in;
+    an outermost send that the filters leave out is reported with no
+    events, so that a consumer waiting for a whole tree knows it ended.
     `max_sends`
     bounds memory: the oldest sends are dropped and counted. Argument values
     are not recorded unless `capture_values`, and never for names in
@@ -50,7 +53,7 @@ class Tracer:
         redact: Iterable[str] = DEFAULT_REDACT,
         senders: Iterable[str] = (),
         apps: Iterable[str] = (),
-        on_send: Callable[[list[TraceEvent]], None] | None = None,
+        on_send: Callable[[list[TraceEvent], int], None] | None = None,
     ) -> None:
         self.include = frozenset(include)
         self.senders = frozenset(senders)
@@ -174,10 +177,10 @@ class Tracer:
         entry = self._signals.get(id(signal))
         if entry is None or entry[0]() is not signal:
             entry = self._signal_entry(signal)
-        if not entry[3]:
-            return
         sender = record[3]  # R.SENDER
-        if (self.senders or self.apps) and not self._sender_wanted(sender):
+        if not entry[3] or ((self.senders or self.apps) and not self._sender_wanted(sender)):
+            if self.on_send is not None and record[19] == record[0]:  # R.ROOT == R.ID: an outermost send
+                self.on_send([], record[0])
             return
         if sender is not None and not isinstance(sender, type):
             sender = _sender_label(sender)  # classes are labelled in log(), once each
@@ -214,15 +217,16 @@ class Tracer:
             ]
         error = record[9]  # R.ERROR
         # fmt: off
-        self._sends.append((
+        send = (
             record[0], record[1], entry[1], sender, record[5], record[7], record[8], record[6],
             None if error is None else _error_text(error), kwargs, record[12], names, record[11], record[18],
             results, asynchronous,
-        ))
+        )
         # fmt: on
+        self._sends.append(send)
         self._count()
         if self.on_send is not None:
-            self.on_send(self._events(self._sends[-1]))
+            self.on_send(self._events(send), record[19])  # R.ROOT
 
     def _sender_wanted(self, sender: Any) -> bool:
         if self.senders and _sender_label(sender) not in self.senders:

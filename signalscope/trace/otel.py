@@ -1,0 +1,161 @@
+"""Export traced sends to OpenTelemetry: each send and each receiver call becomes a span.
+
+    import signalscope.trace.otel as signal_otel
+    signal_otel.instrument()          # e.g. in AppConfig.ready() or a worker's start-up
+    ...
+    signal_otel.uninstrument()
+
+Spans go to the global tracer provider (or the one given), under the
+OpenTelemetry span that was current when the outermost send was made, so
+the signals of every web and worker process land in the same traces as
+their requests and tasks, in any OpenTelemetry backend.
+
+Span names: the signal's short name for a send (``post_save``), the
+receiver's path for a call (``accounts.signals:create_user_profile``).
+Attributes live under ``django.signal.*`` (see ATTRIBUTES). A failed call
+or send gets status ERROR and an ``exception`` event.
+
+Spans are made when the outermost send ends, with the recorded start and
+end times, nested by the recorded parents. So spans that other
+instrumentation opens inside a receiver (a database query, say) sit beside
+the receiver's span under the same parent, not inside it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from ..errors import MissingExtra
+from ..model.trace import TraceEvent
+from .tracer import Tracer
+
+__all__ = ["ATTRIBUTES", "SpanExporter", "instrument", "uninstrument"]
+
+#: The attributes set on spans, and what they hold.
+ATTRIBUTES = {
+    "django.signal.name": "the signal's name: post_save",
+    "django.signal.path": "the signal's module:name: django.db.models.signals:post_save",
+    "django.signal.sender": "the sender's label: auth.User (absent for sender=None)",
+    "django.signal.method": "send, send_robust, asend or asend_robust",
+    "django.signal.kind": "send or call",
+    "django.signal.outcome": "ok, error, or unheard (a send no receiver ran for)",
+    "django.signal.receiver": "a call's receiver, module:qualname",
+    "django.signal.receiver.async": "whether the receiver is a coroutine function",
+    "django.signal.result_type": "the type of what a receiver returned",
+    "django.signal.kwargs": "the names of the keyword arguments sent",
+    "django.signal.instance": "the instance sent, as app_label.Model(pk=...)",
+}
+
+
+def _require_otel() -> Any:
+    try:
+        from opentelemetry import context, trace
+    except ImportError as exc:
+        raise MissingExtra(
+            "OpenTelemetry export needs the opentelemetry-api package.",
+            hint="pip install 'signalscope[otel]'",
+        ) from exc
+    return context, trace
+
+
+class SpanExporter:
+    """A Tracer's `on_send` callback that turns each finished tree of sends into spans."""
+
+    def __init__(self, tracer_provider: Any = None) -> None:
+        self._context, otel_trace = _require_otel()
+        self._trace = otel_trace
+        from .. import __version__
+
+        self._tracer = otel_trace.get_tracer("signalscope", __version__, tracer_provider=tracer_provider)
+        # perf_counter times to the wall clock OpenTelemetry wants, fixed once.
+        self._offset = time.time_ns() - time.perf_counter_ns()
+        self._pending: dict[int, list[TraceEvent]] = {}  # outermost send id -> the events of its tree so far
+        self._lock = threading.Lock()
+
+    def __call__(self, events: list[TraceEvent], root: int) -> None:
+        with self._lock:
+            self._pending.setdefault(root, []).extend(events)
+            if events and events[0].id != root:
+                return  # inside a send still running: exported with the outermost one
+            tree = self._pending.pop(root, [])
+        if tree:
+            # The outermost send has just ended, in the context it was made in.
+            self._export(sorted(tree, key=lambda e: (e.start_ns, e.id)), self._context.get_current())
+
+    def _export(self, tree: list[TraceEvent], outer: Any) -> None:
+        contexts: dict[int, Any] = {}
+        status = self._trace.Status
+        for event in tree:  # parents start first
+            parent = contexts.get(event.parent, outer) if event.parent is not None else outer
+            span = self._tracer.start_span(
+                _short(event.signal) if event.kind == "send" else (event.receiver or "?"),
+                context=parent,
+                kind=self._trace.SpanKind.INTERNAL,
+                attributes=_attributes(event),
+                start_time=event.start_ns + self._offset,
+            )
+            if event.error:
+                kind, _, message = event.error.partition(": ")
+                span.add_event("exception", {"exception.type": kind, "exception.message": message})
+                span.set_status(status(self._trace.StatusCode.ERROR, event.error))
+            span.end(end_time=event.start_ns + event.duration_ns + self._offset)
+            contexts[event.id] = self._trace.set_span_in_context(span, outer)
+
+
+def _short(path: str) -> str:
+    return path.rsplit(":", 1)[-1]
+
+
+def _attributes(event: TraceEvent) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "django.signal.name": _short(event.signal),
+        "django.signal.path": event.signal,
+        "django.signal.method": event.method,
+        "django.signal.kind": event.kind,
+        "django.signal.outcome": event.outcome,
+    }
+    if event.sender is not None:
+        attributes["django.signal.sender"] = event.sender
+    if event.kind == "call":
+        attributes["django.signal.receiver"] = event.receiver or "?"
+        attributes["django.signal.receiver.async"] = event.is_async
+        if event.result_type is not None:
+            attributes["django.signal.result_type"] = event.result_type
+    else:
+        attributes["django.signal.kwargs"] = [name for name, _ in event.kwargs]
+        instance = dict(event.kwargs).get("instance")
+        if instance is not None and "(pk=" in instance:
+            attributes["django.signal.instance"] = instance
+    return attributes
+
+
+_active: Tracer | None = None
+_active_lock = threading.Lock()
+
+
+def instrument(tracer_provider: Any = None, **options: Any) -> Tracer:
+    """Export every signal send of this process to OpenTelemetry, from now on; return the Tracer.
+
+    `options` are Tracer's (include, exclude, senders, apps, ...). Nothing
+    is kept in memory beyond the sends still running. A second call does
+    nothing until `uninstrument`.
+
+    Raises MissingExtra without opentelemetry-api.
+    """
+    global _active
+    with _active_lock:
+        if _active is None:
+            exporter = SpanExporter(tracer_provider)
+            _active = Tracer(max_sends=0, on_send=exporter, **options).start()
+        return _active
+
+
+def uninstrument() -> None:
+    """Stop exporting; Django's own methods are back once no other tracer runs."""
+    global _active
+    with _active_lock:
+        if _active is not None:
+            _active.stop()
+            _active = None
