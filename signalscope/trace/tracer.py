@@ -68,7 +68,7 @@ class Tracer:
         self._count = self._seen.__next__
         self._signals: dict[int, tuple[Any, str, str, bool]] = {}  # id -> (ref, path, short name, wanted)
         self._receivers: dict[int, tuple[Any, str]] = {}  # id -> (ref, path)
-        self._labels: dict[type, str | None] = {}  # sender classes, labelled in log()
+        self._labels: dict[int, tuple[Any, str | None]] = {}  # sender classes: id -> (ref, label)
         self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
         self._started = False
 
@@ -113,11 +113,6 @@ class Tracer:
         """Turn one stored send into its events: the send, then its receiver calls."""
         (sid, parent, path, sender, method, start, end, thread, error, kwargs, call_thread, names, times, call_ids,
          results, asynchronous) = send  # fmt: skip
-        if isinstance(sender, type):
-            label = self._labels.get(sender)
-            if label is None:
-                label = self._labels[sender] = _sender_label(sender)
-            sender = label
         if not self.capture_values:
             kwargs = _kwargs_text(kwargs, self._kwargs_memo)
         heard = bool(names) or bool(asynchronous)
@@ -132,9 +127,9 @@ class Tracer:
             cend = times[index + 1] if index + 1 < len(times) else end
             # The last receiver taken raised if the send raised before asking for the next one.
             failed = error if (index == last and len(times) == len(names)) else None
-            if index < len(results) and isinstance(results[index], str):  # raised inside send_robust
-                failed = results[index]
-            result_type = _type_name(results[index]) if index < len(results) and not failed else None
+            if index < len(results) and isinstance(results[index], tuple):  # (error,): raised inside send_robust
+                failed = results[index][0]
+            result_type = results[index] if index < len(results) and not failed else None
             events.append(
                 TraceEvent(call_ids[index], sid, "call", path, sender, name, method, cstart, cend - cstart,
                            call_thread, outcome="error" if failed else "ok", error=failed, result_type=result_type)
@@ -143,7 +138,7 @@ class Tracer:
             events.append(
                 TraceEvent(cid, sid, "call", path, sender, name, method, astart, aend - astart, athread,
                            is_async=True, outcome="error" if aerror else "ok", error=aerror,
-                           result_type=None if aerror else _type_name(aresult))
+                           result_type=None if aerror else aresult)
             )  # fmt: skip
         return events
 
@@ -182,19 +177,23 @@ class Tracer:
             if self.on_send is not None and record[19] == record[0]:  # R.ROOT == R.ID: an outermost send
                 self.on_send([], record[0])
             return
-        if sender is not None and not isinstance(sender, type):
-            sender = _sender_label(sender)  # classes are labelled in log(), once each
+        if sender is not None:
+            # By id, checked through a weak reference: a label may not keep its class alive.
+            found = self._labels.get(id(sender))
+            sender = found[1] if found is not None and found[0]() is sender else self._sender_text(sender)
         named = record[4]  # R.NAMED
         if self.capture_values:
             kwargs: Any = self._kwargs(named)
         else:
             instance = named.get("instance")
-            pk = None
-            if instance is not None and hasattr(instance, "_meta"):
-                pk = instance.pk
-                if type(pk) is not int:
-                    pk = repr(pk)
-            kwargs = (tuple(named), tuple(map(type, named.values())), pk)
+            shown = None
+            if instance is not None:
+                meta = getattr(type(instance), "_meta", None)
+                if meta is not None and not _is_class(instance):
+                    pk = instance.pk
+                    shown = (meta.label, pk if type(pk) is int else repr(pk))
+            # Type names, not types: the trace may not keep a class alive either.
+            kwargs = (tuple(named), tuple([type(value).__qualname__ for value in named.values()]), shown)
         cache = self._receivers
         names = []
         for receiver in record[10]:  # R.RECEIVERS
@@ -206,13 +205,21 @@ class Tracer:
             results: Any = ()
         elif record[14]:  # R.RAISED: send_robust's receivers that raised
             raised = record[14]
-            results = [_error_text(r) if i in raised else type(r) for i, (_, r) in enumerate(responses)]
+            results = [(_error_text(r),) if i in raised else type(r).__qualname__ for i, (_, r) in enumerate(responses)]
         else:
-            results = [type(response) for _, response in responses]
+            results = [type(response).__qualname__ for _, response in responses]
         asynchronous = record[15]  # R.ASYNC
         if asynchronous:
             asynchronous = [
-                (i, self._receiver_name(getattr(r, "__func__", r)), start, end, thread, _error_text(exc), type(res))
+                (
+                    i,
+                    self._receiver_name(getattr(r, "__func__", r)),
+                    start,
+                    end,
+                    thread,
+                    _error_text(exc),
+                    type(res).__qualname__,
+                )
                 for i, r, start, end, thread, exc, res in asynchronous
             ]
         error = record[9]  # R.ERROR
@@ -228,6 +235,12 @@ class Tracer:
         if self.on_send is not None:
             self.on_send(self._events(send), record[19])  # R.ROOT
 
+    def _sender_text(self, sender: Any) -> str | None:
+        label = _sender_label(sender)
+        if _is_class(sender):
+            self._labels[id(sender)] = (weakref.ref(sender), label)
+        return label
+
     def _sender_wanted(self, sender: Any) -> bool:
         if self.senders and _sender_label(sender) not in self.senders:
             return False
@@ -238,7 +251,7 @@ class Tracer:
         for name, value in named.items():
             if self.capture_values and not any(word in name.lower() for word in self.redact):
                 shown = _value_text(value)
-            elif name == "instance" and hasattr(type(value), "_meta"):
+            elif name == "instance" and _is_model_instance(value):
                 shown = _instance_text(value)
             else:
                 shown = type(value).__qualname__
@@ -246,9 +259,10 @@ class Tracer:
         return tuple(sorted(items))
 
 
-# Signal names, shared by every tracer in the process: naming scans every
-# object once (the first start), then each signal made later once, on its
-# first traced send. Weakly keyed: a signal's name goes with it.
+# Signal names, shared by every tracer in the process: naming scans the
+# modules once (the first start, and again after new imports), then each
+# signal made later once, on its first traced send. Weakly keyed: a
+# signal's name goes with it.
 _names: weakref.WeakKeyDictionary[Any, tuple[str, str]] = weakref.WeakKeyDictionary()
 _names_lock = threading.Lock()
 _scanned = False
@@ -261,10 +275,12 @@ def _name_all_signals() -> None:
     global _scanned, _modules_seen
     if _scanned and len(sys.modules) == _modules_seen:
         return
-    from ..introspect.discover import find_signals
+    # Module-bound signals only (the ones that can have a name), and no gc
+    # scan: this runs inside the traced program (see module_signals).
+    from ..introspect.discover import module_signals
 
     _modules_seen = len(sys.modules)
-    _remember(find_signals())
+    _remember(module_signals())
     _scanned = True
 
 
@@ -297,30 +313,37 @@ def _remember(signals: list[Any]) -> None:
                 _names[signal] = (f"{module}:{attr}", attr.rsplit(".", 1)[-1])
 
 
+# The helpers below look at values only through their type (type(x), never
+# x.__class__ or hasattr(x, ...)): a lazy object (request.user) would be
+# evaluated by an attribute lookup, running the program's code.
+def _is_class(value: Any) -> bool:
+    return issubclass(type(value), type)
+
+
+def _is_app_config(value: Any) -> bool:
+    from django.apps import AppConfig
+
+    return issubclass(type(value), AppConfig)
+
+
 def _sender_label(sender: Any) -> str | None:
     if sender is None:
         return None
-    meta = getattr(sender, "_meta", None) if isinstance(sender, type) else None
-    if meta is not None:
-        return str(meta.label)
-    if isinstance(sender, type):
-        return f"{sender.__module__}:{sender.__qualname__}"
-    label = getattr(sender, "label", None)
-    if isinstance(label, str) and hasattr(sender, "models_module"):
-        return f"<AppConfig: {label}>"
+    if _is_class(sender):
+        meta = getattr(sender, "_meta", None)
+        return str(meta.label) if meta is not None else f"{sender.__module__}:{sender.__qualname__}"
+    if _is_app_config(sender):
+        return f"<AppConfig: {sender.label}>"
     if type(sender) in (str, int, float, bool):
         return repr(sender)
     return f"<{type(sender).__module__}.{type(sender).__qualname__} instance>"
 
 
 def _sender_app(sender: Any) -> str | None:
-    meta = getattr(sender, "_meta", None) if isinstance(sender, type) else None
-    if meta is not None:
-        return str(meta.app_label)
-    label = getattr(sender, "label", None)
-    if isinstance(label, str) and hasattr(sender, "models_module"):  # an AppConfig
-        return label
-    return None
+    if _is_class(sender):
+        meta = getattr(sender, "_meta", None)
+        return str(meta.app_label) if meta is not None else None
+    return str(sender.label) if _is_app_config(sender) else None
 
 
 def _receiver_path(receiver: Any) -> str:
@@ -334,12 +357,16 @@ def _receiver_path(receiver: Any) -> str:
     return f"{getattr(func, '__module__', '?')}:{name}"
 
 
+def _is_model_instance(value: Any) -> bool:
+    return not _is_class(value) and getattr(type(value), "_meta", None) is not None
+
+
 def _instance_text(instance: Any) -> str:
     return f"{instance._meta.label}(pk={_pk_text(instance)})"
 
 
 def _value_text(value: Any) -> str:
-    if hasattr(type(value), "_meta"):
+    if _is_model_instance(value):
         return _instance_text(value)
     text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
@@ -349,24 +376,18 @@ def _error_text(error: BaseException | None) -> str | None:
     return None if error is None else f"{type(error).__qualname__}: {error}"
 
 
-def _type_name(kind: Any) -> str:
-    return str(kind.__qualname__)
-
-
 def _pk_text(instance: Any) -> str:
     return repr(instance.pk)
 
 
 def _kwargs_text(raw: Any, memo: dict[Any, tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
     """The default kwargs summary: each name with its value's type, the instance as Label(pk=...)."""
-    names, types, pk = raw
+    names, types, instance = raw
     text = memo.get((names, types))
     if text is None:
-        text = memo[(names, types)] = tuple(sorted(zip(names, map(_type_name, types), strict=True)))
-    if "instance" not in names:
+        text = memo[(names, types)] = tuple(sorted(zip(names, types, strict=True)))
+    if instance is None:
         return text
-    meta = getattr(types[names.index("instance")], "_meta", None)
-    if meta is None:
-        return text
-    shown = f"{meta.label}(pk={pk if isinstance(pk, str) else repr(pk)})"
+    label, pk = instance
+    shown = f"{label}(pk={pk})"
     return tuple((name, shown if name == "instance" else kind) for name, kind in text)
