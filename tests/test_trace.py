@@ -300,3 +300,177 @@ for span in spans:
     assert attrs["django.signal.name"] == "outer" and attrs["django.signal.sender"] == "'web'"
     assert attrs["django.signal.outcome"] == "ok" and status == "UNSET"
     assert spans["request/outer/__main__:relay/inner"][0]["django.signal.kwargs"] == ["instance"]
+
+
+def test_traced_and_untraced_runs_agree_property() -> None:
+    """Hypothesis: any mix of receivers, senders and send methods gives the same results traced and untraced."""
+    snippet(
+        """
+import gc
+from hypothesis import given, settings, strategies as st
+
+class Boom(Exception):
+    pass
+
+def make(kind, n):
+    if kind == "value":
+        def r(sender, **kw): return (n, sender, kw.get("x"))
+    elif kind == "none":
+        def r(sender, **kw): return None
+    elif kind == "raise":
+        def r(sender, **kw): raise Boom(n)
+    elif kind == "nested":
+        def r(sender, **kw): return nested.send(sender=sender, x=n)
+    r.__qualname__ = f"{kind}_{n}"
+    return r
+
+nested = Signal()
+nested.connect(lambda sender, **kw: kw["x"] * 2, weak=False)
+class A: pass
+class B: pass
+receivers = st.lists(st.tuples(st.sampled_from(["value", "none", "raise", "nested"]),
+                               st.sampled_from([None, A, B])), max_size=6)
+
+def outcome(call):
+    try:
+        return ("ok", [(getattr(r, "__qualname__", r), v if not isinstance(v, Exception) else repr(v))
+                       for r, v in call()])
+    except Exception as exc:  # Boom, or Django's own TypeError (a caching signal sent with sender=None)
+        return ("raised", repr(exc))
+
+def listeners(signal, sender):
+    try:
+        return signal.has_listeners(sender)
+    except TypeError as exc:  # a caching signal and sender=None: Django's own error, traced or not
+        return repr(exc)
+
+@settings(max_examples=150, deadline=None)
+@given(receivers, st.sampled_from([None, A, B]), st.sampled_from(["send", "send_robust"]), st.integers(0, 9))
+def agree(spec, sender, method, x):
+    signal = Signal(use_caching=x % 2 == 0)
+    kept = [make(kind, n) for n, (kind, _) in enumerate(spec)]
+    for func, (_, only) in zip(kept, spec):
+        signal.connect(func, sender=only)
+    call = lambda: getattr(signal, method)(sender=sender, x=x)
+    before = (outcome(call), listeners(signal, sender), len(signal.receivers))
+    with Tracer() as t:
+        during = (outcome(call), listeners(signal, sender), len(signal.receivers))
+    after = (outcome(call), listeners(signal, sender), len(signal.receivers))
+    assert before == during == after, (before, during, after)
+    assert_restored()
+    log = t.log()
+    (top,) = log.children(None)  # the one send; nested sends sit under their receivers
+    called = [e.receiver.split(":")[-1] for e in log.children(top.id)]
+    if during[0][0] == "ok":
+        assert called == [name for name, _ in during[0][1]]
+        assert top.outcome == ("ok" if called else "unheard")
+        errors = [e.receiver.split(":")[-1] for e in log.children(top.id) if e.outcome == "error"]
+        assert errors == [name for name, value in during[0][1] if isinstance(value, str) and "Boom" in value]
+    else:  # send raised, and the trace says so
+        assert top.outcome == "error" and during[0][1].startswith(top.error.split(":")[0] + "(")
+        if top.error.startswith("Boom"):  # the receivers up to the one that raised, that one last
+            assert called[-1].startswith("raise_") and log.children(top.id)[-1].outcome == "error"
+
+agree()
+print("ok")
+"""
+    )
+
+
+def test_parents_are_right_across_100_asyncio_tasks() -> None:
+    out = snippet(
+        """
+import asyncio, django
+outer, inner = Signal(), Signal()
+async def relay(sender, **kw):
+    await asyncio.sleep(0)          # let the other tasks interleave
+    if django.VERSION >= (5, 0):
+        await inner.asend(sender=sender)
+    else:                            # Django 4.2 has no asend: a sync send from the task
+        inner.send(sender=sender)
+    await asyncio.sleep(0)
+async def leaf(sender, **kw):
+    await asyncio.sleep(0)
+    return sender
+outer.connect(relay); inner.connect(leaf)
+async def task(i):
+    if django.VERSION >= (5, 0):
+        await outer.asend(sender=f"t{i}")
+    else:
+        await relay(sender=f"t{i}")  # 4.2 cannot await receivers through the dispatcher
+async def main():
+    await asyncio.gather(*(task(i) for i in range(100)))
+with Tracer() as t:
+    asyncio.run(main())
+log = t.log()
+by_id = {e.id: e for e in log.events}
+inner_sends = [e for e in log.events if e.kind == "send" and e.signal.endswith(":inner")]
+assert len(inner_sends) == 100
+checked = 0
+for send in inner_sends:
+    if send.parent is None:
+        continue  # 4.2: relay was awaited directly, not through a send
+    relay_call = by_id[send.parent]
+    assert relay_call.kind == "call" and relay_call.receiver.endswith(":relay"), relay_call
+    assert by_id[relay_call.parent].sender == send.sender  # the same task's outer send
+    checked += 1
+print(django.VERSION >= (5, 0), checked)
+"""
+    )
+    modern, checked = out.split()
+    assert checked == ("100" if modern == "True" else "0")
+
+
+def test_connect_and_disconnect_during_a_trace() -> None:
+    out = snippet(
+        """
+ping = Signal()
+log_calls = []
+def late(sender, **kw):
+    log_calls.append("late"); return "late"
+def first(sender, **kw):
+    log_calls.append("first")
+    ping.connect(late)               # takes effect from the next send
+    ping.disconnect(first)           # so does this
+    return "first"
+def run():
+    ping.connect(first)
+    results = [[getattr(r, "__name__", r) for r, _ in ping.send(sender=None)] for _ in range(3)]
+    ping.disconnect(late)
+    return results
+untraced = run(); calls_untraced = log_calls[:]; log_calls.clear()
+with Tracer() as t:
+    traced = run()
+assert (traced, log_calls) == (untraced, calls_untraced), (traced, untraced)
+calls = [e.receiver.split(":")[1] for e in t.log().events if e.kind == "call"]
+print(__import__('json').dumps([traced, calls]))
+"""
+    )
+    traced, calls = json.loads(out)
+    assert traced == [["first"], ["late"], ["late"]]
+    assert calls == ["first", "late", "late"]
+
+
+def test_dead_weak_receivers_are_skipped_and_stay_collectable() -> None:
+    out = snippet(
+        """
+import gc, weakref
+ping = Signal()
+def keep(sender, **kw): return "kept"
+def make():
+    def temporary(sender, **kw): return "temporary"
+    return temporary
+temporary = make()
+ping.connect(keep); ping.connect(temporary)   # both weak
+ref = weakref.ref(temporary)
+with Tracer() as t:
+    first = [r.__name__ for r, _ in ping.send(sender=None)]
+    del temporary; gc.collect()
+    assert ref() is None, "the tracer kept a weak receiver alive"
+    second = [r.__name__ for r, _ in ping.send(sender=None)]
+print(__import__('json').dumps([first, second, [e.receiver.split(":")[1] for e in t.log().events if e.kind == "call"]]))
+"""
+    )
+    first, second, calls = json.loads(out)
+    assert first == ["keep", "temporary"] and second == ["keep"]
+    assert calls == ["keep", "make.<locals>.temporary", "keep"]
