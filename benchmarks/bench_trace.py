@@ -176,6 +176,29 @@ def sentry_worker(batches: int) -> dict[str, list[float]]:
     return {k: v[1:] for k, v in results.items()}
 
 
+def memory_worker(sends: int) -> dict[str, list[float]]:
+    """Peak memory of a default Tracer over `sends` post_save-like sends (3 receivers)."""
+    import resource
+
+    _setup()
+    from django.db.models.signals import post_save
+
+    from signalscope.trace import Tracer
+
+    _signals, model, group = _workload()
+    for _ in range(1000):  # warm up: caches, interned strings
+        post_save.send(sender=model, instance=group, created=False, update_fields=None, raw=False, using="default")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracer = Tracer().start()
+    send = post_save.send  # bound after start: the hook is on the class
+    for _ in range(sends):
+        send(sender=model, instance=group, created=False, update_fields=None, raw=False, using="default")
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    log = tracer.stop()
+    sends_kept = sum(1 for e in log.events if e.kind == "send")
+    return {"memory/mb": [(after - before) / 1024], "memory/kept": [sends_kept], "memory/dropped": [log.dropped]}
+
+
 def _worker(kind: str, batches: int) -> dict[str, list[float]]:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONDONTWRITEBYTECODE")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
@@ -199,11 +222,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--batches", type=int, default=3, help="timed batches per configuration per worker")
-    parser.add_argument("--worker", choices=("plain", "sentry"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory", type=int, metavar="SENDS", help="instead: peak memory of a default Tracer over SENDS sends"
+    )
+    parser.add_argument("--worker", choices=("plain", "sentry", "memory"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        run = plain_worker if args.worker == "plain" else sentry_worker
+        run = {"plain": plain_worker, "sentry": sentry_worker, "memory": memory_worker}[args.worker]
         print(json.dumps(run(args.batches)))
+        return
+    if args.memory:
+        result = _worker("memory", args.memory)
+        print(
+            f"{args.memory:,} sends (post_save, 3 receivers) under a default Tracer: "
+            f"{result['memory/mb'][0]:.0f} MB more peak RSS; kept {result['memory/kept'][0]:,.0f}, "
+            f"dropped {result['memory/dropped'][0]:,.0f} (goal: under 100 MB)"
+        )
         return
     try:
         import sentry_sdk  # noqa: F401

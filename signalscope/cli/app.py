@@ -493,7 +493,7 @@ def trace_command(
     ] = False,
     max_sends: Annotated[
         int, typer.Option("--max-sends", min=1, metavar="N", help="Keep the last N sends (older ones are counted).")
-    ] = 100_000,
+    ] = 50_000,
     show_unheard: Annotated[
         bool, typer.Option("--show-unheard", help="Show sends that no receiver heard in the tree too.")
     ] = False,

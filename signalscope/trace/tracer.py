@@ -16,10 +16,13 @@ from typing import Any
 from ..model.trace import TraceEvent, TraceLog
 from . import recorder
 
-__all__ = ["DEFAULT_EXCLUDE", "DEFAULT_REDACT", "Tracer"]
+__all__ = ["DEFAULT_EXCLUDE", "DEFAULT_MAX_SENDS", "DEFAULT_REDACT", "Tracer"]
 
 #: Signals sent for every model instance created or loaded: left out unless asked for.
 DEFAULT_EXCLUDE = ("pre_init", "post_init")
+#: Sends kept by default: about 1.3 KB each for a post_save with three receivers (measured by
+#: benchmarks/bench_trace.py --memory), so a million sends stay well under 100 MB.
+DEFAULT_MAX_SENDS = 50_000
 #: Keyword names whose values are never recorded, even with capture_values.
 DEFAULT_REDACT = ("password", "passwd", "secret", "token", "key", "credential", "authorization", "cookie", "session")
 
@@ -48,7 +51,7 @@ class Tracer:
         *,
         include: Iterable[str] = (),
         exclude: Iterable[str] | None = None,
-        max_sends: int = 100_000,
+        max_sends: int = DEFAULT_MAX_SENDS,
         capture_values: bool = False,
         redact: Iterable[str] = DEFAULT_REDACT,
         senders: Iterable[str] = (),
@@ -70,6 +73,7 @@ class Tracer:
         self._receivers: dict[int, tuple[Any, str]] = {}  # id -> (ref, path)
         self._labels: dict[int, tuple[Any, str | None]] = {}  # sender classes: id -> (ref, label)
         self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
+        self._shapes: dict[Any, Any] = {}  # kwargs shapes (names, type names), interned
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------
@@ -112,9 +116,9 @@ class Tracer:
     def _events(self, send: tuple[Any, ...]) -> list[TraceEvent]:
         """Turn one stored send into its events: the send, then its receiver calls."""
         (sid, parent, path, sender, method, start, end, thread, error, kwargs, call_thread, names, times, call_ids,
-         results, asynchronous) = send  # fmt: skip
+         results, asynchronous, instance) = send  # fmt: skip
         if not self.capture_values:
-            kwargs = _kwargs_text(kwargs, self._kwargs_memo)
+            kwargs = _kwargs_text(kwargs, instance, self._kwargs_memo)
         heard = bool(names) or bool(asynchronous)
         outcome = "error" if error is not None else ("ok" if heard else "unheard")
         events = [
@@ -182,18 +186,20 @@ class Tracer:
             found = self._labels.get(id(sender))
             sender = found[1] if found is not None and found[0]() is sender else self._sender_text(sender)
         named = record[4]  # R.NAMED
+        shown = None
         if self.capture_values:
             kwargs: Any = self._kwargs(named)
         else:
             instance = named.get("instance")
-            shown = None
             if instance is not None:
                 meta = getattr(type(instance), "_meta", None)
                 if meta is not None and not _is_class(instance):
                     pk = instance.pk
                     shown = (meta.label, pk if type(pk) is int else repr(pk))
             # Type names, not types: the trace may not keep a class alive either.
-            kwargs = (tuple(named), tuple([type(value).__qualname__ for value in named.values()]), shown)
+            # Interned: most sends repeat a few shapes, and a stored send should be small.
+            shape = (tuple(named), tuple([type(value).__qualname__ for value in named.values()]))
+            kwargs = self._shapes.setdefault(shape, shape)
         cache = self._receivers
         names = []
         for receiver in record[10]:  # R.RECEIVERS
@@ -205,9 +211,11 @@ class Tracer:
             results: Any = ()
         elif record[14]:  # R.RAISED: send_robust's receivers that raised
             raised = record[14]
-            results = [(_error_text(r),) if i in raised else type(r).__qualname__ for i, (_, r) in enumerate(responses)]
+            results = tuple(
+                [(_error_text(r),) if i in raised else type(r).__qualname__ for i, (_, r) in enumerate(responses)]
+            )
         else:
-            results = [type(response).__qualname__ for _, response in responses]
+            results = tuple([type(response).__qualname__ for _, response in responses])
         asynchronous = record[15]  # R.ASYNC
         if asynchronous:
             asynchronous = [
@@ -223,11 +231,19 @@ class Tracer:
                 for i, r, start, end, thread, exc, res in asynchronous
             ]
         error = record[9]  # R.ERROR
+        # Only tuples of strings and numbers are kept, the repeating ones interned:
+        # the collector stops tracking such tuples, so a long trace adds nothing to
+        # the program's garbage collections (lists would be walked by every one).
+        shapes = self._shapes
+        names = tuple(names)
+        names = shapes.setdefault(names, names)
+        if not record[14]:  # R.RAISED: error texts vary; the rest repeats
+            results = shapes.setdefault(results, results)
         # fmt: off
         send = (
             record[0], record[1], entry[1], sender, record[5], record[7], record[8], record[6],
-            None if error is None else _error_text(error), kwargs, record[12], names, record[11], record[18],
-            results, asynchronous,
+            None if error is None else _error_text(error), kwargs, record[12], names, tuple(record[11]),
+            tuple(record[18]), results, tuple(asynchronous), shown,
         )
         # fmt: on
         self._sends.append(send)
@@ -380,12 +396,14 @@ def _pk_text(instance: Any) -> str:
     return repr(instance.pk)
 
 
-def _kwargs_text(raw: Any, memo: dict[Any, tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
+def _kwargs_text(
+    shape: Any, instance: tuple[str, Any] | None, memo: dict[Any, tuple[tuple[str, str], ...]]
+) -> tuple[tuple[str, str], ...]:
     """The default kwargs summary: each name with its value's type, the instance as Label(pk=...)."""
-    names, types, instance = raw
-    text = memo.get((names, types))
+    text = memo.get(shape)
     if text is None:
-        text = memo[(names, types)] = tuple(sorted(zip(names, types, strict=True)))
+        names, types = shape
+        text = memo[shape] = tuple(sorted(zip(names, types, strict=True)))
     if instance is None:
         return text
     label, pk = instance
