@@ -235,14 +235,14 @@ class Tracer:
         # the collector stops tracking such tuples, so a long trace adds nothing to
         # the program's garbage collections (lists would be walked by every one).
         shapes = self._shapes
-        names = tuple(names)
-        names = shapes.setdefault(names, names)
+        names_kept = tuple(names)
+        names_kept = shapes.setdefault(names_kept, names_kept)
         if not record[14]:  # R.RAISED: error texts vary; the rest repeats
             results = shapes.setdefault(results, results)
         # fmt: off
         send = (
             record[0], record[1], entry[1], sender, record[5], record[7], record[8], record[6],
-            None if error is None else _error_text(error), kwargs, record[12], names, tuple(record[11]),
+            None if error is None else _error_text(error), kwargs, record[12], names_kept, tuple(record[11]),
             tuple(record[18]), results, tuple(asynchronous), shown,
         )
         # fmt: on
