@@ -117,7 +117,7 @@ def plain_worker(batches: int) -> dict[str, list[float]]:
     _setup()
     from django.dispatch import Signal
 
-    from signalscope.trace import Tracer
+    from signalscope.tracing import Tracer
 
     signals, model, group = _workload()
     pristine = {name: Signal.__dict__.get(name) for name in ("send", "send_robust", "_live_receivers")}
@@ -183,7 +183,7 @@ def memory_worker(sends: int) -> dict[str, list[float]]:
     _setup()
     from django.db.models.signals import post_save
 
-    from signalscope.trace import Tracer
+    from signalscope.tracing import Tracer
 
     _signals, model, group = _workload()
     for _ in range(1000):  # warm up: caches, interned strings

@@ -15,7 +15,7 @@ __all__ = ["SignalMap", "Tracer", "__version__", "load", "load_project", "scan",
 if TYPE_CHECKING:
     from .api import load, load_project, scan, select, trace
     from .model import SignalMap
-    from .trace import Tracer
+    from .tracing import Tracer
 
 _LAZY = {
     "load": "api",
@@ -24,7 +24,7 @@ _LAZY = {
     "select": "api",
     "trace": "api",
     "SignalMap": "model",
-    "Tracer": "trace",
+    "Tracer": "tracing",
 }
 
 

@@ -16,7 +16,7 @@ from .loader import Project, load_project
 if TYPE_CHECKING:
     from .model.cascade import CascadeMap, ImpactNode
     from .model.trace import TraceLog
-    from .trace import Tracer
+    from .tracing import Tracer
 
 from .model import Connection, SignalMap, SignalRef, call_order_for_sender
 
@@ -179,7 +179,7 @@ def trace(**options: Any) -> Tracer:
     `options` are Tracer's: include, exclude, max_sends, capture_values,
     redact. Start and stop it explicitly with ``start()`` and ``stop()``.
     """
-    from .trace import Tracer
+    from .tracing import Tracer
 
     return Tracer(**options)
 
@@ -204,8 +204,8 @@ def trace_program(
     Raises UsageError (nothing to run, or a folder that does not exist).
     """
     from .errors import UsageError
-    from .trace import Tracer
-    from .trace.runner import find_program, run_program
+    from .tracing import Tracer
+    from .tracing.runner import find_program, run_program
 
     named = [("--pythonpath", entry) for entry in pythonpath]
     if project is not None:

@@ -92,7 +92,7 @@ print(__import__('json').dumps([[e.kind, e.outcome, e.signal, e.sender] for e in
 def test_tracers_nest_and_the_hooks_go_with_the_last() -> None:
     snippet(
         """
-from signalscope.trace import recorder
+from signalscope.tracing import recorder
 ping = Signal()
 outer = Tracer().start()
 inner = Tracer().start()
@@ -209,6 +209,8 @@ def test_the_seed_chain_on_the_shop() -> None:
         "from django.core.management import call_command; call_command('migrate', run_syncdb=True, verbosity=0)\n"
         "from django.contrib.auth.models import User\n"
         "import signalscope\n"
+        "with signalscope.trace():\n"  # the API function stays callable once the tracing package loads
+        "    pass\n"
         "with signalscope.trace() as t:\n"
         "    User.objects.create(username='ada')\n"
         "log = t.log()\n"
@@ -242,7 +244,7 @@ def test_opentelemetry_spans_nest_under_the_current_span() -> None:
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from signalscope.trace import otel
+from signalscope.tracing import otel
 
 memory = InMemorySpanExporter()
 provider = TracerProvider()

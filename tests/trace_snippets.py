@@ -15,7 +15,7 @@ django.setup()
 
 from django.dispatch import Signal  # noqa: E402
 
-from signalscope.trace import Tracer  # noqa: E402
+from signalscope.tracing import Tracer  # noqa: E402
 
 ORIGINALS = {
     name: Signal.__dict__.get(name) for name in ("send", "send_robust", "asend", "asend_robust", "_live_receivers")

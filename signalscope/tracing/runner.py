@@ -8,6 +8,7 @@ returned, never raised.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import runpy
 import sys
@@ -73,6 +74,9 @@ def run_program(argv: Sequence[str]) -> int:
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         sys.modules["__main__"] = saved_main
+        for stream in (sys.stdout, sys.stderr):  # the program's output comes before the report
+            with contextlib.suppress(Exception):
+                stream.flush()
     return 0
 
 

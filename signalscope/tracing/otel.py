@@ -1,6 +1,6 @@
 """Export traced sends to OpenTelemetry: each send and each receiver call becomes a span.
 
-    import signalscope.trace.otel as signal_otel
+    import signalscope.tracing.otel as signal_otel
     signal_otel.instrument()          # e.g. in AppConfig.ready() or a worker's start-up
     ...
     signal_otel.uninstrument()
