@@ -407,7 +407,9 @@ def debug_command(
 TRACE_EPILOG = """\
 [bold]Examples[/bold]
 
-  signalscope trace --project fixtures/shop -- manage.py createsuperuser --noinput --username ada --email a@b.c
+  signalscope trace --project fixtures/shop -- manage.py migrate --run-syncdb
+
+  signalscope trace -- manage.py createsuperuser --noinput --username ada --email ada@example.com
 
   signalscope trace --slow 5 -- manage.py test accounts
 
