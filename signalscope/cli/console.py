@@ -11,6 +11,8 @@ from typing import TextIO
 
 __all__ = ["error", "is_tty", "progress", "use_color", "width", "write_output", "write_stdout"]
 
+from .._files import write_output  # re-exported for the commands
+
 
 def is_tty(stream: TextIO) -> bool:
     try:
@@ -48,54 +50,6 @@ def progress(message: str) -> Iterator[None]:
 def write_stdout(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
-
-
-def write_output(path: str | None, data: str | bytes) -> None:
-    """Write `data` to the file `path` atomically, or to stdout when `path` is None or "-".
-
-    The file appears whole or not at all: the data goes to a temporary file
-    beside it, renamed over it at the end; on failure the temporary file is
-    removed. Binary data is not written to a terminal.
-
-    Raises OutputError.
-    """
-    import tempfile
-
-    from ..errors import OutputError
-
-    if path is None or path == "-":
-        if isinstance(data, bytes):
-            if is_tty(sys.stdout):
-                raise OutputError(
-                    "Not writing binary image data to a terminal.", hint="Name a file with -o, e.g. -o signals.png."
-                )
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
-            write_stdout(data)
-        return
-    target = os.path.abspath(path)
-    folder = os.path.dirname(target)
-    tmp = None
-    try:
-        handle, tmp = tempfile.mkstemp(dir=folder, prefix=".signalscope-", suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            out.write(data.encode("utf-8") if isinstance(data, str) else data)
-        # mkstemp makes the file private (0600); give it a new file's usual mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-        tmp = None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OutputError(
-            f"Can't write {path}: {reason}.", hint="Check that the folder exists and is writable."
-        ) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 def error(message: str) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "render_plain_tree",
     "render_rich_summary",
     "render_rich_tree",
+    "render_trace_dot",
     "render_trace_json",
 ]
 
@@ -72,13 +73,13 @@ def _children(log: TraceLog, unheard: bool) -> dict[int | None, list[TraceEvent]
     return children
 
 
-def _footer(log: TraceLog, shown: int, top: int, unheard: bool) -> list[str]:
+def _footer(log: TraceLog, shown: int, top: int, unheard: bool, hint: str = " (--show-unheard)") -> list[str]:
     sends = sum(1 for e in log.events if e.kind == "send")
     calls = len(log.events) - sends
     lines = [f"{sends} send{'s' if sends != 1 else ''}, {calls} receiver call{'s' if calls != 1 else ''}"]
     quiet = sum(1 for e in log.events if e.outcome == "unheard")
     if quiet and not unheard:
-        lines.append(f"{quiet} send{'s' if quiet != 1 else ''} that no receiver heard not shown (--show-unheard)")
+        lines.append(f"{quiet} send{'s' if quiet != 1 else ''} that no receiver heard not shown{hint}")
     if shown < top:
         lines.append(f"the tree shows the first {shown} of {top} top-level sends; --format json has them all")
     if log.dropped:
@@ -86,7 +87,9 @@ def _footer(log: TraceLog, shown: int, top: int, unheard: bool) -> list[str]:
     return lines
 
 
-def render_plain_tree(log: TraceLog, *, slow_ms: float | None = None, unheard: bool = False) -> str:
+def render_plain_tree(
+    log: TraceLog, *, slow_ms: float | None = None, unheard: bool = False, hint: str = " (--show-unheard)"
+) -> str:
     """The causal tree as text: each send, the receivers it called, and what they sent in turn.
 
     Sends that no receiver heard are left out (counted at the end) unless `unheard`.
@@ -110,7 +113,7 @@ def render_plain_tree(log: TraceLog, *, slow_ms: float | None = None, unheard: b
     for root in roots[:TREE_LIMIT]:
         walk(root, "", True, True)
     lines.append("")
-    lines.extend(_footer(log, min(len(roots), TREE_LIMIT), len(roots), unheard))
+    lines.extend(_footer(log, min(len(roots), TREE_LIMIT), len(roots), unheard, hint))
     return "\n".join(lines) + "\n"
 
 
@@ -310,3 +313,35 @@ def render_chrome(log: TraceLog, *, pid: int = 1, process_name: str = "signalsco
             out.append({**common, "ph": "X", "ts": ts, "dur": round(event.duration_ns / 1000, 3), "args": args})
     data = {"traceEvents": out, "displayTimeUnit": "ms", "otherData": {"schema": TRACE_SCHEMA, "dropped": log.dropped}}
     return json.dumps(data, sort_keys=True) + "\n"
+
+
+def render_trace_dot(log: TraceLog, *, title: str = "signals that fired") -> str:
+    """What actually fired, as a DOT digraph: sends (hexagons) → receivers (boxes) → the sends they made.
+
+    Repeats are merged: an edge is labelled with how many times it was taken.
+    """
+    from .dot import dot_quote
+
+    by_id = {event.id: event for event in log.events}
+    nodes: dict[str, str] = {}  # label -> shape
+    edges: dict[tuple[str, str], int] = {}
+
+    def node(event: TraceEvent) -> str:
+        name = label(event)
+        nodes.setdefault(name, "hexagon" if event.kind == "send" else "box")
+        return name
+
+    for event in log.events:
+        here = node(event)
+        parent = by_id.get(event.parent) if event.parent is not None else None
+        if parent is not None:
+            key = (node(parent), here)
+            edges[key] = edges.get(key, 0) + 1
+    lines = [f"digraph {dot_quote(title)} {{", "  rankdir=LR;", "  node [fontname=Helvetica];"]
+    for name, shape in nodes.items():
+        lines.append(f"  {dot_quote(name)} [shape={shape}];")
+    for (tail, head), count in edges.items():
+        extra = f" [label={dot_quote(f'x{count}')}]" if count > 1 else ""
+        lines.append(f"  {dot_quote(tail)} -> {dot_quote(head)}{extra};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -62,6 +62,7 @@ __all__ = [
     "TIMES",
     "install",
     "installed",
+    "set_mute",
     "subscribe",
     "uninstall",
     "unsubscribe",
@@ -103,6 +104,21 @@ _originals: dict[str, Any] = {}
 # send iterates it as it is without copying it.
 _listeners: tuple[Callable[[list[Any]], None], ...] = ()
 _ROBUST = frozenset({"send_robust", "asend_robust"})
+
+
+# Muting (signalscope.testing.mute): a predicate (signal, receiver) -> bool, or None.
+# Applied inside sends only, so has_listeners() and Django's receiver lists and
+# caches are untouched: a muted receiver is simply not called.
+_mute: Callable[[Any, Any], bool] | None = None
+
+
+def set_mute(predicate: Callable[[Any, Any], bool] | None) -> None:
+    """Skip the receivers `predicate` picks in every send from now on (None: none).
+
+    The caller installs the hooks (install/uninstall) for as long as it mutes.
+    """
+    global _mute
+    _mute = predicate
 
 
 def subscribe(listener: Callable[[list[Any]], None]) -> None:
@@ -203,6 +219,9 @@ def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
             sync, asynchronous = result
         else:  # Django 4.2: one list, all sync
             sync, asynchronous = result, ()
+        if _mute is not None:  # new lists: Django's cached ones stay as they are
+            sync = [r for r in sync if not _mute(self, r)]
+            asynchronous = [r for r in asynchronous if not _mute(self, r)]
         if sync:  # an empty list stays one: asend tests it
             if record[METHOD] in _ROBUST:
                 record[RAISED] = set()
@@ -251,7 +270,7 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
     original = _originals[name]
 
     def hook(self: Any, sender: Any, **named: Any) -> Any:
-        if not _listeners:
+        if not _listeners and _mute is None:
             return original(self, sender, **named)
         record = _new_record(self, sender, named, name)
         token = _set_current(record)
@@ -284,7 +303,7 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
     original = _originals[name]
 
     async def hook(self: Any, sender: Any, **named: Any) -> Any:
-        if not _listeners:
+        if not _listeners and _mute is None:
             return await original(self, sender, **named)
         record = _new_record(self, sender, named, name)
         token = _set_current(record)

@@ -16,7 +16,7 @@ from typing import Any
 from ..model.trace import TraceEvent, TraceLog
 from . import recorder
 
-__all__ = ["DEFAULT_EXCLUDE", "DEFAULT_MAX_SENDS", "DEFAULT_REDACT", "Tracer"]
+__all__ = ["DEFAULT_EXCLUDE", "DEFAULT_MAX_SENDS", "DEFAULT_REDACT", "Tracer", "known_signals"]
 
 #: Signals sent for every model instance created or loaded: left out unless asked for.
 DEFAULT_EXCLUDE = ("pre_init", "post_init")
@@ -298,6 +298,13 @@ def _name_all_signals() -> None:
     _modules_seen = len(sys.modules)
     _remember(module_signals())
     _scanned = True
+
+
+def known_signals() -> dict[Any, tuple[str, str]]:
+    """Every signal bound in a module now, with its (path, short name)."""
+    _name_all_signals()
+    with _names_lock:
+        return {signal: name for signal, name in _names.items() if not name[0].startswith("<unnamed>")}
 
 
 def _signal_name(signal: Any) -> tuple[str, str]:

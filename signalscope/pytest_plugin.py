@@ -1,0 +1,215 @@
+"""The pytest plugin (entry point ``pytest11``; disable with ``-p no:signalscope``).
+
+- fixture ``signal_recorder``: ``with signal_recorder() as rec: ...`` then ``rec.assert_sent(...)``;
+- marker ``@pytest.mark.mute_signals(post_save, receivers=["app.signals:func"])``;
+- ``--signalscope``: a "Captured signals" section (the causal tree) on every failing test;
+- ``--signalscope-report=FILE.json``: every test's trace in one file (merged from xdist workers):
+  ``{"schema": 1, "tests": {nodeid: {"setup": [events], "call": [...], "teardown": [...]}}}``;
+- ``--signalscope-dot=DIR``: one DOT graph per test of what fired while the test ran (its call phase).
+
+With none of these in use the plugin patches nothing. It needs no
+conftest and works with or without pytest-django.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["pytest_addoption", "pytest_configure", "signal_recorder"]
+
+_TRACER = pytest.StashKey[Any]()
+_ATTR = "signalscope_events"  # on test reports: plain data, so xdist carries it to the controller
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("signalscope", "signal tracing (signalscope)")
+    group.addoption(
+        "--signalscope",
+        action="store_true",
+        default=False,
+        help="Trace signal sends in each test; show them under failing tests as 'Captured signals'.",
+    )
+    group.addoption(
+        "--signalscope-report",
+        metavar="FILE",
+        default=None,
+        help="Write every test's signal trace to FILE (JSON; merged across xdist workers).",
+    )
+    group.addoption(
+        "--signalscope-dot",
+        metavar="DIR",
+        default=None,
+        help="Write one DOT graph per test of the signals that fired, into DIR.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "mute_signals(*signals, receivers=[...]): don't call these signals' receivers, or just these "
+        "receivers (objects or 'module:function' paths), during the test (signalscope).",
+    )
+    config.stash[_TRACER] = {
+        "on": bool(
+            config.getoption("--signalscope")
+            or config.getoption("--signalscope-report")
+            or config.getoption("--signalscope-dot")
+        ),
+        "tests": {},
+    }
+
+
+def _state(config: pytest.Config) -> dict[str, Any]:
+    return config.stash[_TRACER]
+
+
+@pytest.fixture
+def signal_recorder() -> Iterator[Any]:
+    """A factory of SignalRecorders: ``with signal_recorder(post_save, sender=Order) as rec: ...``.
+
+    Arguments restrict what is recorded: signals (objects or names) and a
+    sender (object or "app.Model"). Recorders still open when the test ends
+    are stopped.
+    """
+    from .testing import SignalRecorder
+
+    made: list[SignalRecorder] = []
+
+    def make(*signals: Any, sender: Any = None) -> SignalRecorder:
+        rec = SignalRecorder(*signals, sender=sender)
+        made.append(rec)
+        return rec
+
+    yield make
+    for rec in made:
+        rec.stop()
+
+
+@pytest.fixture(autouse=True)
+def _signalscope_mute(request: pytest.FixtureRequest) -> Iterator[None]:
+    markers = list(request.node.iter_markers("mute_signals"))
+    if not markers:
+        yield
+        return
+    from .errors import SignalscopeError
+    from .testing import mute
+
+    entered: list[mute] = []
+    try:
+        for marker in markers:
+            m = mute(*marker.args, **marker.kwargs)
+            m.__enter__()
+            entered.append(m)
+    except SignalscopeError as exc:
+        for m in reversed(entered):
+            m.__exit__(None, None, None)
+        pytest.fail(f"@pytest.mark.mute_signals: {exc.message}" + (f" {exc.hint}" if exc.hint else ""), pytrace=False)
+    try:
+        yield
+    finally:
+        for m in reversed(entered):
+            m.__exit__(None, None, None)
+
+
+def _traced_phase(item: pytest.Item, phase: str) -> Generator[None, None, None]:
+    """Trace one phase (setup, call, teardown) of a test: each gets its own section, like captured logs."""
+    if not _state(item.config)["on"]:
+        yield
+        return
+    from .tracing import Tracer
+
+    tracer = Tracer().start()
+    try:
+        yield
+    finally:
+        item.stash.setdefault(_TRACER, {})[phase] = tracer.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    yield from _traced_phase(item, "setup")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    yield from _traced_phase(item, "call")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    yield from _traced_phase(item, "teardown")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    logs = item.stash.get(_TRACER, None)
+    if not logs or call.when not in logs:
+        return
+    report = outcome.get_result()
+    log = logs[call.when]
+    if report.failed and log.events and item.config.getoption("--signalscope"):
+        from .render.trace import render_plain_tree
+
+        report.sections.append((f"Captured signals {report.when}", render_plain_tree(log, hint="")))
+    if report.when == "teardown":
+        from .render.trace import event_to_dict
+
+        phases = {phase: [event_to_dict(event) for event in logs[phase].events] for phase in logs}
+        setattr(report, _ATTR, phases)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    events = getattr(report, _ATTR, None)
+    if events is None:
+        return
+    # On the controller (or a plain run): every test's events, from whichever worker ran it.
+    config = _config
+    if config is None:
+        return
+    state = _state(config)
+    state["tests"][report.nodeid] = events
+    folder = config.getoption("--signalscope-dot")
+    if folder:
+        _write_dot(Path(folder), report.nodeid, events.get("call", []))
+
+
+_config: pytest.Config | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _config
+    _config = session.config
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    target = config.getoption("--signalscope-report")
+    if not target or hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
+        return
+    from ._files import write_output
+    from .render.trace import TRACE_SCHEMA
+
+    tests = _state(config)["tests"]
+    data = {"schema": TRACE_SCHEMA, "tests": {nodeid: tests[nodeid] for nodeid in sorted(tests)}}
+    write_output(target, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _write_dot(folder: Path, nodeid: str, events: list[dict[str, Any]]) -> None:
+    from .model.trace import TraceEvent, TraceLog
+    from .render.trace import render_trace_dot
+
+    log = TraceLog(events=tuple(TraceEvent(**{**e, "kwargs": tuple(sorted(e["kwargs"].items()))}) for e in events))
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:200] + ".dot"
+    from ._files import write_output
+
+    write_output(os.fspath(folder / name), render_trace_dot(log, title=nodeid))

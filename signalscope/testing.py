@@ -1,0 +1,457 @@
+"""Signals in tests: record and assert sends, mute signals or single receivers.
+
+    from signalscope.testing import SignalRecorder, mute
+
+    with SignalRecorder() as rec:
+        User.objects.create(username="ada")
+    rec.assert_sent("post_save", sender="accounts.Profile", created=True)
+
+    with mute(receivers=["accounts.signals:send_welcome_email"]):
+        User.objects.create(username="bob")     # every other receiver still runs
+
+The pytest plugin (fixture ``signal_recorder``, marker ``mute_signals``) and
+``SignalAssertionsMixin`` for unittest / Django's TestCase are thin layers
+over these. Signals may be given as objects or names (``"post_save"``,
+``"orders.signals:order_placed"``), senders as objects or labels
+(``"orders.Order"``), receivers as objects or paths
+(``"accounts.signals:create_user_profile"``, dots accepted for the colon).
+
+A recorder keeps the keyword arguments of the sends it matches (it is an
+explicit request to look at them, like mock's ``call_args``), for the length
+of the test; the traces of ``signalscope trace`` never do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from .errors import UnknownName, UsageError
+from .model.trace import TraceEvent, TraceLog
+from .tracing import recorder
+from .tracing.tracer import Tracer, _receiver_path, _sender_label, _signal_name, known_signals
+
+__all__ = ["RecordedSend", "SignalAssertionError", "SignalAssertionsMixin", "SignalRecorder", "mute"]
+
+
+class SignalAssertionError(AssertionError):
+    """A signal assertion failed; the message says what was sent instead."""
+
+
+# -- names -------------------------------------------------------------------
+def resolve_signal(spec: Any) -> Any:
+    """Return the Signal that `spec` names (or is). Raises UnknownName, UsageError."""
+    from django.dispatch import Signal
+
+    if isinstance(spec, Signal):
+        return spec
+    if not isinstance(spec, str):
+        raise UsageError(f"Not a signal: {spec!r}. Give a Signal, or a name such as 'post_save'.")
+    named = known_signals()
+    if ":" in spec or "." in spec:
+        module, _, attr = spec.rpartition(":") if ":" in spec else spec.rpartition(".")
+        with contextlib.suppress(ImportError):
+            value: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                value = getattr(value, part, None)
+            if isinstance(value, Signal):
+                return value
+        raise UnknownName("signal", spec, [path for path, _ in named.values()])
+    found = {id(signal): signal for signal, (_, short) in named.items() if short == spec}
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if not found:
+        raise UnknownName("signal", spec, [short for _, short in named.values()])
+    paths = sorted(_signal_name(signal)[0] for signal in found.values())
+    raise UsageError(f"Signal name {spec!r} is ambiguous: {', '.join(paths)}.", hint="Give its module:name path.")
+
+
+def _signal_matches(spec: Any, signal: Any) -> bool:
+    return spec is None or spec is signal
+
+
+def _sender_matches(spec: Any, sender: Any) -> bool:
+    if spec is None:
+        return True
+    if isinstance(spec, str):
+        label = _sender_label(sender)
+        return label is not None and label.lower() == spec.lower()
+    return sender is spec
+
+
+def _norm_path(path: str) -> str:
+    return path.replace(":", ".")
+
+
+def _receiver_spec_path(spec: Any) -> str:
+    return _norm_path(spec if isinstance(spec, str) else _receiver_path(getattr(spec, "__func__", spec)))
+
+
+def _describe(signal: Any, sender: Any) -> str:
+    short = _signal_name(signal)[1] if not isinstance(signal, str) else signal.rsplit(":", 1)[-1]
+    if sender is None:
+        return short
+    label = sender if isinstance(sender, str) else _sender_label(sender)
+    return f"{short}(sender={label})"
+
+
+def _times(n: int) -> str:
+    return f"{n} time{'s' if n != 1 else ''}"
+
+
+# -- recording ---------------------------------------------------------------
+@dataclass
+class RecordedSend:
+    """One send seen by a SignalRecorder, with the values it was sent with."""
+
+    signal: Any  # the Signal object
+    sender: Any  # the sender object
+    kwargs: dict[str, Any]  # the keyword arguments, values included
+    event: TraceEvent  # the traced send: path, timings, outcome
+    receivers: list[str] = field(default_factory=list)  # paths of the receivers that ran, in order
+    children: list[RecordedSend] = field(default_factory=list)  # sends made by those receivers
+
+    @property
+    def name(self) -> str:
+        return _describe(self.signal, self.sender if self.sender is not None else None)
+
+    def tree(self, depth: int = 0) -> Iterator[str]:
+        yield "  " * depth + self.name
+        for child in self.children:
+            yield from child.tree(depth + 1)
+
+
+class SignalRecorder:
+    """Record the signal sends made inside a ``with`` block, to assert on them.
+
+    With `signals` (objects or names) only those are recorded, and with
+    `sender` only sends from it; otherwise every send except pre_init and
+    post_init (sent for every model instance made; name them to get them).
+    """
+
+    def __init__(self, *signals: Any, sender: Any = None) -> None:
+        self._signal_specs = signals
+        self._sender = sender
+        self._signals: list[Any] = []
+        self._raw: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
+        self._tracer: Tracer | None = None
+        self._log: TraceLog | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> SignalRecorder:
+        self._signals = [resolve_signal(spec) for spec in self._signal_specs]
+        include = [_signal_name(signal)[0] for signal in self._signals]
+        self._tracer = Tracer(include=include, exclude=() if include else None)
+        self._raw.clear()
+        self._log = None
+        recorder.subscribe(self._keep)
+        self._tracer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """End recording (leaving the ``with`` block does it)."""
+        if self._tracer is not None and self._log is None:
+            self._log = self._tracer.stop()
+            recorder.unsubscribe(self._keep)
+
+    def _keep(self, record: list[Any]) -> None:
+        signal, sender = record[recorder.SIGNAL], record[recorder.SENDER]
+        if self._signals and not any(signal is wanted for wanted in self._signals):
+            return
+        if not _sender_matches(self._sender, sender):
+            return
+        with self._lock:
+            self._raw[record[recorder.ID]] = (signal, sender, dict(record[recorder.NAMED]))
+
+    # -- what was recorded -----------------------------------------------
+    @property
+    def log(self) -> TraceLog:
+        """The trace of the block (so far, inside it)."""
+        if self._log is not None:
+            return self._log
+        if self._tracer is None:
+            raise UsageError("This recorder has not been started: use it as `with recorder:`.")
+        return self._tracer.log()
+
+    @property
+    def all_sends(self) -> list[RecordedSend]:
+        """Every recorded send, in the order they started."""
+        return self._build()[1]
+
+    @property
+    def sends(self) -> list[RecordedSend]:
+        """The recorded tree: the outermost sends, each with the sends its receivers made (`children`)."""
+        return self._build()[0]
+
+    def _build(self) -> tuple[list[RecordedSend], list[RecordedSend]]:
+        log = self.log
+        by_id: dict[int, RecordedSend] = {}
+        call_parent: dict[int, int] = {}  # receiver call id -> its send id
+        flat: list[RecordedSend] = []
+        roots: list[RecordedSend] = []
+        for event in log.events:
+            if event.kind == "call":
+                call_parent[event.id] = event.parent  # type: ignore[assignment]
+                owner = by_id.get(event.parent)  # type: ignore[arg-type]
+                if owner is not None and event.receiver is not None:
+                    owner.receivers.append(event.receiver)
+                continue
+            raw = self._raw.get(event.id)
+            if raw is None:
+                continue
+            send = RecordedSend(raw[0], raw[1], raw[2], event)
+            by_id[event.id] = send
+            flat.append(send)
+            parent_send = call_parent.get(event.parent) if event.parent is not None else None
+            if parent_send is None and event.parent in by_id:
+                parent_send = event.parent
+            if parent_send is not None and parent_send in by_id:
+                by_id[parent_send].children.append(send)
+            else:
+                roots.append(send)
+        return roots, flat
+
+    def calls(self, signal: Any = None, sender: Any = None) -> list[dict[str, Any]]:
+        """The keyword arguments of each matching send, in order (like mock's call_args_list)."""
+        wanted = resolve_signal(signal) if signal is not None else None
+        return [
+            s.kwargs for s in self.all_sends if _signal_matches(wanted, s.signal) and _sender_matches(sender, s.sender)
+        ]
+
+    # -- assertions ------------------------------------------------------
+    def assert_sent(
+        self, signal: Any, sender: Any = None, count: int | None = None, **kwargs: Any
+    ) -> list[RecordedSend]:
+        """Assert `signal` was sent (from `sender`, with these kwargs), `count` times or at least once.
+
+        Each kwarg is matched by equality, or by calling it when it is a
+        function (a predicate). Returns the matching sends.
+        """
+        __tracebackhide__ = True  # pytest: the failure is the caller's line
+        wanted = resolve_signal(signal)
+        candidates = [s for s in self.all_sends if s.signal is wanted and _sender_matches(sender, s.sender)]
+        matching = [s for s in candidates if not _differences(s.kwargs, kwargs)]
+        if (count is None and matching) or (count is not None and len(matching) == count):
+            return matching
+        expected = _describe(wanted, sender) + _with(kwargs)
+        how_many = "at least once" if count is None else _times(count)
+        message = f"Expected {expected} to be sent {how_many}, but it was sent {_times(len(matching))}."
+        differing = [s for s in candidates if _differences(s.kwargs, kwargs)]
+        if differing:
+            lines = [
+                f"{len(differing)} send{'s' if len(differing) != 1 else ''} of {_describe(wanted, sender)} differed:"
+            ]
+            for number, send in enumerate(differing[:10], 1):
+                lines.append(f"  #{number}: " + "; ".join(_differences(send.kwargs, kwargs)))
+            message += "\n" + "\n".join(lines)
+        raise SignalAssertionError(message + "\n" + self._summary())
+
+    def assert_not_sent(self, signal: Any, sender: Any = None, **kwargs: Any) -> None:
+        """Assert `signal` was not sent (from `sender`, with these kwargs)."""
+        __tracebackhide__ = True  # pytest: the failure is the caller's line
+        wanted = resolve_signal(signal)
+        matching = [
+            s for s in self.all_sends
+            if s.signal is wanted and _sender_matches(sender, s.sender) and not _differences(s.kwargs, kwargs)
+        ]  # fmt: skip
+        if matching:
+            expected = _describe(wanted, sender) + _with(kwargs)
+            raise SignalAssertionError(
+                f"Expected {expected} not to be sent, but it was sent {_times(len(matching))}.\n" + self._summary()
+            )
+
+    def assert_order(self, expected: Iterable[Any]) -> None:
+        """Assert these sends happened in this order (others may come between).
+
+        Each item is a signal, or a (signal, sender) pair.
+        """
+        __tracebackhide__ = True  # pytest: the failure is the caller's line
+        steps = [(item if isinstance(item, tuple) else (item, None)) for item in expected]
+        resolved = [(resolve_signal(signal), sender) for signal, sender in steps]
+        position = 0
+        for send in self.all_sends:
+            if position < len(resolved):
+                signal, sender = resolved[position]
+                if send.signal is signal and _sender_matches(sender, send.sender):
+                    position += 1
+        if position < len(resolved):
+            wanted = ", ".join(_describe(signal, sender) for signal, sender in resolved)
+            missing = _describe(*resolved[position])
+            raise SignalAssertionError(
+                f"Expected the sends {wanted} in this order; {missing} (step {position + 1}) never came "
+                f"after the ones before it.\nThe sends, in order: "
+                + (", ".join(s.name for s in self.all_sends) or "none")
+            )
+
+    def assert_receiver_ran(self, receiver: Any, count: int | None = None) -> None:
+        """Assert `receiver` (an object or its module:qualname path) ran, `count` times or at least once."""
+        __tracebackhide__ = True  # pytest: the failure is the caller's line
+        path = _receiver_spec_path(receiver)
+        shown = receiver if isinstance(receiver, str) else _receiver_path(getattr(receiver, "__func__", receiver))
+        ran = [e for e in self.log.events if e.kind == "call" and _norm_path(e.receiver or "") == path]
+        if (count is None and ran) or (count is not None and len(ran) == count):
+            return
+        how_many = "at least once" if count is None else _times(count)
+        calls = Counter(e.receiver for e in self.log.events if e.kind == "call")
+        seen = ", ".join(f"{name} x{n}" for name, n in calls.items()) or "none"
+        raise SignalAssertionError(
+            f"Expected receiver {shown} to run {how_many}, but it ran {_times(len(ran))}.\n"
+            f"Receivers that ran during the block: {seen}."
+        )
+
+    def _summary(self) -> str:
+        counts = Counter(s.name for s in self.all_sends)
+        if not counts:
+            return "Nothing was sent during the block."
+        return "Sent during the block: " + ", ".join(f"{name} x{n}" for name, n in counts.items()) + "."
+
+
+def _with(kwargs: dict[str, Any]) -> str:
+    if not kwargs:
+        return ""
+    shown = ", ".join(f"{k}={_show(v)}" for k, v in kwargs.items())
+    return f" with {shown}"
+
+
+def _show(value: Any) -> str:
+    if callable(value) and not isinstance(value, type):
+        return getattr(value, "__name__", repr(value))
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _differences(actual: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    problems = []
+    for key, want in expected.items():
+        if key not in actual:
+            problems.append(f"{key} was not sent")
+            continue
+        got = actual[key]
+        if callable(want) and not isinstance(want, type):
+            if not want(got):
+                problems.append(f"{key}={_show(got)} (does not satisfy {_show(want)})")
+        elif got != want:
+            problems.append(f"{key}={_show(got)} (expected {_show(want)})")
+    return problems
+
+
+# -- muting ------------------------------------------------------------------
+_mutes: list[mute] = []
+_mutes_lock = threading.Lock()
+
+
+class mute(contextlib.ContextDecorator):
+    """Don't call the receivers of `signals`, or just the `receivers` named, inside the block.
+
+    Sends still happen (and are traced); only the muted receivers are
+    skipped. Django's receiver lists are left as they are, so
+    has_listeners() and every other receiver keep working; everything is
+    back when the block ends, also when it raises. Nests, and works as a
+    decorator. Unknown signal names and receiver paths that nothing is
+    connected to are errors (with close matches), not silent no-ops.
+    """
+
+    def __init__(self, *signals: Any, receivers: Iterable[Any] = ()) -> None:
+        self._signal_specs = signals
+        self._receiver_specs = tuple(receivers)
+        self._signal_ids: frozenset[int] = frozenset()
+        self._objects: frozenset[int] = frozenset()
+        self._paths: frozenset[str] = frozenset()
+
+    def __enter__(self) -> mute:
+        signals = [resolve_signal(spec) for spec in self._signal_specs]
+        self._signal_ids = frozenset(id(signal) for signal in signals)
+        objects, paths = set(), set()
+        for spec in self._receiver_specs:
+            if isinstance(spec, str):
+                paths.add(_norm_path(spec))
+            else:
+                objects.add(id(getattr(spec, "__func__", spec)))
+        if paths:
+            connected = _connected_receiver_paths()
+            for path in paths:
+                if path not in connected:
+                    raise UnknownName("receiver", path, sorted(connected))
+        self._objects, self._paths = frozenset(objects), frozenset(paths)
+        recorder.install()
+        with _mutes_lock:
+            _mutes.append(self)
+            _update()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with _mutes_lock:
+            if self in _mutes:
+                _mutes.remove(self)
+            _update()
+        recorder.uninstall()
+
+    def _silences(self, signal: Any, receiver: Any) -> bool:
+        if id(signal) in self._signal_ids:
+            return True
+        func = getattr(receiver, "__func__", receiver)
+        if id(func) in self._objects:
+            return True
+        return bool(self._paths) and _norm_path(_receiver_path(func)) in self._paths
+
+
+def _update() -> None:
+    active = tuple(_mutes)
+    if not active:
+        recorder.set_mute(None)
+        return
+    recorder.set_mute(lambda signal, receiver: any(m._silences(signal, receiver) for m in active))
+
+
+def _connected_receiver_paths() -> set[str]:
+    """Paths of every receiver connected to any module-level signal now."""
+    from .introspect._compat import read_entries
+
+    paths = set()
+    for signal in known_signals():
+        for entry in read_entries(signal):
+            if entry.receiver is not None:
+                paths.add(_norm_path(_receiver_path(getattr(entry.receiver, "__func__", entry.receiver))))
+    return paths
+
+
+# -- unittest ----------------------------------------------------------------
+class SignalAssertionsMixin:
+    """For unittest and Django's TestCase: signal assertions as context managers.
+
+    class SignupTests(SignalAssertionsMixin, TestCase):
+        def test_profile(self):
+            with self.assertSignalSent("post_save", sender="accounts.Profile", created=True):
+                User.objects.create(username="ada")
+    """
+
+    @contextlib.contextmanager
+    def assertSignalSent(
+        self, signal: Any, sender: Any = None, count: int | None = None, **kwargs: Any
+    ) -> Iterator[SignalRecorder]:
+        __tracebackhide__ = True
+        with SignalRecorder() as rec:
+            yield rec
+        rec.assert_sent(signal, sender=sender, count=count, **kwargs)
+
+    @contextlib.contextmanager
+    def assertSignalNotSent(self, signal: Any, sender: Any = None, **kwargs: Any) -> Iterator[SignalRecorder]:
+        __tracebackhide__ = True
+        with SignalRecorder() as rec:
+            yield rec
+        rec.assert_not_sent(signal, sender=sender, **kwargs)
+
+    def recordSignals(self, *signals: Any, sender: Any = None) -> SignalRecorder:
+        """A SignalRecorder, for several assertions on one block."""
+        return SignalRecorder(*signals, sender=sender)
