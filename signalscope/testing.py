@@ -119,7 +119,9 @@ class RecordedSend:
 
     @property
     def name(self) -> str:
-        return _describe(self.signal, self.sender if self.sender is not None else None)
+        """``post_save(sender=auth.User)``: the signal's name and the sender's label."""
+        short = _signal_name(self.signal)[1]
+        return short if self.sender is None else f"{short}(sender={_sender_label(self.sender)})"
 
     def tree(self, depth: int = 0) -> Iterator[str]:
         yield "  " * depth + self.name

@@ -184,13 +184,19 @@ def test_recorded(signal_recorder):
 def test_one_receiver_muted():
     assert [r.__name__ for r, _ in order_placed.send(sender="shop")] == ["ship"]
 
+@pytest.mark.xfail(strict=True, reason="fails on purpose: the mute must still be undone")
+@pytest.mark.mute_signals(order_placed)
+def test_muted_and_failing():
+    assert order_placed.send(sender="shop") == []
+    raise RuntimeError("boom")
+
 def test_restored():
     assert [r.__name__ for r, _ in order_placed.send(sender="shop")] == ["ship", "bill"]
 """
     )
     for args in ([], ["-n", "2"]):
         result = pytester.runpytest_subprocess("-p", "no:django", "-p", "no:cacheprovider", *args, timeout=120)
-        result.assert_outcomes(passed=3)
+        result.assert_outcomes(passed=3, xfailed=1)
 
 
 def test_manage_py_test_with_the_unittest_mixin(tmp_path: Path) -> None:
