@@ -81,7 +81,8 @@ class Tracer:
         """Start recording (a second start does nothing)."""
         if not self._started:
             self._started = True
-            _name_all_signals()
+            # No naming here: a signal is named on its first traced send (and
+            # every module-level one at once when modules were imported since).
             recorder.subscribe(self._record)
         return self
 
