@@ -229,6 +229,53 @@ def trace_program(
     return status, log
 
 
+def check(
+    project: Project, *, select: Iterable[str] = (), ignore: Iterable[str] = (), follow_calls: int = 2
+) -> list[Any]:
+    """Run `signalscope check`'s rules on the loaded `project`; return the Findings, sorted.
+
+    `select` and `ignore` are rule ids (SS001...). Raises UnknownName for an
+    unknown rule id, and IntrospectionError.
+    """
+    import sys
+    from pathlib import Path
+
+    from django.apps import apps
+
+    from .checks import AppInfo, CheckInput, run_checks, scan_sources
+    from .model.check import RULES
+
+    for rule in (*select, *ignore):
+        if rule not in RULES:
+            raise UnknownName("rule", rule, list(RULES))
+    cmap = cascade_map(project, depth=follow_calls)
+    infos, packages = [], []
+    for config in apps.get_app_configs():
+        module = sys.modules.get(config.name)
+        filename = getattr(module, "__file__", None)
+        if not filename or not project.is_project_file(filename):
+            continue
+        folder = Path(config.path)
+        packages.append((config.name, folder, folder.parents[config.name.count(".")]))
+        config_module = sys.modules.get(type(config).__module__)
+        infos.append(
+            AppInfo(
+                config.label,
+                config.name,
+                f"{type(config).__module__}.{type(config).__qualname__}",
+                project.relpath(getattr(config_module, "__file__", None)),
+            )
+        )
+    declarations, weak = scan_sources(packages)
+    project_modules = frozenset(
+        name
+        for name, module in list(sys.modules.items())
+        if getattr(module, "__file__", None) and project.is_project_file(module.__file__)
+    )
+    data = CheckInput(cmap, infos, declarations, weak, frozenset(sys.modules), project_modules)
+    return run_checks(data, select=select, ignore=ignore)
+
+
 def list_receivers(
     project: Project,
     *,

@@ -1,0 +1,284 @@
+"""`signalscope check`: find signal wiring bugs in a loaded project's registry and source.
+
+The rules (model/check.py documents each) read the live registry, the
+dependency graph's cascade states and, for SS001 and SS003, the project's
+source with `ast` (nothing is imported or run). Pure functions of their
+inputs: the API gathers them from the loaded project.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..graph.build import cascade_states, cycle_edges
+from ..model.cascade import CascadeMap
+from ..model.check import RULES, SEVERITIES, Finding
+from .declared import Declaration, WeakConnect, scan_sources
+
+__all__ = ["AppInfo", "CheckInput", "run_checks", "scan_sources"]
+
+#: Signals sent so often that a receiver for every sender costs on every query or save.
+HOT_SIGNALS = {
+    "pre_init": "every model instance created or loaded (every row of every query)",
+    "post_init": "every model instance created or loaded (every row of every query)",
+    "pre_save": "every save of every model",
+    "post_save": "every save of every model",
+}
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    """An installed app of the project: where its code is and which AppConfig to fix."""
+
+    label: str
+    module: str  # "billing"
+    config: str  # "billing.apps.BillingConfig"
+    config_file: str | None  # "billing/apps.py"
+
+
+@dataclass
+class CheckInput:
+    """Everything the rules read."""
+
+    cmap: CascadeMap
+    apps: list[AppInfo]
+    declarations: list[Declaration] = field(default_factory=list)
+    weak_connects: list[WeakConnect] = field(default_factory=list)
+    imported: frozenset[str] = frozenset()  # module names imported in the process (sys.modules)
+    project_modules: frozenset[str] = frozenset()  # the project's own modules
+
+
+def run_checks(data: CheckInput, *, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Finding]:
+    """Run the rules (all, or those in `select`, minus `ignore`); findings sorted by file, line, rule."""
+    chosen = set(select) or set(RULES)
+    chosen -= set(ignore)
+    findings: list[Finding] = []
+    for rule_id, rule in sorted(_RULE_FUNCTIONS.items()):
+        if rule_id in chosen:
+            findings.extend(rule(data))
+    return sorted(set(findings), key=lambda f: (f.file or "~", f.line or 0, f.rule, f.message))
+
+
+def at_or_above(findings: Iterable[Finding], level: str) -> list[Finding]:
+    """The findings whose severity is `level` or worse."""
+    floor = SEVERITIES.index(level)
+    return [f for f in findings if SEVERITIES.index(f.severity) >= floor]
+
+
+def _short(path: str) -> str:
+    return path.rsplit(":", 1)[-1]
+
+
+def _module_of(path: str) -> str:
+    return path.split(":", 1)[0]
+
+
+def _ss001(data: CheckInput) -> list[Finding]:
+    connected = {conn.receiver.path for conn in data.cmap.registry.connections}
+    findings = []
+    for decl in data.declarations:
+        path = f"{decl.module}:{decl.qualname}"
+        if path in connected:
+            continue
+        app = _app_of(decl.module, data.apps)
+        how = "decorated with @receiver" if decl.how == "decorator" else "passed to .connect()"
+        if decl.module not in data.imported:
+            where = f"{app.config}.ready()" + (f" ({app.config_file})" if app.config_file else "") if app else "ready()"
+            cause = f"{decl.module} is never imported: import it in {where}"
+        else:
+            cause = f"{decl.module} is imported, but the code that connects it never ran"
+        findings.append(
+            Finding(
+                decl.file, decl.line, "SS001", f"{decl.qualname} is {how} but never connected: {cause}.", None, path
+            )
+        )
+    return findings
+
+
+def _app_of(module: str, apps: list[AppInfo]) -> AppInfo | None:
+    matches = [app for app in apps if module == app.module or module.startswith(app.module + ".")]
+    return max(matches, key=lambda app: len(app.module)) if matches else None
+
+
+def _ss002(data: CheckInput) -> list[Finding]:
+    groups: dict[tuple[object, ...], list[object]] = defaultdict(list)
+    for conn in data.cmap.registry.connections:
+        r = conn.receiver
+        # A partial's bound arguments may make each connection different on purpose: not judged.
+        if conn.is_dead or r.file is None or r.kind == "partial":
+            continue
+        key = (conn.signal, conn.sender.kind, conn.sender.label, r.file, r.line, _short(r.path))
+        groups[key].append(conn)
+    findings = []
+    for (signal, _kind, label, file, line, name), conns in groups.items():
+        if len(conns) < 2:
+            continue
+        uids = sorted({c.dispatch_uid for c in conns if c.dispatch_uid is not None})  # type: ignore[attr-defined]
+        paths = sorted({c.receiver.path for c in conns})  # type: ignore[attr-defined]
+        detail = []
+        if len(paths) > 1:
+            detail.append("imported as " + " and ".join(paths))
+        if uids:
+            detail.append("dispatch_uid " + ", ".join(repr(u) for u in uids))
+        sender = f" for {label}" if label else ""
+        message = (
+            f"{name} is connected {len(conns)} times to {_short(signal)}{sender}"  # type: ignore[arg-type]
+            + (f" ({'; '.join(detail)})" if detail else "")
+            + f": it runs {len(conns)} times per send."
+        )
+        findings.append(Finding(file, line, "SS002", message, signal, paths[0]))  # type: ignore[arg-type]
+    return findings
+
+
+def _ss003(data: CheckInput) -> list[Finding]:
+    findings = []
+    explained: set[str] = set()
+    for weak in data.weak_connects:
+        explained.add(weak.signal)
+        findings.append(
+            Finding(
+                weak.file,
+                weak.line,
+                "SS003",
+                f"{weak.what} is connected to {weak.signal} by weak reference (the default): nothing else "
+                "holds it, so it is garbage-collected and never runs; connect a module-level function or "
+                "pass weak=False.",
+            )
+        )
+    for conn in data.cmap.registry.connections:
+        if conn.is_dead and _short(conn.signal) not in explained:
+            sender = f" (sender {conn.sender.label})" if conn.sender.label else ""
+            findings.append(
+                Finding(
+                    None,
+                    None,
+                    "SS003",
+                    f"a receiver of {_short(conn.signal)}{sender} is a dead weak reference: it was garbage-"
+                    "collected and never runs.",
+                    conn.signal,
+                )
+            )
+    return findings
+
+
+def _ss004(data: CheckInput) -> list[Finding]:
+    labels = [m.label for m in data.cmap.models]
+    by_lower = {label.lower(): label for label in labels}
+    findings = []
+    for conn in data.cmap.registry.connections:
+        if not conn.is_pending:
+            continue
+        wanted = conn.sender.label or "?"
+        close = difflib.get_close_matches(wanted.lower(), list(by_lower), n=1, cutoff=0.6)
+        hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+        app = wanted.split(".", 1)[0]
+        why = (
+            "no installed model has that label"
+            if any(label.split(".", 1)[0].lower() == app.lower() for label in labels)
+            else f"no installed app is labelled {app!r}"
+        )
+        findings.append(
+            Finding(
+                conn.receiver.file,
+                conn.receiver.line,
+                "SS004",
+                f"{_short(conn.receiver.path)} waits for sender {wanted!r} on {_short(conn.signal)}, which never "
+                f"resolves: {why}{hint}. It never runs.",
+                conn.signal,
+                conn.receiver.path,
+            )
+        )
+    return findings
+
+
+def _ss005(data: CheckInput) -> list[Finding]:
+    states = cascade_states(data.cmap)
+    looping = cycle_edges(states)
+    findings = []
+    effects_by_receiver = defaultdict(list)
+    for effect in data.cmap.effects:
+        effects_by_receiver[effect.receiver].append(effect)
+    for before, after in sorted(looping, key=lambda e: (e[0][0], e[0][1] or "", e[1][0], e[1][1] or "")):
+        for receiver in sorted(states.edges[before, after]["receivers"]):
+            for effect in effects_by_receiver.get(receiver, ()):
+                if after[0] in effect.signals and effect.target == after[1]:
+                    start = f"{_short(before[0])}({before[1]})"
+                    findings.append(
+                        Finding(
+                            effect.file,
+                            effect.line,
+                            "SS005",
+                            f"{_short(receiver)} runs on {start} and writes {effect.target} "
+                            f"(`{effect.text}`), which sends {_short(after[0])}({after[1]}) again: the cascade "
+                            "loops. Use QuerySet.update(), or guard the write.",
+                            before[0],
+                            receiver,
+                        )
+                    )
+    return findings
+
+
+def _ss006(data: CheckInput) -> list[Finding]:
+    findings = []
+    for conn in data.cmap.registry.connections:
+        name = _short(conn.signal)
+        if conn.sender.kind != "any" or name not in HOT_SIGNALS or conn.is_dead:
+            continue
+        if _module_of(conn.receiver.path) not in data.project_modules:
+            continue  # Django's or a library's: not the project's to fix
+        findings.append(
+            Finding(
+                conn.receiver.file,
+                conn.receiver.line,
+                "SS006",
+                f"{_short(conn.receiver.path)} receives {name} from every sender: it runs for "
+                f"{HOT_SIGNALS[name]}. Pass sender= the model it is about.",
+                conn.signal,
+                conn.receiver.path,
+            )
+        )
+    return findings
+
+
+def _ss007(data: CheckInput) -> list[Finding]:
+    through: dict[str, list[tuple[str, str]]] = defaultdict(list)  # model -> (attribute, through label)
+    throughs = set()
+    for model in data.cmap.models:
+        for attribute, label in model.m2m:
+            through[model.label].append((attribute, label))
+            throughs.add(label)
+    findings = []
+    for conn in data.cmap.registry.connections:
+        if _short(conn.signal) != "m2m_changed" or conn.sender.kind != "model" or conn.is_pending:
+            continue
+        label = conn.sender.label or ""
+        if label in throughs:
+            continue
+        options = [f"{label.split('.')[1]}.{attr}.through" for attr, _ in sorted(through.get(label, []))]
+        suggestion = f" (here: sender={' or '.join(options)})" if options else ""
+        findings.append(
+            Finding(
+                conn.receiver.file,
+                conn.receiver.line,
+                "SS007",
+                f"{_short(conn.receiver.path)} listens to m2m_changed from {label}, which never sends it: "
+                f"m2m_changed's sender is the many-to-many field's through model{suggestion}. It never runs.",
+                conn.signal,
+                conn.receiver.path,
+            )
+        )
+    return findings
+
+
+_RULE_FUNCTIONS = {
+    "SS001": _ss001,
+    "SS002": _ss002,
+    "SS003": _ss003,
+    "SS004": _ss004,
+    "SS005": _ss005,
+    "SS006": _ss006,
+    "SS007": _ss007,
+}

@@ -1,0 +1,114 @@
+"""Renderers of `signalscope check` findings: text, JSON, GitHub workflow commands, SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from ..model.check import RULES, Finding
+
+__all__ = ["CHECK_SCHEMA", "render_check_github", "render_check_json", "render_check_sarif", "render_check_text"]
+
+#: Version of the check JSON; bumped on any change.
+CHECK_SCHEMA = 1
+
+
+def _where(finding: Finding) -> str:
+    if finding.file is None:
+        return "-"
+    return f"{finding.file}:{finding.line}" if finding.line else finding.file
+
+
+def render_check_text(findings: list[Finding]) -> str:
+    """One line per finding, ``file:line: RULE severity: message``, then a count by severity."""
+    lines = [f"{_where(f)}: {f.rule} {f.severity}: {f.message}" for f in findings]
+    if not findings:
+        return "No signal problems found.\n"
+    counts = Counter(f.severity for f in findings)
+    summary = ", ".join(f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning") if counts[s])
+    return "\n".join([*lines, "", f"{len(findings)} finding{'s' if len(findings) != 1 else ''}: {summary}."]) + "\n"
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "title": RULES[finding.rule].title,
+        "message": finding.message,
+        "file": finding.file,
+        "line": finding.line,
+        "signal": finding.signal,
+        "receiver": finding.receiver,
+    }
+
+
+def render_check_json(findings: list[Finding]) -> str:
+    """``{"schema": 1, "findings": [{rule, severity, title, message, file, line, signal, receiver}]}``."""
+    data = {"schema": CHECK_SCHEMA, "findings": [_finding_dict(f) for f in findings]}
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_check_github(findings: list[Finding]) -> str:
+    """GitHub Actions workflow commands: each finding an annotation on its file and line."""
+    lines = []
+    for f in findings:
+        level = "error" if f.severity == "error" else "warning"
+        props = []
+        if f.file:
+            props.append(f"file={_escape_property(f.file)}")
+            if f.line:
+                props.append(f"line={f.line}")
+        props.append(f"title={_escape_property(f'{f.rule} {RULES[f.rule].title}')}")
+        lines.append(f"::{level} {','.join(props)}::{_escape_data(f.message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def render_check_sarif(findings: list[Finding], *, version: str) -> str:
+    """A SARIF 2.1.0 log with one run: every rule, and the findings as results (paths relative to the project)."""
+    rules = [
+        {
+            "id": rule.id,
+            "name": "".join(word.capitalize() for word in rule.title.split()),
+            "shortDescription": {"text": rule.title},
+            "fullDescription": {"text": rule.why},
+            "help": {"text": f"{rule.why}\n\nFix: {rule.fix}"},
+            "defaultConfiguration": {"level": "error" if rule.severity == "error" else "warning"},
+        }
+        for rule in RULES.values()
+    ]
+    index = {rule_id: number for number, rule_id in enumerate(RULES)}
+    results = []
+    for f in findings:
+        result: dict[str, Any] = {
+            "ruleId": f.rule,
+            "ruleIndex": index[f.rule],
+            "level": "error" if f.severity == "error" else "warning",
+            "message": {"text": f.message},
+        }
+        if f.file:
+            region = {"startLine": f.line} if f.line else None
+            location: dict[str, Any] = {"artifactLocation": {"uri": f.file, "uriBaseId": "%SRCROOT%"}}
+            if region:
+                location["region"] = region
+            result["locations"] = [{"physicalLocation": location}]
+        results.append(result)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "signalscope", "version": version, "rules": rules}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,103 @@
+"""`signalscope check`: one finding per planted pitfall, none on the clean twin; every output format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+from helpers import FIXTURES, TESTS, signalscope
+
+PITFALLS = str(FIXTURES / "pitfalls")
+CLEAN = str(FIXTURES / "pitfalls_clean")
+
+# (file:line, rule) of every pitfall planted in fixtures/pitfalls: exactly these, nothing else.
+PLANTED = [
+    ("billing/signals.py:8", "SS001"),  # BillingConfig.ready() never imports billing.signals
+    ("notify/receivers.py:9", "SS002"),  # send_receipt connected under two dispatch_uids
+    ("notify/receivers.py:18", "SS003"),  # a lambda connected weakly
+    ("notify/receivers.py:22", "SS004"),  # sender="billing.Invoce"
+    ("notify/receivers.py:31", "SS005"),  # instance.save() in post_save of its own model
+    ("notify/receivers.py:35", "SS006"),  # pre_init for every sender
+    ("notify/receivers.py:41", "SS007"),  # m2m_changed with sender=Order, not the through model
+]
+
+
+def test_one_finding_per_planted_pitfall() -> None:
+    result = signalscope("check", "--project", PITFALLS)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    found = [(line.split(": ")[0], line.split(": ")[1].split()[0]) for line in lines[:-2]]
+    assert found == PLANTED
+    assert lines[-1] == "7 findings: 5 errors, 2 warnings."
+    text = result.stdout
+    assert "import it in billing.apps.BillingConfig.ready() (billing/apps.py)" in text
+    assert "(dispatch_uid 'receipt', 'receipt-v2'): it runs 2 times per send." in text
+    assert "(did you mean 'billing.Invoice'?)" in text
+    assert "(here: sender=Order.tags.through)" in text
+
+
+def test_nothing_on_the_clean_twin() -> None:
+    result = signalscope("check", "--project", CLEAN)
+    assert (result.returncode, result.stdout) == (0, "No signal problems found.\n"), result.stderr
+    for fmt in ("json", "github", "sarif"):
+        assert signalscope("check", "--project", CLEAN, "--format", fmt).returncode == 0
+
+
+def test_select_ignore_and_fail_on() -> None:
+    only = signalscope("check", "--project", PITFALLS, "--select", "SS004,SS007", "--format", "json")
+    assert [f["rule"] for f in only.json()["findings"]] == ["SS004", "SS007"]
+    warnings = signalscope("check", "--project", PITFALLS, "--select", "SS005", "--select", "SS006")
+    assert warnings.returncode == 1
+    relaxed = signalscope("check", "--project", PITFALLS, "--select", "SS005,SS006", "--fail-on", "error")
+    assert relaxed.returncode == 0 and "SS005 warning" in relaxed.stdout
+    ignored = signalscope("check", "--project", PITFALLS, "--ignore", "ss001", "--format", "json")
+    assert "SS001" not in {f["rule"] for f in ignored.json()["findings"]}
+    for args, message in [
+        (["--select", "SS009"], "Unknown rule 'SS009'."),
+        (["--format", "xml"], "--format xml: choose one of text, json, github, sarif."),
+        (["--fail-on", "info"], "--fail-on info: choose warning or error."),
+    ]:
+        bad = signalscope("check", "--project", PITFALLS, *args)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_json_and_github_formats() -> None:
+    data = signalscope("check", "--project", PITFALLS, "--format", "json").json()
+    assert data["schema"] == 1
+    first = data["findings"][0]
+    assert set(first) == {"rule", "severity", "title", "message", "file", "line", "signal", "receiver"}
+    assert (first["rule"], first["file"], first["line"]) == ("SS001", "billing/signals.py", 8)
+    assert first["receiver"] == "billing.signals:notify_accounting"
+    github = signalscope("check", "--project", PITFALLS, "--format", "github").stdout.splitlines()
+    assert len(github) == 7
+    assert github[0].startswith("::error file=billing/signals.py,line=8,title=SS001 receiver declared but never")
+    assert github[4].startswith("::warning file=notify/receivers.py,line=31,title=SS005 cascade cycle::")
+
+
+def test_sarif_validates_against_the_schema(tmp_path: Path) -> None:
+    out = tmp_path / "check.sarif"
+    result = signalscope("check", "--project", PITFALLS, "--format", "sarif", "-o", str(out))
+    assert result.returncode == 1 and result.stdout == ""
+    log = json.loads(out.read_text())
+    schema = json.loads((TESTS / "data" / "sarif-schema-2.1.0.json").read_text())
+    assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    jsonschema.validate(log, schema)
+    (run,) = log["runs"]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [f"SS00{i}" for i in range(1, 8)]
+    results = run["results"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
+        (rule, int(where.split(":")[1])) for where, rule in PLANTED
+    ]
+    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "billing/signals.py",
+        "uriBaseId": "%SRCROOT%",
+    }
+    # An invalid log fails validation: the check above can fail.
+    broken = {**log, "version": "2.0"}
+    try:
+        jsonschema.validate(broken, schema)
+    except jsonschema.ValidationError:
+        pass
+    else:
+        raise AssertionError("the schema accepted version 2.0")
