@@ -671,3 +671,134 @@ def check_command(
         write_output(output, text)
         if at_or_above(findings, fail_on):
             raise typer.Exit(1)
+
+
+SNAPSHOT_EPILOG = """\
+[bold]Examples[/bold]
+
+  signalscope snapshot -o signals.lock.json
+
+  signalscope diff signals.lock.json            [dim](exit 1 if the wiring changed)[/dim]
+
+The snapshot lists what is connected to what (signal, sender, receiver, dispatch_uid, weak/dead/pending),
+without files or lines, sorted: commit it, and `signalscope diff` in CI shows every wiring change.
+"""
+
+
+@app.command("snapshot", epilog=SNAPSHOT_EPILOG)
+def snapshot_command(
+    project: ProjectOpt = None,
+    settings: SettingsOpt = None,
+    pythonpath: PythonPathOpt = None,
+    no_urls: NoUrlsOpt = False,
+    traceback: TracebackOpt = False,
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (default: stdout).")
+    ] = None,
+    include_django: Annotated[
+        bool, typer.Option("--include-django", help="Keep Django's own receivers (they change with Django).")
+    ] = False,
+) -> None:
+    """Write the project's signal wiring as a stable, sorted JSON snapshot (for review and `diff`)."""
+    with reporting_errors(show_traceback=traceback):
+        from .. import api
+        from ..model.snapshot import snapshot_dict, snapshot_json
+
+        with progress("Loading the Django project…"):
+            loaded = _load(api, project, settings, pythonpath, no_urls)
+            data = snapshot_dict(api.scan(loaded), include_django=include_django)
+        write_output(output, snapshot_json(data))
+
+
+DIFF_EPILOG = """\
+[bold]Examples[/bold]
+
+  signalscope diff signals.lock.json                 [dim](the snapshot against the project now)[/dim]
+
+  signalscope diff old.json new.json
+
+  signalscope diff --git origin/main signals.lock.json   [dim](the snapshot committed there against now)[/dim]
+
+Exit codes: 0 no change, 1 changes, 2 usage or project-load error.
+"""
+
+
+@app.command("diff", epilog=DIFF_EPILOG)
+def diff_command(
+    old: Annotated[str, typer.Argument(metavar="SNAPSHOT", help="The snapshot to compare against.")],
+    new: Annotated[
+        Optional[str], typer.Argument(metavar="[NEW]", help="A second snapshot (default: the project now).")
+    ] = None,
+    git: Annotated[
+        Optional[str], typer.Option("--git", metavar="REF", help="Read SNAPSHOT as committed at this git ref.")
+    ] = None,
+    project: ProjectOpt = None,
+    settings: SettingsOpt = None,
+    pythonpath: PythonPathOpt = None,
+    no_urls: NoUrlsOpt = False,
+    traceback: TracebackOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
+) -> None:
+    """Show what was added, removed or changed in the signal wiring since a snapshot; exit 1 on any change."""
+    with reporting_errors(show_traceback=traceback):
+        import json
+
+        from .. import api
+        from ..errors import UsageError
+        from ..model.snapshot import diff_snapshots, render_diff, snapshot_dict
+
+        before = _read_snapshot(old, git)
+        if new is not None:
+            if git is not None:
+                raise UsageError("Give either --git REF or a second snapshot, not both.")
+            after = _read_snapshot(new, None)
+        else:
+            with progress("Loading the Django project…"):
+                loaded = _load(api, project, settings, pythonpath, no_urls)
+                after = snapshot_dict(api.scan(loaded), include_django=bool(before.get("include_django")))
+        try:
+            changes = diff_snapshots(before, after)
+        except ValueError as exc:
+            raise UsageError(f"{old}: {exc}.") from exc
+        if as_json:
+            rows = [
+                {"signal": c.signal, "sender": c.sender, "receiver": c.receiver, "dispatch_uid": c.dispatch_uid,
+                 "change": c.kind, "detail": c.detail}
+                for c in changes
+            ]  # fmt: skip
+            write_stdout(json.dumps({"schema": 1, "changes": rows}, indent=2, sort_keys=True) + "\n")
+        else:
+            write_stdout(render_diff(changes))
+        if changes:
+            raise typer.Exit(1)
+
+
+def _read_snapshot(path: str, git: str | None) -> dict[str, Any]:
+    """Read a snapshot file, or its content at a git ref. Raises UsageError."""
+    import json
+    import subprocess
+
+    from ..errors import UsageError
+
+    if git is not None:
+        spec = f"{git}:./{path}" if not path.startswith("./") else f"{git}:{path}"
+        try:
+            proc = subprocess.run(["git", "show", spec], capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise UsageError(f"--git needs the git program: {exc.strerror or exc}.") from exc
+        if proc.returncode != 0:
+            raise UsageError(f"git show {spec} failed: {proc.stderr.strip() or 'no output'}.")
+        text = proc.stdout
+    else:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise UsageError(f"Can't read {path}: {exc.strerror or exc}.") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not JSON: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} is not a signalscope snapshot.")
+    return data
