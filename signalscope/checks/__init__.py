@@ -12,6 +12,7 @@ import difflib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..graph.build import cascade_states, cycle_edges
 from ..model.cascade import CascadeMap
@@ -74,6 +75,11 @@ def _short(path: str) -> str:
 
 def _module_of(path: str) -> str:
     return path.split(":", 1)[0]
+
+
+def _at_receiver(conn: Any, rule: str, message: str) -> Finding:
+    """A finding at the receiver of `conn` (its file and line), naming its signal and receiver."""
+    return Finding(conn.receiver.file, conn.receiver.line, rule, message, conn.signal, conn.receiver.path)
 
 
 def _ss001(data: CheckInput) -> list[Finding]:
@@ -181,14 +187,11 @@ def _ss004(data: CheckInput) -> list[Finding]:
             else f"no installed app is labelled {app!r}"
         )
         findings.append(
-            Finding(
-                conn.receiver.file,
-                conn.receiver.line,
+            _at_receiver(
+                conn,
                 "SS004",
                 f"{_short(conn.receiver.path)} waits for sender {wanted!r} on {_short(conn.signal)}, which never "
                 f"resolves: {why}{hint}. It never runs.",
-                conn.signal,
-                conn.receiver.path,
             )
         )
     return findings
@@ -230,14 +233,11 @@ def _ss006(data: CheckInput) -> list[Finding]:
         if _module_of(conn.receiver.path) not in data.project_modules:
             continue  # Django's or a library's: not the project's to fix
         findings.append(
-            Finding(
-                conn.receiver.file,
-                conn.receiver.line,
+            _at_receiver(
+                conn,
                 "SS006",
                 f"{_short(conn.receiver.path)} receives {name} from every sender: it runs for "
                 f"{HOT_SIGNALS[name]}. Pass sender= the model it is about.",
-                conn.signal,
-                conn.receiver.path,
             )
         )
     return findings
@@ -260,14 +260,11 @@ def _ss007(data: CheckInput) -> list[Finding]:
         options = [f"{label.split('.')[1]}.{attr}.through" for attr, _ in sorted(through.get(label, []))]
         suggestion = f" (here: sender={' or '.join(options)})" if options else ""
         findings.append(
-            Finding(
-                conn.receiver.file,
-                conn.receiver.line,
+            _at_receiver(
+                conn,
                 "SS007",
                 f"{_short(conn.receiver.path)} listens to m2m_changed from {label}, which never sends it: "
                 f"m2m_changed's sender is the many-to-many field's through model{suggestion}. It never runs.",
-                conn.signal,
-                conn.receiver.path,
             )
         )
     return findings
