@@ -476,3 +476,39 @@ print(__import__('json').dumps([first, second, [e.receiver.split(":")[1] for e i
     first, second, calls = json.loads(out)
     assert first == ["keep", "temporary"] and second == ["keep"]
     assert calls == ["keep", "make.<locals>.temporary", "keep"]
+
+
+def test_a_scoped_tracer_records_only_its_own_context() -> None:
+    out = snippet(
+        """
+import threading, asyncio
+ping = Signal()
+ping.connect(lambda sender, **kw: sender, weak=False)
+logs = {}
+def request(name):
+    t = Tracer(scoped=True).start()
+    ping.send(sender=name)
+    barrier.wait()          # both requests are tracing at once
+    ping.send(sender=name)
+    logs[name] = t.stop()
+barrier = threading.Barrier(2)
+threads = [threading.Thread(target=request, args=(n,)) for n in ("a", "b")]
+for th in threads: th.start()
+for th in threads: th.join()
+async def view():            # tasks copy the context: an async view's sends are its own
+    await asyncio.gather(*(asyncio.to_thread(ping.send, sender="task") for _ in range(2)))
+t = Tracer(scoped=True).start()
+asyncio.run(view())
+ping.send(sender="direct")
+log = t.stop()
+other = Tracer(scoped=True)
+ping.send(sender="before")   # not started yet: nothing
+assert_restored()
+print(__import__('json').dumps({
+    "a": sorted(e.sender for e in logs["a"].events if e.kind == "send"),
+    "b": sorted(e.sender for e in logs["b"].events if e.kind == "send"),
+    "main": sorted(e.sender for e in log.events if e.kind == "send"),
+}))
+"""
+    )
+    assert json.loads(out) == {"a": ["'a'", "'a'"], "b": ["'b'", "'b'"], "main": ["'direct'", "'task'", "'task'"]}

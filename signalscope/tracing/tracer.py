@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import copy
 import dataclasses
 import itertools
@@ -17,6 +18,9 @@ from ..model.trace import TraceEvent, TraceLog
 from . import recorder
 
 __all__ = ["DEFAULT_EXCLUDE", "DEFAULT_MAX_SENDS", "DEFAULT_REDACT", "Tracer", "known_signals"]
+
+# The scoped tracers active in the current context (see Tracer's `scoped`).
+_scopes: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("signalscope_scopes", default=frozenset())
 
 #: Signals sent for every model instance created or loaded: left out unless asked for.
 DEFAULT_EXCLUDE = ("pre_init", "post_init")
@@ -33,7 +37,9 @@ class Tracer:
     `include` and `exclude` filter by signal name or path (exclude defaults
     to pre_init and post_init, sent for every model instance), `senders` by
     sender label (app_label.Model, as in `list`) and `apps` by the sender's
-    app label. `on_send`, if given, is called as soon as each send ends
+    app label. With `scoped`, only sends made in the context the tracer was
+    started in are recorded (and in contexts copied from it: asyncio tasks,
+    sync_to_async threads), not other threads' or requests'. `on_send`, if given, is called as soon as each send ends
     with its events (the send, then its receiver calls) and the id of the
     outermost send it happened in (its own id when it is the outermost).
     A nested send ends, and is reported, before the send it happened in;
@@ -57,11 +63,14 @@ class Tracer:
         senders: Iterable[str] = (),
         apps: Iterable[str] = (),
         on_send: Callable[[list[TraceEvent], int], None] | None = None,
+        scoped: bool = False,
     ) -> None:
         self.include = frozenset(include)
         self.senders = frozenset(senders)
         self.apps = frozenset(apps)
         self.on_send = on_send
+        self.scoped = scoped
+        self._scope_token: contextvars.Token[frozenset[int]] | None = None
         self.exclude = frozenset(DEFAULT_EXCLUDE if exclude is None else exclude)
         self.capture_values = capture_values
         self.redact = tuple(word.lower() for word in redact)
@@ -83,6 +92,8 @@ class Tracer:
             self._started = True
             # No naming here: a signal is named on its first traced send (and
             # every module-level one at once when modules were imported since).
+            if self.scoped:
+                self._scope_token = _scopes.set(_scopes.get() | {id(self)})
             recorder.subscribe(self._record)
         return self
 
@@ -91,6 +102,10 @@ class Tracer:
         if self._started:
             self._started = False
             recorder.unsubscribe(self._record)
+            if self._scope_token is not None:
+                with contextlib.suppress(ValueError):  # stopped from another context: it dies with that one
+                    _scopes.reset(self._scope_token)
+                self._scope_token = None
         return self.log()
 
     def __enter__(self) -> Tracer:
@@ -178,7 +193,11 @@ class Tracer:
         if entry is None or entry[0]() is not signal:
             entry = self._signal_entry(signal)
         sender = record[3]  # R.SENDER
-        if not entry[3] or ((self.senders or self.apps) and not self._sender_wanted(sender)):
+        if (
+            not entry[3]
+            or ((self.senders or self.apps) and not self._sender_wanted(sender))
+            or (self.scoped and id(self) not in _scopes.get())
+        ):
             if self.on_send is not None and record[19] == record[0]:  # R.ROOT == R.ID: an outermost send
                 self.on_send([], record[0])
             return
