@@ -35,7 +35,7 @@ from typing import Any
 from .errors import UnknownName, UsageError
 from .model.trace import TraceEvent, TraceLog
 from .tracing import recorder
-from .tracing.tracer import Tracer, _receiver_path, _sender_label, _signal_name, known_signals
+from .tracing.tracer import Tracer, _receiver_path, _sender_label, _signal_name, _unbound, known_signals
 
 __all__ = ["RecordedSend", "SignalAssertionError", "SignalAssertionsMixin", "SignalRecorder", "mute"]
 
@@ -90,7 +90,7 @@ def _norm_path(path: str) -> str:
 
 
 def _receiver_spec_path(spec: Any) -> str:
-    return _norm_path(spec if isinstance(spec, str) else _receiver_path(getattr(spec, "__func__", spec)))
+    return _norm_path(spec if isinstance(spec, str) else _receiver_path(_unbound(spec)))
 
 
 def _describe(signal: Any, sender: Any) -> str:
@@ -298,7 +298,7 @@ class SignalRecorder:
         """Assert `receiver` (an object or its module:qualname path) ran, `count` times or at least once."""
         __tracebackhide__ = True  # pytest: the failure is the caller's line
         path = _receiver_spec_path(receiver)
-        shown = receiver if isinstance(receiver, str) else _receiver_path(getattr(receiver, "__func__", receiver))
+        shown = receiver if isinstance(receiver, str) else _receiver_path(_unbound(receiver))
         ran = [e for e in self.log.events if e.kind == "call" and _norm_path(e.receiver or "") == path]
         if (count is None and ran) or (count is not None and len(ran) == count):
             return
@@ -377,7 +377,7 @@ class mute(contextlib.ContextDecorator):
             if isinstance(spec, str):
                 paths.add(_norm_path(spec))
             else:
-                objects.add(id(getattr(spec, "__func__", spec)))
+                objects.add(id(_unbound(spec)))
         if paths:
             connected = _connected_receiver_paths()
             for path in paths:
@@ -402,7 +402,7 @@ class mute(contextlib.ContextDecorator):
     def _silences(self, signal: Any, receiver: Any) -> bool:
         if id(signal) in self._signal_ids:
             return True
-        func = getattr(receiver, "__func__", receiver)
+        func = _unbound(receiver)
         if id(func) in self._objects:
             return True
         return bool(self._paths) and _norm_path(_receiver_path(func)) in self._paths
@@ -424,7 +424,7 @@ def _connected_receiver_paths() -> set[str]:
     for signal in known_signals():
         for entry in read_entries(signal):
             if entry.receiver is not None:
-                paths.add(_norm_path(_receiver_path(getattr(entry.receiver, "__func__", entry.receiver))))
+                paths.add(_norm_path(_receiver_path(_unbound(entry.receiver))))
     return paths
 
 

@@ -512,3 +512,30 @@ print(__import__('json').dumps({
 """
     )
     assert json.loads(out) == {"a": ["'a'", "'a'"], "b": ["'b'", "'b'"], "main": ["'direct'", "'task'", "'task'"]}
+
+
+def test_naming_never_runs_the_programs_code() -> None:
+    out = snippet(
+        """
+ping = Signal()
+touched = []
+class Proxy:
+    def __getattr__(self, name):          # a lazy proxy would evaluate itself here
+        touched.append(name)
+        raise AttributeError(name)
+    def __call__(self, sender, **kw):
+        return "called"
+receiver = Proxy()
+ping.connect(receiver, weak=False)   # Django's connect looks at it (__func__, __code__, ...): not ours
+ping.send(sender=None)
+touched.clear()
+with Tracer() as t:
+    result = ping.send(sender=None)
+assert result == [(receiver, "called")]
+calls = [e.receiver for e in t.log().events if e.kind == "call"]
+print(__import__("json").dumps([touched, calls]))
+"""
+    )
+    touched, calls = json.loads(out)
+    assert touched == []
+    assert calls == ["__main__:Proxy.__call__"]

@@ -7,11 +7,14 @@ import contextlib
 import contextvars
 import copy
 import dataclasses
+import functools
 import itertools
 import sys
 import threading
+import types
 import weakref
 from collections.abc import Callable, Iterable
+from types import MethodType
 from typing import Any
 
 from ..model.trace import TraceEvent, TraceLog
@@ -39,14 +42,16 @@ class Tracer:
     sender label (app_label.Model, as in `list`) and `apps` by the sender's
     app label. With `scoped`, only sends made in the context the tracer was
     started in are recorded (and in contexts copied from it: asyncio tasks,
-    sync_to_async threads), not other threads' or requests'. `on_send`, if given, is called as soon as each send ends
-    with its events (the send, then its receiver calls) and the id of the
-    outermost send it happened in (its own id when it is the outermost).
-    A nested send ends, and is reported, before the send it happened in;
-    an outermost send that the filters leave out is reported with no
-    events, so that a consumer waiting for a whole tree knows it ended.
-    `max_sends`
-    bounds memory: the oldest sends are dropped and counted. Argument values
+    sync_to_async threads), not other threads' or requests'.
+
+    `on_send`, if given, is called as soon as each send ends with its events
+    (the send, then its receiver calls) and the id of the outermost send it
+    happened in (its own id when it is the outermost). A nested send ends,
+    and is reported, before the send it happened in; an outermost send that
+    the filters leave out is reported with no events, so that a consumer
+    waiting for a whole tree knows it ended.
+
+    `max_sends` bounds memory: the oldest sends are dropped and counted. Argument values
     are not recorded unless `capture_values`, and never for names in
     `redact`. Tracers nest and run side by side; the hooks are on Django's
     Signal class only while at least one is started.
@@ -223,7 +228,7 @@ class Tracer:
         cache = self._receivers
         names = []
         for receiver in record[10]:  # R.RECEIVERS
-            func = getattr(receiver, "__func__", receiver)
+            func = receiver.__func__ if type(receiver) is MethodType else receiver
             found = cache.get(id(func))
             names.append(found[1] if found is not None and found[0]() is func else self._receiver_name(func))
         responses = record[13]  # R.RESPONSES
@@ -241,7 +246,7 @@ class Tracer:
             asynchronous = [
                 (
                     i,
-                    self._receiver_name(getattr(r, "__func__", r)),
+                    self._receiver_name(_unbound(r)),
                     start,
                     end,
                     thread,
@@ -389,15 +394,25 @@ def _sender_app(sender: Any) -> str | None:
     return str(sender.label) if _is_app_config(sender) else None
 
 
+def _unbound(receiver: Any) -> Any:
+    """A bound method's function; anything else as it is. By type: no attribute lookup on the receiver."""
+    return receiver.__func__ if type(receiver) is types.MethodType else receiver
+
+
 def _receiver_path(receiver: Any) -> str:
-    func = getattr(receiver, "__func__", receiver)
-    while hasattr(func, "func") and hasattr(func, "args"):  # functools.partial
+    func = _unbound(receiver)
+    while issubclass(type(func), functools.partial):
         func = func.func
-    name = getattr(func, "__qualname__", None)
-    if name is None:
-        cls = type(func)
-        return f"{cls.__module__}:{cls.__qualname__}.__call__"
-    return f"{getattr(func, '__module__', '?')}:{name}"
+    cls = type(func)
+    # Read its own __qualname__ only where attribute lookup is plain (functions, C
+    # callables like lru_cache wrappers): a class with __getattr__ would run its code.
+    plain = (
+        getattr(cls, "__getattribute__", None) is object.__getattribute__ and getattr(cls, "__getattr__", None) is None
+    )
+    name = getattr(func, "__qualname__", None) if plain or issubclass(cls, type) else None
+    if isinstance(name, str):
+        return f"{getattr(func, '__module__', None) or cls.__module__}:{name}"
+    return f"{cls.__module__}:{cls.__qualname__}.__call__"  # a callable instance: named by its class
 
 
 def _is_model_instance(value: Any) -> bool:
