@@ -276,6 +276,30 @@ def check(
     return run_checks(data, select=select, ignore=ignore)
 
 
+def receiver_sources(smap: SignalMap, *, lines: int = 12) -> dict[str, str]:
+    """The first `lines` lines of each receiver's source (for the report), by receiver path.
+
+    Read from the files of the modules already imported (nothing is imported
+    or run); receivers without a file are left out.
+    """
+    import linecache
+    import sys
+
+    sources: dict[str, str] = {}
+    for conn in smap.connections:
+        r = conn.receiver
+        if r.line is None or r.path in sources:
+            continue
+        module = sys.modules.get(r.path.split(":", 1)[0])
+        filename = getattr(module, "__file__", None)
+        if not filename:
+            continue
+        text = [linecache.getline(filename, n) for n in range(r.line, r.line + lines)]
+        if any(text):
+            sources[r.path] = "".join(text).rstrip() + "\n"
+    return sources
+
+
 def list_receivers(
     project: Project,
     *,

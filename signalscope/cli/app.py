@@ -802,3 +802,85 @@ def _read_snapshot(path: str, git: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a signalscope snapshot.")
     return data
+
+
+REPORT_EXAMPLES = """\
+[bold]Examples[/bold]
+
+  signalscope report --project fixtures/shop -o report/ --open
+
+  signalscope trace -f json -o trace.json -- manage.py createsuperuser --noinput --username ada --email a@ex.com
+  signalscope report -o report/ --trace trace.json
+
+One page, report/index.html, that opens offline: findings, the dependency graph (search, filter by app,
+click a node to light up its cascade), every signal with its receivers and their source, and a trace.
+The graph is drawn by Graphviz's dot program, which must be installed.
+"""
+
+
+@app.command("report", epilog=REPORT_EXAMPLES)
+def report_command(
+    output: Annotated[str, typer.Option("--output", "-o", metavar="DIR", help="Folder to write index.html into.")],
+    project: ProjectOpt = None,
+    settings: SettingsOpt = None,
+    pythonpath: PythonPathOpt = None,
+    no_urls: NoUrlsOpt = False,
+    traceback: TracebackOpt = False,
+    trace_file: Annotated[
+        Optional[str],
+        typer.Option("--trace", metavar="FILE", help="Add a trace written by `signalscope trace --format json`."),
+    ] = None,
+    open_it: Annotated[bool, typer.Option("--open", help="Open the report in the web browser.")] = False,
+    follow_calls: FollowCalls = 2,
+) -> None:
+    """Write an HTML report of the project's signals: findings, an interactive graph, receivers, a trace."""
+    with reporting_errors(show_traceback=traceback):
+        from pathlib import Path
+
+        from .. import api
+        from ..errors import OutputError
+        from ..render.dot import render_dot
+        from ..render.report import render_report
+
+        log = _read_trace(trace_file) if trace_file else None
+        with progress("Loading the Django project…"):
+            loaded = _load(api, project, settings, pythonpath, no_urls)
+            smap = api.scan(loaded)
+            graph = api.dependency_graph(loaded, follow_calls=follow_calls)
+            svg = api.run_graphviz(render_dot(graph), "svg").decode("utf-8")
+            findings = api.check(loaded, follow_calls=follow_calls)
+            html = render_report(smap, graph, svg, findings, api.receiver_sources(smap), log=log)
+        folder = Path(output)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"Can't create {output}: {exc.strerror or exc}.") from exc
+        target = folder / "index.html"
+        write_output(str(target), html)
+        from .console import error
+
+        error(f"signalscope: wrote {target}")
+        if open_it:
+            import webbrowser
+
+            webbrowser.open(target.resolve().as_uri())
+
+
+def _read_trace(path: str) -> Any:
+    """A TraceLog from `signalscope trace --format json` output. Raises UsageError."""
+    import json
+
+    from ..errors import UsageError
+    from ..model.trace import TraceEvent, TraceLog
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        events = tuple(
+            TraceEvent(**{**event, "kwargs": tuple(sorted(event["kwargs"].items()))}) for event in data["events"]
+        )
+    except OSError as exc:
+        raise UsageError(f"Can't read {path}: {exc.strerror or exc}.") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} is not a trace written by `signalscope trace --format json` ({exc}).") from exc
+    return TraceLog(events=events, dropped=int(data.get("dropped", 0)))

@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-__all__ = ["dot_quote", "edge_label", "printable", "render_dot"]
+__all__ = ["dot_node_ids", "dot_quote", "edge_label", "printable", "render_dot"]
 
 _SHAPES = {
     "sender": 'shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
@@ -82,6 +82,11 @@ def _edge_attrs(data: dict[str, Any]) -> str:
     return 'color="#888888", arrowhead=vee'
 
 
+def dot_node_ids(graph: nx.MultiDiGraph) -> dict[str, str]:
+    """The DOT id of each node (n0, n1, ...): also the <title> of its group in Graphviz's SVG."""
+    return {node: f"n{i}" for i, node in enumerate(sorted(graph.nodes))}
+
+
 def render_dot(
     graph: nx.MultiDiGraph,
     *,
@@ -96,7 +101,7 @@ def render_dot(
     app's receivers and models in a ``cluster_<app>`` subgraph; `command`,
     when given, goes in a header comment, as graph_models does.
     """
-    ids = {node: f"n{i}" for i, node in enumerate(sorted(graph.nodes))}
+    ids = dot_node_ids(graph)
     lines = [f"// {line}" for line in (title, command) if line]
     lines += [
         "digraph signalscope {",

@@ -1,0 +1,194 @@
+"""The HTML report: one self-contained page (CSS, script and data inline; no network to view it).
+
+Pure: the registry, graph, Graphviz's SVG, findings, receivers' source
+excerpts and an optional trace in, HTML out. Every text that comes from the
+project is escaped; the embedded JSON escapes ``<``, ``>`` and ``&`` so no
+name can close the script element.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from html import escape
+from importlib.resources import files
+from typing import Any
+
+from ..model import SignalMap
+from ..model.check import RULES, Finding
+from ..model.trace import TraceLog
+from .dot import dot_node_ids
+
+__all__ = ["render_report"]
+
+
+def _asset(name: str) -> str:
+    return files("signalscope.render").joinpath("report_assets", name).read_text(encoding="utf-8")
+
+
+def _json_for_script(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _svg_body(svg: str) -> str:
+    """Graphviz's SVG without its XML prolog and doctype, to inline in HTML."""
+    start = svg.find("<svg")
+    return svg[start:] if start != -1 else ""
+
+
+def render_report(
+    smap: SignalMap,
+    graph: Any,
+    svg: str,
+    findings: list[Finding],
+    sources: dict[str, str],
+    *,
+    log: TraceLog | None = None,
+    title: str = "signalscope report",
+) -> str:
+    """Return the report's HTML for a project: findings, the graph, every signal's receivers, a trace."""
+    ids = dot_node_ids(graph)
+    nodes = {}
+    apps = set()
+    for name, node_id in ids.items():
+        info = graph.nodes[name]
+        label = str(info.get("label") or name)
+        app = str(info.get("app") or "")
+        if app:
+            apps.add(app)
+        nodes[node_id] = {"label": label, "kind": info.get("kind", ""), "app": app, "search": f"{label} {name}".lower()}
+    downstream: dict[str, list[str]] = defaultdict(list)
+    upstream: dict[str, list[str]] = defaultdict(list)
+    for tail, head in sorted({(t, h) for t, h, _ in graph.edges(data=True)}):
+        downstream[ids[tail]].append(ids[head])
+        upstream[ids[head]].append(ids[tail])
+    receiver_apps = {
+        str(info.get("label") or name): str(info.get("app") or "")
+        for name, info in graph.nodes(data=True)
+        if info.get("kind") == "receiver"
+    }
+    data = {"nodes": nodes, "downstream": dict(downstream), "upstream": dict(upstream)}
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(title)}</title>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<style>{_asset('report.css')}</style></head><body>",
+        f"<header><h1>{escape(title)}</h1><p>signalscope {escape(smap.signalscope)} · Django "
+        f"{escape(smap.django)} · settings {escape(smap.settings)} · {len(smap.signals)} signals, "
+        f"{len(smap.connections)} receivers, {len(findings)} findings</p></header><main>",
+        '<div class="toolbar"><label>Search <input id="search" type="search" '
+        'placeholder="receiver, signal or model"></label>',
+        '<label>App <select id="app"><option value="">all apps</option>'
+        + "".join(f'<option value="{escape(a)}">{escape(a)}</option>' for a in sorted(apps))
+        + "</select></label></div>",
+        _findings_section(findings),
+        '<h2 id="graph-title">Dependency graph</h2>',
+        '<p class="muted">Scroll to zoom, drag to move; click a node to light up what it sets off (yellow) '
+        'and what sets it off (blue); double-click to clear. <span id="focus-label"></span></p>',
+        f'<div id="graph">{_svg_body(svg)}</div>',
+        _signals_section(smap, sources, receiver_apps),
+    ]
+    if log is not None:
+        parts.append(_trace_section(log))
+    parts += [
+        f'<script type="application/json" id="signalscope-data">{_json_for_script(data)}</script>',
+        f"<script>{_asset('report.js')}</script>",
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _findings_section(findings: list[Finding]) -> str:
+    if not findings:
+        return "<h2>Findings</h2><p>No signal problems found.</p>"
+    rows = []
+    for f in findings:
+        where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "-")
+        rows.append(
+            f'<tr data-search="{escape(f"{f.rule} {f.message} {where}".lower())}">'
+            f'<td><span class="{f.severity}">{escape(f.rule)}</span></td><td>{escape(RULES[f.rule].title)}</td>'
+            f"<td><code>{escape(where)}</code></td><td>{escape(f.message)}</td></tr>"
+        )
+    return (
+        f"<h2>Findings ({len(findings)})</h2><table><thead><tr><th>rule</th><th>what</th><th>where</th>"
+        f"<th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _signals_section(smap: SignalMap, sources: dict[str, str], receiver_apps: dict[str, str]) -> str:
+    by_signal: dict[str, list[Any]] = defaultdict(list)
+    for conn in smap.connections:
+        by_signal[conn.signal].append(conn)
+    blocks = ["<h2>Signals and their receivers</h2>"]
+    for signal in smap.signals:
+        conns = by_signal.get(signal.path, [])
+        rows = []
+        for conn in conns:
+            r = conn.receiver
+            where = f"{r.file}:{r.line}" if r.file and r.line else "-"
+            flags = " ".join(
+                word
+                for word, on in (
+                    ("async", r.is_async),
+                    ("strong", not conn.is_weak),
+                    ("dead", conn.is_dead),
+                    ("pending", conn.is_pending),
+                )
+                if on
+            )
+            sender = conn.sender.label if conn.sender.kind != "any" else "any sender"
+            source = sources.get(r.path)
+            excerpt = f'<pre class="source">{escape(source)}</pre>' if source else ""
+            app = receiver_apps.get(_short(r.path), "")
+            search = f"{signal.name} {signal.path} {sender} {r.path}".lower()
+            rows.append(
+                f'<tr data-search="{escape(search)}" data-app="{escape(app)}"><td>{conn.position + 1}</td>'
+                f"<td>{escape(sender or '')}</td><td><code>{escape(r.path)}</code>{excerpt}</td>"
+                f'<td><code>{escape(where)}</code></td><td class="flags">{escape(flags)}</td></tr>'
+            )
+        body = (
+            "<table><thead><tr><th>#</th><th>sender</th><th>receiver</th><th>where</th><th></th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+            if rows
+            else '<p class="muted">No receivers.</p>'
+        )
+        search = f"{signal.name} {signal.path} " + " ".join(c.receiver.path for c in conns)
+        blocks.append(
+            f'<details class="signal" data-search="{escape(search.lower())}"{" open" if rows else ""}>'
+            f'<summary>{escape(signal.name)} <span class="muted">{escape(signal.path)} · '
+            f"{len(conns)} receiver{'s' if len(conns) != 1 else ''}</span></summary>{body}</details>"
+        )
+    return "".join(blocks)
+
+
+def _short(path: str) -> str:
+    return re.sub(r"^.*:", "", path)
+
+
+def _trace_section(log: TraceLog) -> str:
+    children: dict[int | None, list[Any]] = defaultdict(list)
+    for event in log.events:
+        if event.outcome != "unheard":
+            children[event.parent].append(event)
+
+    def item(event: Any) -> str:
+        ms = event.duration_ns / 1e6
+        if event.kind == "send":
+            name = f"<strong>{escape(_short(event.signal))}({escape(event.sender or '')})</strong>"
+        else:
+            name = f"<code>{escape(event.receiver or '?')}</code>"
+        timing = f'<span class="{"slow" if event.kind == "call" and ms >= 10 else "muted"}">{ms:.3f} ms</span>'
+        error = f' <span class="error">raised {escape(event.error)}</span>' if event.error else ""
+        below = children.get(event.id, [])
+        nested = f'<ul class="trace">{"".join(item(c) for c in below)}</ul>' if below else ""
+        return f"<li>{name} {timing}{error}{nested}</li>"
+
+    roots = children.get(None, [])
+    sends = sum(1 for e in log.events if e.kind == "send")
+    return f'<h2>Trace ({sends} sends)</h2><ul class="trace">{"".join(item(e) for e in roots[:500])}</ul>' + (
+        f'<p class="muted">{len(roots) - 500} more top-level sends not shown.</p>' if len(roots) > 500 else ""
+    )

@@ -1,0 +1,77 @@
+"""The report in a real browser (headless Chromium through Playwright): search, and a cascade lit up by a click.
+
+Needs a Chromium: CI installs Debian's (.ci/run) and sets SIGNALSCOPE_REQUIRE_BROWSER=1, so there this
+test can't skip; elsewhere it skips when no Chromium is installed. Screenshots go to tests/actual/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURES, TESTS, signalscope
+
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+if CHROMIUM is None:
+    if os.environ.get("SIGNALSCOPE_REQUIRE_BROWSER"):
+        raise RuntimeError("SIGNALSCOPE_REQUIRE_BROWSER is set but no Chromium is installed")
+    pytest.skip("no Chromium installed (CI installs one)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+SHOTS = TESTS / "actual" / "screenshots"
+
+
+def test_search_and_click_in_the_shop_report(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = signalscope("report", "--project", str(FIXTURES / "shop"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.route(
+            "**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_()
+        )
+        page.goto((out / "index.html").as_uri())
+        data = page.evaluate("JSON.parse(document.getElementById('signalscope-data').textContent)")
+        ids = {node["label"]: node_id for node_id, node in data["nodes"].items()}
+
+        # Search: the receiver's graph node is marked, and only its row is left in the tables.
+        page.fill("#search", "create_user_profile")
+        hits = page.eval_on_selector_all("#graph g.node.hit title", "els => els.map(e => e.textContent)")
+        assert hits == [ids["create_user_profile"]]
+        rows = page.eval_on_selector_all("tr[data-search]:not(.hidden) code", "els => els.map(e => e.textContent)")
+        assert "accounts.signals:create_user_profile" in rows
+        assert "orders.receivers:notify_warehouse" not in rows
+        page.screenshot(path=str(SHOTS / "report-search.png"))
+        page.fill("#search", "")
+
+        # Click auth.User: what a User write sets off lights up, downstream; nothing upstream of a sender.
+        page.click(f"#graph g.node:has(title:text-is('{ids['auth.User']}'))")
+        down = page.eval_on_selector_all("#graph g.node.down title", "els => els.map(e => e.textContent)")
+        labels = {data["nodes"][node_id]["label"] for node_id in down}
+        assert {"post_save", "create_user_profile", "save_user_profile"} <= labels
+        assert page.eval_on_selector("#graph", "e => e.classList.contains('focused')")
+        assert page.text_content("#focus-label") == "auth.User"
+        page.screenshot(path=str(SHOTS / "report-cascade.png"))
+
+        # Click a receiver: what sets it off lights up, upstream.
+        page.click(f"#graph g.node:has(title:text-is('{ids['create_user_profile']}'))")
+        up = page.eval_on_selector_all("#graph g.node.up title", "els => els.map(e => e.textContent)")
+        assert {data["nodes"][node_id]["label"] for node_id in up} >= {"post_save", "auth.User"}
+
+        # Zoom changes the view box; double-click clears the focus.
+        before = page.evaluate("document.querySelector('#graph svg').viewBox.baseVal.width")
+        page.mouse.move(700, 600)
+        page.mouse.wheel(0, -400)
+        after = page.evaluate("document.querySelector('#graph svg').viewBox.baseVal.width")
+        assert after < before
+        page.dblclick("#graph")
+        assert not page.eval_on_selector("#graph", "e => e.classList.contains('focused')")
+        assert errors == []
+        browser.close()
