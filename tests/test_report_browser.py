@@ -75,3 +75,84 @@ def test_search_and_click_in_the_shop_report(tmp_path: Path) -> None:
         assert not page.eval_on_selector("#graph", "e => e.classList.contains('focused')")
         assert errors == []
         browser.close()
+
+
+TOOLBAR_SETTINGS = """
+from shop.settings import *  # noqa: F403
+
+DEBUG = True
+INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]
+MIDDLEWARE = ["debug_toolbar.middleware.DebugToolbarMiddleware", *MIDDLEWARE]
+INTERNAL_IPS = ["127.0.0.1"]
+ROOT_URLCONF = "toolbar_urls"
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "toolbar.sqlite3"}}
+DEBUG_TOOLBAR_PANELS = [
+    "debug_toolbar.panels.timer.TimerPanel",
+    "signalscope.contrib.debug_toolbar.SignalTracePanel",
+]
+"""
+
+TOOLBAR_URLS = """
+from django.contrib.auth.models import User
+from django.http import HttpResponse
+from django.urls import include, path
+
+
+def signup(request):
+    User.objects.create(username=request.GET["name"])
+    return HttpResponse("<html><body><h1>Welcome</h1></body></html>")
+
+
+urlpatterns = [path("signup/", signup), path("__debug__/", include("debug_toolbar.urls"))]
+"""
+
+
+def test_the_toolbar_panel_in_a_browser(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from helpers import clean_env
+
+    shop = tmp_path / "shop"
+    shutil.copytree(FIXTURES / "shop", shop, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    (shop / "toolbar_settings.py").write_text(TOOLBAR_SETTINGS)
+    (shop / "toolbar_urls.py").write_text(TOOLBAR_URLS)
+    env = clean_env(DJANGO_SETTINGS_MODULE="toolbar_settings")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--run-syncdb", "-v0"], cwd=shop, env=env, check=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=shop, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(100):  # wait for the server
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/signup/?name=ada")
+            page.get_by_text("Signals (signalscope)").first.click()
+            panel = page.locator("#SignalTracePanel")
+            panel.get_by_text("post_save(accounts.Profile)").first.wait_for(timeout=10_000)
+            text = panel.inner_text()
+            # The seed's chain, in order, with the receivers' file:line.
+            first = text.index("post_save(auth.User)")
+            assert text.index("accounts.signals:create_user_profile", first) < text.index(
+                "post_save(accounts.Profile)", first
+            )
+            assert "accounts/signals.py:" in text
+            subtitle = page.locator("#djdt-SignalTracePanel").inner_text()
+            assert "sends /" in subtitle and "ms" in subtitle
+            page.screenshot(path=str(SHOTS / "toolbar-panel.png"))
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
