@@ -276,6 +276,20 @@ def check(
     return run_checks(data, select=select, ignore=ignore)
 
 
+def impact_trees(
+    project: Project, *, actions: Iterable[str] = ("create", "save", "delete"), depth: int = 8, follow_calls: int = 2
+) -> dict[str, dict[str, ImpactNode]]:
+    """`impact` trees for every model that a receiver listens to, for each of `actions`: model -> action -> tree.
+
+    One cascade map serves them all (impact_tree builds one per call).
+    """
+    from .graph.queries import impact
+
+    cmap = cascade_map(project, depth=follow_calls)
+    models = sorted({c.sender.label for c in cmap.registry.connections if c.sender.kind == "model" and c.sender.label})
+    return {model: {action: impact(cmap, model, action, depth=depth) for action in actions} for model in models}
+
+
 def receiver_sources(smap: SignalMap, *, lines: int = 12) -> dict[str, str]:
     """The first `lines` lines of each receiver's source (for the report), by receiver path.
 

@@ -41,7 +41,16 @@ def signup(request):
     return HttpResponse("<html><body><p>welcome</p></body></html>")
 
 
-urlpatterns = [path("signup/", signup), path("__debug__/", include("debug_toolbar.urls"))]
+async def asignup(request):  # an async view: the sends come from the event loop and a worker thread
+    await User.objects.acreate(username=request.GET["name"])
+    return HttpResponse("<html><body><p>welcome</p></body></html>")
+
+
+urlpatterns = [
+    path("signup/", signup),
+    path("asignup/", asignup),
+    path("__debug__/", include("debug_toolbar.urls")),
+]
 """
 
 CLIENT = """
@@ -53,7 +62,7 @@ from django.core.management import call_command
 call_command("migrate", run_syncdb=True, verbosity=0)
 from django.test import Client
 client = Client()
-page = client.get("/signup/", {{"name": {name!r}}}).content.decode()
+page = client.get({url!r}, {{"name": {name!r}}}).content.decode()
 found = re.search(r'data-(request|store)-id="([^"]+)"', page)  # the toolbar renamed store_id to request_id in 6.0
 key, request_id = found.group(1) + "_id", found.group(2)
 subtitle = re.search(r"Signals \\(signalscope\\).*?<small>(.*?)</small>", page, re.S)
@@ -71,8 +80,8 @@ def shop(tmp_path: Path) -> Path:
     return folder
 
 
-def run(shop: Path, name: str) -> dict[str, str]:
-    return json.loads(python_snippet(CLIENT.format(folder=str(shop), name=name)))  # type: ignore[no-any-return]
+def run(shop: Path, name: str, url: str = "/signup/") -> dict[str, str]:
+    return json.loads(python_snippet(CLIENT.format(folder=str(shop), name=name, url=url)))  # type: ignore[no-any-return]
 
 
 def test_the_panel_shows_the_requests_profile_chain(shop: Path) -> None:
@@ -86,6 +95,12 @@ def test_the_panel_shows_the_requests_profile_chain(shop: Path) -> None:
     assert "accounts/signals.py:" in content  # file:line from the registry
     assert result["subtitle"] is not None and result["subtitle"].endswith(" ms")
     assert result["subtitle"].split()[1] == "sends"
+
+
+def test_an_async_view(shop: Path) -> None:
+    content = run(shop, "bo", url="/asignup/")["content"]
+    chain = content.index("post_save(auth.User)")
+    assert content.index("accounts.signals:create_user_profile", chain) < content.index("post_save(accounts.Profile)")
 
 
 def test_hostile_names_are_escaped(shop: Path) -> None:

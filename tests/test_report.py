@@ -72,6 +72,12 @@ def test_report_of_the_shop_is_one_offline_page(tmp_path: Path) -> None:
     )
     assert "SS006" in html and "touch_search_index" in html
     assert "<h2>Trace (" in html and "<strong>post_save(auth.User)</strong>" in html
+    # The timeline: bars placed by time, the outermost send first and full width.
+    assert '<div class="bar send" style="left:0.000%;width:100.000%;top:0px" title="post_save(auth.User) ' in html
+    assert '<div class="bar call"' in html and ">create_user_profile</div>" in html
+    # What a write sets off, per model and action (`signalscope impact`), the first one shown.
+    assert '<pre class="impact" data-model="auth.User" data-action="create">' in html
+    assert 'data-model="orders.Order" data-action="delete" hidden>' in html
 
 
 def test_hostile_names_are_escaped(tmp_path: Path) -> None:

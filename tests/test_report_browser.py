@@ -65,6 +65,15 @@ def test_search_and_click_in_the_shop_report(tmp_path: Path) -> None:
         up = page.eval_on_selector_all("#graph g.node.up title", "els => els.map(e => e.textContent)")
         assert {data["nodes"][node_id]["label"] for node_id in up} >= {"post_save", "auth.User"}
 
+        # What a write sets off: choosing a model and an action shows that impact tree, and only it.
+        page.select_option("#impact-model", "auth.User")
+        page.select_option("#impact-action", "create")
+        shown = page.eval_on_selector_all("pre.impact:not([hidden])", "els => els.map(e => e.textContent)")
+        assert len(shown) == 1 and "create_user_profile" in shown[0]
+        page.select_option("#impact-model", "orders.Order")
+        shown = page.eval_on_selector_all("pre.impact:not([hidden])", "els => els.map(e => e.dataset.model)")
+        assert shown == ["orders.Order"]
+
         # Zoom changes the view box; double-click clears the focus.
         before = page.evaluate("document.querySelector('#graph svg').viewBox.baseVal.width")
         page.mouse.move(700, 600)

@@ -849,7 +849,8 @@ def report_command(
             graph = api.dependency_graph(loaded, follow_calls=follow_calls)
             svg = api.run_graphviz(render_dot(graph), "svg").decode("utf-8")
             findings = api.check(loaded, follow_calls=follow_calls)
-            html = render_report(smap, graph, svg, findings, api.receiver_sources(smap), log=log)
+            impacts = api.impact_trees(loaded, follow_calls=follow_calls)
+            html = render_report(smap, graph, svg, findings, api.receiver_sources(smap), impacts=impacts, log=log)
         folder = Path(output)
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,7 @@ def render_report(
     findings: list[Finding],
     sources: dict[str, str],
     *,
+    impacts: dict[str, dict[str, Any]] | None = None,
     log: TraceLog | None = None,
     title: str = "signalscope report",
 ) -> str:
@@ -90,6 +91,7 @@ def render_report(
         '<p class="muted">Scroll to zoom, drag to move; click a node to light up what it sets off (yellow) '
         'and what sets it off (blue); double-click to clear. <span id="focus-label"></span></p>',
         f'<div id="graph">{_svg_body(svg)}</div>',
+        _impact_section(impacts or {}),
         _signals_section(smap, sources, receiver_apps),
     ]
     if log is not None:
@@ -116,6 +118,31 @@ def _findings_section(findings: list[Finding]) -> str:
     return (
         f"<h2>Findings ({len(findings)})</h2><table><thead><tr><th>rule</th><th>what</th><th>where</th>"
         f"<th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _impact_section(impacts: dict[str, dict[str, Any]]) -> str:
+    """Per model: what a create, save or delete sets off (`signalscope impact`), one shown at a time."""
+    if not impacts:
+        return ""
+    from .impact import render_impact_text
+
+    actions = sorted({action for trees in impacts.values() for action in trees})
+    models = sorted(impacts)
+    options = "".join(f'<option value="{escape(m)}">{escape(m)}</option>' for m in models)
+    choices = "".join(f'<option value="{escape(a)}">{escape(a)}</option>' for a in actions)
+    trees = "".join(
+        f'<pre class="impact" data-model="{escape(model)}" data-action="{escape(action)}"'
+        f"{'' if (model, action) == (models[0], actions[0]) else ' hidden'}>"
+        f"{escape(render_impact_text(tree))}</pre>"
+        for model in models
+        for action, tree in sorted(impacts[model].items())
+    )
+    return (
+        "<h2>What a write sets off</h2>"
+        '<div class="toolbar"><label>Model <select id="impact-model">'
+        f'{options}</select></label><label>Action <select id="impact-action">{choices}</select></label></div>'
+        f'<div id="impacts">{trees}</div>'
     )
 
 
@@ -189,6 +216,38 @@ def _trace_section(log: TraceLog) -> str:
 
     roots = children.get(None, [])
     sends = sum(1 for e in log.events if e.kind == "send")
-    return f'<h2>Trace ({sends} sends)</h2><ul class="trace">{"".join(item(e) for e in roots[:500])}</ul>' + (
-        f'<p class="muted">{len(roots) - 500} more top-level sends not shown.</p>' if len(roots) > 500 else ""
+    more = f'<p class="muted">{len(roots) - 500} more top-level sends not shown.</p>' if len(roots) > 500 else ""
+    return (
+        f'<h2>Trace ({sends} sends)</h2><ul class="trace">{"".join(item(e) for e in roots[:500])}</ul>{more}'
+        + _timeline(roots[:50], children)
     )
+
+
+def _event_name(event: Any) -> str:
+    return f"{_short(event.signal)}({event.sender or ''})" if event.kind == "send" else (event.receiver or "?")
+
+
+def _timeline(roots: list[Any], children: dict[int | None, list[Any]]) -> str:
+    """A flame-style timeline of each outermost send that ran receivers: bars placed by time, stacked by depth."""
+    blocks = []
+    for root in roots:
+        if not children.get(root.id):
+            continue
+        span = max(root.duration_ns, 1)
+        rows: list[str] = []
+        deepest = 0
+        todo = [(root, 0)]
+        while todo:
+            event, depth = todo.pop()
+            deepest = max(deepest, depth)
+            left = (event.start_ns - root.start_ns) / span * 100
+            width = max(event.duration_ns / span * 100, 0.3)
+            name = _event_name(event)
+            tip = f"{name} {event.duration_ns / 1e6:.3f} ms"
+            rows.append(
+                f'<div class="bar {event.kind}" style="left:{left:.3f}%;width:{width:.3f}%;top:{depth * 20}px" '
+                f'title="{escape(tip)}">{escape(_short(name) if event.kind == "call" else name)}</div>'
+            )
+            todo.extend((child, depth + 1) for child in children.get(event.id, []))
+        blocks.append(f'<div class="timeline" style="height:{20 * (deepest + 1)}px">{"".join(rows)}</div>')
+    return "<h3>Timeline</h3>" + "".join(blocks) if blocks else ""

@@ -81,4 +81,16 @@
   }
   search.addEventListener("input", filter);
   app.addEventListener("change", filter);
+
+  var model = document.getElementById("impact-model");
+  var action = document.getElementById("impact-action");
+  function showImpact() {
+    document.querySelectorAll("pre.impact").forEach(function (pre) {
+      pre.hidden = !(pre.getAttribute("data-model") === model.value && pre.getAttribute("data-action") === action.value);
+    });
+  }
+  if (model && action) {
+    model.addEventListener("change", showImpact);
+    action.addEventListener("change", showImpact);
+  }
 })();
