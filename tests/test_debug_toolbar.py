@@ -46,9 +46,16 @@ async def asignup(request):  # an async view: the sends come from the event loop
     return HttpResponse("<html><body><p>welcome</p></body></html>")
 
 
+def traced(request):  # whether the tracer's hooks are on Django's Signal class during this request
+    from signalscope.tracing import recorder
+
+    return HttpResponse(str(recorder.installed()))
+
+
 urlpatterns = [
     path("signup/", signup),
     path("asignup/", asignup),
+    path("traced/", traced),
     path("__debug__/", include("debug_toolbar.urls")),
 ]
 """
@@ -108,3 +115,16 @@ def test_hostile_names_are_escaped(shop: Path) -> None:
     content = result["content"]
     assert "welcomed(&#x27;&lt;img src=x onerror=alert(1)&gt;&#x27;)" in content  # the sender label, escaped
     assert "<img" not in content
+
+
+def test_nothing_is_traced_when_the_toolbar_is_off(shop: Path) -> None:
+    code = (
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(shop)!r})\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'toolbar_settings'\n"
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "print(Client().get('/traced/').content.decode())\n"  # toolbar shown: traced
+        "print(Client(REMOTE_ADDR='10.0.0.9').get('/traced/').content.decode())\n"  # not an internal IP: off
+    )
+    assert python_snippet(code).split() == ["True", "False"]
