@@ -3,62 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, python_snippet
-
-SETTINGS = """
-from shop.settings import *  # noqa: F403
-
-DEBUG = True
-INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]
-MIDDLEWARE = ["debug_toolbar.middleware.DebugToolbarMiddleware", *MIDDLEWARE]
-INTERNAL_IPS = ["127.0.0.1"]
-ROOT_URLCONF = "toolbar_urls"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-DEBUG_TOOLBAR_PANELS = [
-    "debug_toolbar.panels.timer.TimerPanel",
-    "signalscope.contrib.debug_toolbar.SignalTracePanel",
-]
-DEBUG_TOOLBAR_CONFIG = {"IS_RUNNING_TESTS": False}
-"""
-
-URLS = """
-from django.contrib.auth.models import User
-from django.http import HttpResponse
-from django.dispatch import Signal
-from django.urls import include, path
-
-welcomed = Signal()
-welcomed.connect(lambda sender, **kwargs: None, weak=False)
-
-
-def signup(request):
-    User.objects.create(username=request.GET["name"])
-    welcomed.send(sender=request.GET["name"])  # a string sender: its label is shown
-    return HttpResponse("<html><body><p>welcome</p></body></html>")
-
-
-async def asignup(request):  # an async view: the sends come from the event loop and a worker thread
-    await User.objects.acreate(username=request.GET["name"])
-    return HttpResponse("<html><body><p>welcome</p></body></html>")
-
-
-def traced(request):  # whether the tracer's hooks are on Django's Signal class during this request
-    from signalscope.tracing import recorder
-
-    return HttpResponse(str(recorder.installed()))
-
-
-urlpatterns = [
-    path("signup/", signup),
-    path("asignup/", asignup),
-    path("traced/", traced),
-    path("__debug__/", include("debug_toolbar.urls")),
-]
-"""
+from helpers import python_snippet
+from toolbar_project import toolbar_shop
 
 CLIENT = """
 import json, os, re, sys
@@ -80,11 +29,7 @@ print(json.dumps({{"content": panel["content"], "subtitle": subtitle.group(1).st
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
-    folder = tmp_path / "shop"
-    shutil.copytree(FIXTURES / "shop", folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    (folder / "toolbar_settings.py").write_text(SETTINGS)
-    (folder / "toolbar_urls.py").write_text(URLS)
-    return folder
+    return toolbar_shop(tmp_path / "shop")
 
 
 def run(shop: Path, name: str, url: str = "/signup/") -> dict[str, str]:

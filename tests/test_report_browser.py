@@ -86,36 +86,6 @@ def test_search_and_click_in_the_shop_report(tmp_path: Path) -> None:
         browser.close()
 
 
-TOOLBAR_SETTINGS = """
-from shop.settings import *  # noqa: F403
-
-DEBUG = True
-INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]
-MIDDLEWARE = ["debug_toolbar.middleware.DebugToolbarMiddleware", *MIDDLEWARE]
-INTERNAL_IPS = ["127.0.0.1"]
-ROOT_URLCONF = "toolbar_urls"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "toolbar.sqlite3"}}
-DEBUG_TOOLBAR_PANELS = [
-    "debug_toolbar.panels.timer.TimerPanel",
-    "signalscope.contrib.debug_toolbar.SignalTracePanel",
-]
-"""
-
-TOOLBAR_URLS = """
-from django.contrib.auth.models import User
-from django.http import HttpResponse
-from django.urls import include, path
-
-
-def signup(request):
-    User.objects.create(username=request.GET["name"])
-    return HttpResponse("<html><body><h1>Welcome</h1></body></html>")
-
-
-urlpatterns = [path("signup/", signup), path("__debug__/", include("debug_toolbar.urls"))]
-"""
-
-
 def test_the_toolbar_panel_in_a_browser(tmp_path: Path) -> None:
     import socket
     import subprocess
@@ -123,11 +93,9 @@ def test_the_toolbar_panel_in_a_browser(tmp_path: Path) -> None:
     import time
 
     from helpers import clean_env
+    from toolbar_project import toolbar_shop
 
-    shop = tmp_path / "shop"
-    shutil.copytree(FIXTURES / "shop", shop, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    (shop / "toolbar_settings.py").write_text(TOOLBAR_SETTINGS)
-    (shop / "toolbar_urls.py").write_text(TOOLBAR_URLS)
+    shop = toolbar_shop(tmp_path / "shop", database=str(tmp_path / "toolbar.sqlite3"))  # runserver's threads share it
     env = clean_env(DJANGO_SETTINGS_MODULE="toolbar_settings")
     subprocess.run([sys.executable, "manage.py", "migrate", "--run-syncdb", "-v0"], cwd=shop, env=env, check=True)
     with socket.socket() as probe:
