@@ -62,18 +62,38 @@ class SignalTracePanel(Panel):
 
     @property
     def content(self) -> SafeString:
-        return render_panel(self.get_stats().get("events", []), _locations())
+        events = self.get_stats().get("events", [])
+        names = {e["receiver"] for e in events if e["kind"] == "call" and e["receiver"]}
+        return render_panel(events, {name: _location(name) for name in names})
 
 
-def _locations() -> dict[str, str]:
-    """Receiver path -> "file:line", read from the live registry (the trace keeps names only)."""
-    try:
-        from ..api import load_project, scan
+def _location(path: str) -> str:
+    """ "file:line" of the receiver `module:qualname`, found through its module (no gc scan, nothing run).
 
-        registry = scan(load_project())
-    except Exception:  # the panel must never break the page
-        return {}
-    return {c.receiver.path: f"{c.receiver.file}:{c.receiver.line}" for c in registry.connections if c.receiver.file}
+    Not a registry scan: in a process that has run an event loop, gc.get_objects()
+    can leave CPython 3.12.0-3.12.4's collector looping (gh-122695).
+    """
+    import sys
+    import types
+
+    module_name, _, qualname = path.partition(":")
+    target: Any = sys.modules.get(module_name)
+    for part in qualname.split("."):
+        if target is None or part == "<locals>":
+            return ""
+        namespace = getattr(target, "__dict__", None)  # plain dicts only: no attribute hooks run
+        target = namespace.get(part) if isinstance(namespace, dict) else None
+    if isinstance(target, (classmethod, staticmethod)):
+        target = target.__func__
+    while type(target) is types.FunctionType and "__wrapped__" in target.__dict__:  # functools.wraps
+        target = target.__dict__["__wrapped__"]
+    code = target.__code__ if type(target) is types.FunctionType else None
+    if code is None:
+        return ""
+    filename = code.co_filename
+    roots = sorted((p for p in sys.path if p and filename.startswith(p.rstrip("/") + "/")), key=len, reverse=True)
+    shown = filename[len(roots[0].rstrip("/")) + 1 :] if roots else filename
+    return f"{shown}:{code.co_firstlineno}"
 
 
 def render_panel(events: list[dict[str, Any]], locations: dict[str, str]) -> SafeString:
