@@ -123,9 +123,9 @@ def _traced_phase(item: pytest.Item, phase: str) -> Generator[None, None, None]:
     if not _state(item.config)["on"]:
         yield
         return
-    from .tracing import Tracer
+    from . import api
 
-    tracer = Tracer().start()
+    tracer = api.trace().start()
     try:
         yield
     finally:

@@ -35,7 +35,7 @@ from typing import Any
 from .errors import UnknownName, UsageError
 from .model.trace import TraceEvent, TraceLog
 from .tracing import recorder
-from .tracing.tracer import Tracer, _receiver_path, _sender_label, _signal_name, _unbound, known_signals
+from .tracing.tracer import Tracer, known_signals, receiver_path, sender_label, signal_name, unbound
 
 __all__ = ["RecordedSend", "SignalAssertionError", "SignalAssertionsMixin", "SignalRecorder", "mute"]
 
@@ -68,7 +68,7 @@ def resolve_signal(spec: Any) -> Any:
         return next(iter(found.values()))
     if not found:
         raise UnknownName("signal", spec, [short for _, short in named.values()])
-    paths = sorted(_signal_name(signal)[0] for signal in found.values())
+    paths = sorted(signal_name(signal)[0] for signal in found.values())
     raise UsageError(f"Signal name {spec!r} is ambiguous: {', '.join(paths)}.", hint="Give its module:name path.")
 
 
@@ -80,7 +80,7 @@ def _sender_matches(spec: Any, sender: Any) -> bool:
     if spec is None:
         return True
     if isinstance(spec, str):
-        label = _sender_label(sender)
+        label = sender_label(sender)
         return label is not None and label.lower() == spec.lower()
     return sender is spec
 
@@ -90,14 +90,14 @@ def _norm_path(path: str) -> str:
 
 
 def _receiver_spec_path(spec: Any) -> str:
-    return _norm_path(spec if isinstance(spec, str) else _receiver_path(_unbound(spec)))
+    return _norm_path(spec if isinstance(spec, str) else receiver_path(unbound(spec)))
 
 
 def _describe(signal: Any, sender: Any) -> str:
-    short = _signal_name(signal)[1] if not isinstance(signal, str) else signal.rsplit(":", 1)[-1]
+    short = signal_name(signal)[1] if not isinstance(signal, str) else signal.rsplit(":", 1)[-1]
     if sender is None:
         return short
-    label = sender if isinstance(sender, str) else _sender_label(sender)
+    label = sender if isinstance(sender, str) else sender_label(sender)
     return f"{short}(sender={label})"
 
 
@@ -120,8 +120,8 @@ class RecordedSend:
     @property
     def name(self) -> str:
         """``post_save(sender=auth.User)``: the signal's name and the sender's label."""
-        short = _signal_name(self.signal)[1]
-        return short if self.sender is None else f"{short}(sender={_sender_label(self.sender)})"
+        short = signal_name(self.signal)[1]
+        return short if self.sender is None else f"{short}(sender={sender_label(self.sender)})"
 
     def tree(self, depth: int = 0) -> Iterator[str]:
         yield "  " * depth + self.name
@@ -148,7 +148,7 @@ class SignalRecorder:
 
     def __enter__(self) -> SignalRecorder:
         self._signals = [resolve_signal(spec) for spec in self._signal_specs]
-        include = [_signal_name(signal)[0] for signal in self._signals]
+        include = [signal_name(signal)[0] for signal in self._signals]
         self._tracer = Tracer(include=include, exclude=() if include else None)
         self._raw.clear()
         self._log = None
@@ -298,7 +298,7 @@ class SignalRecorder:
         """Assert `receiver` (an object or its module:qualname path) ran, `count` times or at least once."""
         __tracebackhide__ = True  # pytest: the failure is the caller's line
         path = _receiver_spec_path(receiver)
-        shown = receiver if isinstance(receiver, str) else _receiver_path(_unbound(receiver))
+        shown = receiver if isinstance(receiver, str) else receiver_path(unbound(receiver))
         ran = [e for e in self.log.events if e.kind == "call" and _norm_path(e.receiver or "") == path]
         if (count is None and ran) or (count is not None and len(ran) == count):
             return
@@ -377,7 +377,7 @@ class mute(contextlib.ContextDecorator):
             if isinstance(spec, str):
                 paths.add(_norm_path(spec))
             else:
-                objects.add(id(_unbound(spec)))
+                objects.add(id(unbound(spec)))
         if paths:
             connected = _connected_receiver_paths()
             for path in paths:
@@ -402,10 +402,10 @@ class mute(contextlib.ContextDecorator):
     def _silences(self, signal: Any, receiver: Any) -> bool:
         if id(signal) in self._signal_ids:
             return True
-        func = _unbound(receiver)
+        func = unbound(receiver)
         if id(func) in self._objects:
             return True
-        return bool(self._paths) and _norm_path(_receiver_path(func)) in self._paths
+        return bool(self._paths) and _norm_path(receiver_path(func)) in self._paths
 
 
 def _update() -> None:
@@ -424,7 +424,7 @@ def _connected_receiver_paths() -> set[str]:
     for signal in known_signals():
         for entry in read_entries(signal):
             if entry.receiver is not None:
-                paths.add(_norm_path(_receiver_path(_unbound(entry.receiver))))
+                paths.add(_norm_path(receiver_path(unbound(entry.receiver))))
     return paths
 
 

@@ -872,14 +872,13 @@ def _read_trace(path: str) -> Any:
     import json
 
     from ..errors import UsageError
-    from ..model.trace import TraceEvent, TraceLog
+    from ..model.trace import TraceLog
+    from ..render.trace import event_from_dict
 
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
-        events = tuple(
-            TraceEvent(**{**event, "kwargs": tuple(sorted(event["kwargs"].items()))}) for event in data["events"]
-        )
+        events = tuple(map(event_from_dict, data["events"]))
     except OSError as exc:
         raise UsageError(f"Can't read {path}: {exc.strerror or exc}.") from exc
     except (ValueError, KeyError, TypeError) as exc:

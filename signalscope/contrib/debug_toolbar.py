@@ -37,9 +37,9 @@ class SignalTracePanel(Panel):
         self._tracer: Any = None
 
     def enable_instrumentation(self) -> None:
-        from ..tracing import Tracer
+        from .. import api
 
-        self._tracer = Tracer(scoped=True).start()
+        self._tracer = api.trace(scoped=True).start()
 
     def disable_instrumentation(self) -> None:
         if self._tracer is not None:

@@ -19,6 +19,7 @@ from ..model import SignalMap
 from ..model.check import RULES, Finding
 from ..model.trace import TraceLog
 from .dot import dot_node_ids
+from .trace import event_children, label
 
 __all__ = ["render_report"]
 
@@ -55,11 +56,11 @@ def render_report(
     apps = set()
     for name, node_id in ids.items():
         info = graph.nodes[name]
-        label = str(info.get("label") or name)
+        shown = str(info.get("label") or name)
         app = str(info.get("app") or "")
         if app:
             apps.add(app)
-        nodes[node_id] = {"label": label, "kind": info.get("kind", ""), "app": app, "search": f"{label} {name}".lower()}
+        nodes[node_id] = {"label": shown, "kind": info.get("kind", ""), "app": app, "search": f"{shown} {name}".lower()}
     downstream: dict[str, list[str]] = defaultdict(list)
     upstream: dict[str, list[str]] = defaultdict(list)
     for tail, head in sorted({(t, h) for t, h, _ in graph.edges(data=True)}):
@@ -197,17 +198,12 @@ def _short(path: str) -> str:
 
 
 def _trace_section(log: TraceLog) -> str:
-    children: dict[int | None, list[Any]] = defaultdict(list)
-    for event in log.events:
-        if event.outcome != "unheard":
-            children[event.parent].append(event)
+    children = event_children(log, unheard=False)
 
     def item(event: Any) -> str:
         ms = event.duration_ns / 1e6
-        if event.kind == "send":
-            name = f"<strong>{escape(_short(event.signal))}({escape(event.sender or '')})</strong>"
-        else:
-            name = f"<code>{escape(event.receiver or '?')}</code>"
+        name = escape(label(event))
+        name = f"<strong>{name}</strong>" if event.kind == "send" else f"<code>{name}</code>"
         timing = f'<span class="{"slow" if event.kind == "call" and ms >= 10 else "muted"}">{ms:.3f} ms</span>'
         error = f' <span class="error">raised {escape(event.error)}</span>' if event.error else ""
         below = children.get(event.id, [])
@@ -221,10 +217,6 @@ def _trace_section(log: TraceLog) -> str:
         f'<h2>Trace ({sends} sends)</h2><ul class="trace">{"".join(item(e) for e in roots[:500])}</ul>{more}'
         + _timeline(roots[:50], children)
     )
-
-
-def _event_name(event: Any) -> str:
-    return f"{_short(event.signal)}({event.sender or ''})" if event.kind == "send" else (event.receiver or "?")
 
 
 def _timeline(roots: list[Any], children: dict[int | None, list[Any]]) -> str:
@@ -242,7 +234,7 @@ def _timeline(roots: list[Any], children: dict[int | None, list[Any]]) -> str:
             deepest = max(deepest, depth)
             left = (event.start_ns - root.start_ns) / span * 100
             width = max(event.duration_ns / span * 100, 0.3)
-            name = _event_name(event)
+            name = label(event)
             tip = f"{name} {event.duration_ns / 1e6:.3f} ms"
             rows.append(
                 f'<div class="bar {event.kind}" style="left:{left:.3f}%;width:{width:.3f}%;top:{depth * 20}px" '

@@ -17,7 +17,10 @@ from .text import capture_console, captured
 __all__ = [
     "TRACE_SCHEMA",
     "ReceiverStats",
+    "event_children",
+    "event_from_dict",
     "event_to_dict",
+    "label",
     "receiver_stats",
     "render_chrome",
     "render_jsonl",
@@ -65,7 +68,7 @@ def _notes(event: TraceEvent, slow_ns: int | None) -> list[str]:
     return notes
 
 
-def _children(log: TraceLog, unheard: bool) -> dict[int | None, list[TraceEvent]]:
+def event_children(log: TraceLog, unheard: bool) -> dict[int | None, list[TraceEvent]]:
     children: dict[int | None, list[TraceEvent]] = {}
     for event in log.events:  # already in start order
         if unheard or event.outcome != "unheard":
@@ -95,7 +98,7 @@ def render_plain_tree(
     Sends that no receiver heard are left out (counted at the end) unless `unheard`.
     """
     slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
-    children = _children(log, unheard)
+    children = event_children(log, unheard)
     lines: list[str] = []
 
     def walk(event: TraceEvent, prefix: str, last: bool, top: bool) -> None:
@@ -133,7 +136,7 @@ def render_rich_tree(
     from rich.tree import Tree
 
     slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
-    children = _children(log, unheard)
+    children = event_children(log, unheard)
     console = capture_console(color, width)
 
     def text(event: TraceEvent) -> str:
@@ -261,6 +264,11 @@ def event_to_dict(event: TraceEvent) -> dict[str, Any]:
         "result_type": event.result_type,
         "kwargs": dict(event.kwargs),
     }
+
+
+def event_from_dict(data: dict[str, Any]) -> TraceEvent:
+    """The inverse of event_to_dict (reading `--format json` output back, or xdist's report data)."""
+    return TraceEvent(**{**data, "kwargs": tuple(sorted(data["kwargs"].items()))})
 
 
 def render_trace_json(log: TraceLog) -> str:

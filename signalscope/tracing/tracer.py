@@ -20,7 +20,17 @@ from typing import Any
 from ..model.trace import TraceEvent, TraceLog
 from . import recorder
 
-__all__ = ["DEFAULT_EXCLUDE", "DEFAULT_MAX_SENDS", "DEFAULT_REDACT", "Tracer", "known_signals"]
+__all__ = [
+    "DEFAULT_EXCLUDE",
+    "DEFAULT_MAX_SENDS",
+    "DEFAULT_REDACT",
+    "Tracer",
+    "known_signals",
+    "receiver_path",
+    "sender_label",
+    "signal_name",
+    "unbound",
+]
 
 # The scoped tracers active in the current context (see Tracer's `scoped`).
 _scopes: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("signalscope_scopes", default=frozenset())
@@ -180,14 +190,14 @@ class Tracer:
 
     def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool]:
         # This tracer's first send of `signal` (or its id was reused).
-        entry = self._signals[id(signal)] = self._entry(signal, *_signal_name(signal))
+        entry = self._signals[id(signal)] = self._entry(signal, *signal_name(signal))
         return entry
 
     def _receiver_name(self, func: Any) -> str:
         entry = self._receivers.get(id(func))
         if entry is not None and entry[0]() is func:
             return entry[1]
-        path = _receiver_path(func)
+        path = receiver_path(func)
         with contextlib.suppress(TypeError):  # not weakly referenceable: named on every call
             self._receivers[id(func)] = (weakref.ref(func), path)
         return path
@@ -246,7 +256,7 @@ class Tracer:
             asynchronous = [
                 (
                     i,
-                    self._receiver_name(_unbound(r)),
+                    self._receiver_name(unbound(r)),
                     start,
                     end,
                     thread,
@@ -277,13 +287,13 @@ class Tracer:
             self.on_send(self._events(send), record[19])  # R.ROOT
 
     def _sender_text(self, sender: Any) -> str | None:
-        label = _sender_label(sender)
+        label = sender_label(sender)
         if _is_class(sender):
             self._labels[id(sender)] = (weakref.ref(sender), label)
         return label
 
     def _sender_wanted(self, sender: Any) -> bool:
-        if self.senders and _sender_label(sender) not in self.senders:
+        if self.senders and sender_label(sender) not in self.senders:
             return False
         return not self.apps or _sender_app(sender) in self.apps
 
@@ -332,7 +342,7 @@ def known_signals() -> dict[Any, tuple[str, str]]:
         return {signal: name for signal, name in _names.items() if not name[0].startswith("<unnamed>")}
 
 
-def _signal_name(signal: Any) -> tuple[str, str]:
+def signal_name(signal: Any) -> tuple[str, str]:
     """Return (path, short name) for `signal`, naming it on first sight.
 
     When modules were imported since the last naming (a traced manage.py
@@ -374,17 +384,11 @@ def _is_app_config(value: Any) -> bool:
     return issubclass(type(value), AppConfig)
 
 
-def _sender_label(sender: Any) -> str | None:
-    if sender is None:
-        return None
-    if _is_class(sender):
-        meta = getattr(sender, "_meta", None)
-        return str(meta.label) if meta is not None else f"{sender.__module__}:{sender.__qualname__}"
-    if _is_app_config(sender):
-        return f"<AppConfig: {sender.label}>"
-    if type(sender) in (str, int, float, bool):
-        return repr(sender)
-    return f"<{type(sender).__module__}.{type(sender).__qualname__} instance>"
+def sender_label(sender: Any) -> str | None:
+    """The sender's label as `signalscope list` shows it (introspect's describe_sender); None for None."""
+    from ..introspect.naming import describe_sender
+
+    return None if sender is None else describe_sender(sender).label
 
 
 def _sender_app(sender: Any) -> str | None:
@@ -394,13 +398,13 @@ def _sender_app(sender: Any) -> str | None:
     return str(sender.label) if _is_app_config(sender) else None
 
 
-def _unbound(receiver: Any) -> Any:
+def unbound(receiver: Any) -> Any:
     """A bound method's function; anything else as it is. By type: no attribute lookup on the receiver."""
     return receiver.__func__ if type(receiver) is types.MethodType else receiver
 
 
-def _receiver_path(receiver: Any) -> str:
-    func = _unbound(receiver)
+def receiver_path(receiver: Any) -> str:
+    func = unbound(receiver)
     while issubclass(type(func), functools.partial):
         func = func.func
     cls = type(func)
