@@ -281,7 +281,8 @@ assert len({s.context.trace_id for s in spans}) == 1
 for span in spans:
     parent = by_id.get(span.parent.span_id) if span.parent else None
     if parent is not None:
-        assert parent.start_time <= span.start_time and span.end_time <= parent.end_time
+        assert parent.start_time <= span.start_time and span.end_time <= parent.end_time, (
+            path(span), parent.start_time, span.start_time, span.end_time, parent.end_time)
 """
     )
     spans = {path: (attrs, status, events) for path, attrs, status, events in json.loads(out)}

@@ -69,8 +69,6 @@ class SpanExporter:
         from .. import __version__
 
         self._tracer = otel_trace.get_tracer("signalscope", __version__, tracer_provider=tracer_provider)
-        # perf_counter times to the wall clock OpenTelemetry wants, fixed once.
-        self._offset = time.time_ns() - time.perf_counter_ns()
         self._pending: dict[int, list[TraceEvent]] = {}  # outermost send id -> the events of its tree so far
         self._lock = threading.Lock()
 
@@ -82,9 +80,9 @@ class SpanExporter:
             tree = self._pending.pop(root, [])
         if tree:
             # The outermost send has just ended, in the context it was made in.
-            self._export(sorted(tree, key=lambda e: (e.start_ns, e.id)), self._context.get_current())
+            self._export(sorted(tree, key=lambda e: (e.start_ns, e.id)), self._context.get_current(), _wall_offset())
 
-    def _export(self, tree: list[TraceEvent], outer: Any) -> None:
+    def _export(self, tree: list[TraceEvent], outer: Any, offset: int) -> None:
         contexts: dict[int, Any] = {}
         status = self._trace.Status
         for event in tree:  # parents start first
@@ -94,14 +92,37 @@ class SpanExporter:
                 context=parent,
                 kind=self._trace.SpanKind.INTERNAL,
                 attributes=_attributes(event),
-                start_time=event.start_ns + self._offset,
+                start_time=event.start_ns + offset,
             )
             if event.error:
                 kind, _, message = event.error.partition(": ")
                 span.add_event("exception", {"exception.type": kind, "exception.message": message})
                 span.set_status(status(self._trace.StatusCode.ERROR, event.error))
-            span.end(end_time=event.start_ns + event.duration_ns + self._offset)
+            span.end(end_time=event.start_ns + event.duration_ns + offset)
             contexts[event.id] = self._trace.set_span_in_context(span, outer)
+
+
+def _wall_offset() -> int:
+    """What to add to a perf_counter_ns time to get OpenTelemetry's wall-clock time, as of now.
+
+    Taken for every exported tree, not once at start: the two clocks drift
+    apart (NTP slews and steps the wall clock; microseconds a second here),
+    and a stale offset can put a receiver's span outside the request span
+    around it. The wall clock is read between two perf_counter reads, and the
+    tightest of a few brackets wins, so a preemption between two reads (a
+    loaded machine) cannot shift every span by milliseconds.
+    """
+    best_width, best = None, 0
+    for _ in range(5):
+        before = time.perf_counter_ns()
+        wall = time.time_ns()
+        after = time.perf_counter_ns()
+        width = after - before
+        if best_width is None or width < best_width:
+            best_width, best = width, wall - (before + after) // 2
+        if width < 2_000:
+            break
+    return best
 
 
 def _short(path: str) -> str:
