@@ -106,11 +106,15 @@ def test_the_toolbar_panel_in_a_browser(tmp_path: Path) -> None:
         cwd=shop, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        for _ in range(100):  # wait for the server
+        for _ in range(300):  # wait for the server (a loaded CI machine can take seconds)
             with socket.socket() as client:
                 if client.connect_ex(("127.0.0.1", port)) == 0:
                     break
+            if server.poll() is not None:
+                pytest.fail(f"runserver exited: {server.stderr.read().decode() if server.stderr else ''}")
             time.sleep(0.1)
+        else:
+            pytest.fail("runserver did not listen within 30 s")
         SHOTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
