@@ -1,12 +1,32 @@
-"""Writing output files: atomically, or to stdout."""
+"""Writing output files: atomically for regular files, straight through for devices, FIFOs and stdout.
+
+The one rule, for every file signalscope writes (``-o`` of every command,
+report folders, snapshots, the pytest plugin's files):
+
+- ``-`` (or None) is stdout; ``/dev/stdout``, ``/dev/stderr`` and
+  ``/dev/fd/N`` are written to that descriptor as it is, never reopened
+  (reopening a redirected stdout would truncate what the shell appended to);
+- a symlink is followed: its target is written, the link stays a link;
+- a new file, or an existing regular file, is written atomically: a
+  temporary file beside it, renamed over it at the end, with the existing
+  file's mode (and, where allowed, owner and group) kept;
+- a regular file with other hard links is rewritten in place, so that every
+  name still shows the same file;
+- a character device or a FIFO is written straight through;
+- anything else (a folder, a block device, a socket) is refused.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
+from typing import IO
 
-__all__ = ["write_output"]
+__all__ = ["check_output", "open_output_stream", "write_output"]
+
+_FD_ALIASES = {"/dev/stdout": 1, "/dev/stderr": 2}
 
 
 def _is_tty(stream: object) -> bool:
@@ -16,50 +36,190 @@ def _is_tty(stream: object) -> bool:
         return False
 
 
-def write_output(path: str | None, data: str | bytes) -> None:
-    """Write `data` to the file `path` atomically, or to stdout when `path` is None or "-".
+def _error(path: str, reason: str, hint: str | None = "Check that the folder exists and is writable.") -> Exception:
+    from .errors import OutputError
 
-    The file appears whole or not at all: the data goes to a temporary file
-    beside it, renamed over it at the end; on failure the temporary file is
-    removed. Binary data is not written to a terminal.
+    return OutputError(f"Can't write {path}: {reason}.", hint=hint)
+
+
+def _descriptor(path: str) -> int | None:
+    """The descriptor `path` names as is (/dev/stdout, /dev/fd/3, /proc/self/fd/3), or None."""
+    if path in _FD_ALIASES:
+        return _FD_ALIASES[path]
+    for prefix in ("/dev/fd/", "/proc/self/fd/"):
+        if path.startswith(prefix) and path[len(prefix) :].isdigit():
+            return int(path[len(prefix) :])
+    return None
+
+
+def _kind(target: str) -> tuple[str, os.stat_result | None]:
+    """Classify what `target` (symlinks resolved) is: new, regular, stream, or refused."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return "new", None
+    except OSError as exc:  # a symlink loop, a folder that can't be searched
+        raise _error(target, exc.strerror or str(exc)) from exc
+    mode = info.st_mode
+    if stat.S_ISREG(mode):
+        return "regular", info
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream", info
+    return "refused", info
+
+
+def _refusal(path: str, info: os.stat_result) -> Exception:
+    mode = info.st_mode
+    what = (
+        "it is a folder"
+        if stat.S_ISDIR(mode)
+        else "it is a block device"
+        if stat.S_ISBLK(mode)
+        else "it is a socket"
+        if stat.S_ISSOCK(mode)
+        else "it is not a regular file"
+    )
+    return _error(path, what, hint="Name a regular file, a new file, or - for stdout.")
+
+
+def check_output(path: str | None) -> None:
+    """Check, before any work, that `path` could be written; do nothing to it.
+
+    Raises OutputError when it names a folder, a block device or a socket,
+    or when its folder is missing or not writable.
+    """
+    if path is None or path == "-" or _descriptor(path) is not None:
+        return
+    target = os.path.realpath(path)
+    kind, info = _kind(target)
+    if kind == "refused":
+        assert info is not None
+        raise _refusal(path, info)
+    if kind == "stream":
+        return
+    folder = os.path.dirname(target) or "."
+    if not os.path.isdir(folder):
+        raise _error(path, f"there is no folder {os.path.dirname(path) or '.'}")
+    if kind == "new" and not os.access(folder, os.W_OK):
+        raise _error(path, "its folder is not writable")
+    if kind == "regular" and not os.access(target, os.W_OK):
+        raise _error(path, "it is not writable")
+
+
+def write_output(path: str | None, data: str | bytes) -> None:
+    """Write `data` to `path` by the module's rule, or to stdout when `path` is None or "-".
+
+    A regular file appears whole or not at all; on failure nothing is left
+    behind. Binary data is not written to a terminal.
 
     Raises OutputError.
     """
-    import tempfile
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if path is None or path == "-" or _descriptor(path) == 1:
+        _write_stdout(data)
+        return
+    fd = _descriptor(path)
+    if fd is not None:
+        if fd == 2:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+        _write_fd(path, fd, payload)
+        return
+    target = os.path.realpath(path)
+    kind, info = _kind(target)
+    if kind == "refused":
+        assert info is not None
+        raise _refusal(path, info)
+    if kind == "stream" or (kind == "regular" and info is not None and info.st_nlink > 1):
+        _write_in_place(path, target, payload)
+        return
+    _write_atomically(path, target, payload, info)
 
+
+def _write_stdout(data: str | bytes) -> None:
     from .errors import OutputError
 
-    if path is None or path == "-":
-        if isinstance(data, bytes):
-            if _is_tty(sys.stdout):
-                raise OutputError(
-                    "Not writing binary image data to a terminal.", hint="Name a file with -o, e.g. -o signals.png."
-                )
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
-            sys.stdout.write(data)
-            sys.stdout.flush()
-        return
-    target = os.path.abspath(path)
+    if isinstance(data, bytes):
+        if _is_tty(sys.stdout):
+            raise OutputError(
+                "Not writing binary image data to a terminal.", hint="Name a file with -o, e.g. -o signals.png."
+            )
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(data)
+        sys.stdout.flush()
+
+
+def _write_fd(path: str, fd: int, payload: bytes) -> None:
+    try:
+        view = memoryview(payload)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except OSError as exc:
+        raise _error(path, exc.strerror or str(exc), hint=None) from exc
+
+
+def _write_in_place(path: str, target: str, payload: bytes) -> None:
+    # O_TRUNC is ignored by character devices and FIFOs; a hard-linked file is
+    # rewritten under all its names. No O_CREAT: this never makes a new file.
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise _error(path, exc.strerror or str(exc)) from exc
+    try:
+        _write_fd(path, fd, payload)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: str, target: str, payload: bytes, existing: os.stat_result | None) -> None:
+    import tempfile
+
     folder = os.path.dirname(target)
     tmp = None
     try:
         handle, tmp = tempfile.mkstemp(dir=folder, prefix=".signalscope-", suffix=".tmp")
         with os.fdopen(handle, "wb") as out:
-            out.write(data.encode("utf-8") if isinstance(data, str) else data)
-        # mkstemp makes the file private (0600); give it a new file's usual mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+            out.write(payload)
+        if existing is not None:  # keep the file's mode, and its owner where allowed
+            os.chmod(tmp, stat.S_IMODE(existing.st_mode))
+            if (existing.st_uid, existing.st_gid) != (os.getuid(), os.getgid()):
+                with contextlib.suppress(OSError):
+                    os.chown(tmp, existing.st_uid, existing.st_gid)
+        else:  # mkstemp makes the file private (0600); give it a new file's usual mode
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
         tmp = None
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OutputError(
-            f"Can't write {path}: {reason}.", hint="Check that the folder exists and is writable."
-        ) from exc
+        raise _error(path, exc.strerror or str(exc)) from exc
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def open_output_stream(path: str) -> IO[str]:
+    """Open `path` for text written as it comes (trace's jsonl), by the module's rule.
+
+    A stream can't be atomic: an existing regular file is truncated in
+    place (keeping its mode, owner and links), as the shell's ``>`` does.
+    Call check_output first, before the work that produces the stream.
+
+    Raises OutputError.
+    """
+    fd = _descriptor(path)
+    if fd is not None:
+        return open(os.dup(fd), "w", encoding="utf-8", closefd=True)
+    target = os.path.realpath(path)
+    kind, info = _kind(target)
+    if kind == "refused":
+        assert info is not None
+        raise _refusal(path, info)
+    try:
+        return open(target, "w", encoding="utf-8")
+    except OSError as exc:
+        raise _error(path, exc.strerror or str(exc)) from exc

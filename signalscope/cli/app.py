@@ -11,6 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .. import __version__
+from .._files import check_output, open_output_stream
 from .console import progress, use_color, width, write_output, write_stdout
 from .main import reporting_errors
 
@@ -284,6 +285,7 @@ def graph_command(
         if rankdir.upper() not in ("TB", "LR", "BT", "RL"):
             raise UsageError(f"--rankdir {rankdir}: choose TB, LR, BT or RL.")
         chosen = api.graph_format(fmt, output)
+        check_output(output)
         with progress("Loading the Django project…"):
             loaded = _load(api, project, settings, pythonpath, no_urls)
             graph = api.dependency_graph(
@@ -514,7 +516,9 @@ def trace_command(
             raise UsageError(f"--format {fmt}: choose one of {', '.join(TRACE_FORMATS)}.")
         excluded = None if exclude is None else [name for name in exclude if name.lower() != "none"]
         target = output if output is not None else _TRACE_DEFAULT_FILES.get(fmt)
-        stream, on_send = _jsonl_stream(target) if fmt == "jsonl" else (None, None)
+        check_output(target)  # before the program runs, not after
+        stream = _JsonlSink(target) if fmt == "jsonl" else None
+        on_send = stream.write_send if stream is not None else None
         try:
             status, log = api.trace_program(
                 command or [],
@@ -529,39 +533,55 @@ def trace_command(
                 max_sends=max_sends,
                 on_send=on_send,
             )
-        finally:
+        except BaseException:
             if stream is not None:
-                stream.close()
+                stream.close(ran=False)
+            raise
+        if stream is not None:
+            stream.close(ran=True)
         _report_trace(log, fmt, target, slow, show_unheard)
         raise typer.Exit(status)
 
 
-def _jsonl_stream(target: str | None) -> tuple[Any, Any]:
-    """Open the jsonl destination; return it and the Tracer callback that writes each send's events."""
-    from ..errors import OutputError
-    from ..render.trace import render_jsonl
+class _JsonlSink:
+    """trace's jsonl destination: opened at the first send (or at the end), so a program that
+    can't start leaves an existing file as it was; each send's events are written when it ends."""
 
-    if target in (None, "-"):
-        stream = sys.stdout
-        owned = None
-    else:
-        try:
-            owned = stream = open(target, "w", encoding="utf-8")  # noqa: SIM115 - streamed to while the program runs
-        except OSError as exc:
-            raise OutputError(f"Can't write {target}: {exc.strerror or exc}.") from exc
+    def __init__(self, target: str | None) -> None:
+        self.target = target
+        self.stream: Any = None
+        self.owned = False
+        self.broken = False
 
-    def on_send(events: Any, root: int) -> None:
-        if broken or not events:
+    def _open(self) -> Any:
+        if self.stream is None:
+            if self.target in (None, "-"):
+                self.stream = sys.stdout
+            else:
+                self.stream = open_output_stream(self.target)
+                self.owned = True
+        return self.stream
+
+    def write_send(self, events: Any, root: int) -> None:
+        from ..render.trace import render_jsonl
+
+        if self.broken or not events:
             return
         try:
+            stream = self._open()
             stream.write(render_jsonl(events))
             stream.flush()
-        except OSError:  # a closed pipe (| head): stop writing, let the program run on
-            broken.append(True)
+        except Exception:  # a closed pipe (| head), a full disk: stop writing, let the program run on
+            self.broken = True
 
-    broken: list[bool] = []
-
-    return owned, on_send
+    def close(self, *, ran: bool) -> None:
+        """Close the file; when the program `ran` and sent nothing, create it empty. Raises OutputError."""
+        try:
+            if ran:
+                self._open()
+        finally:
+            if self.owned:
+                self.stream.close()
 
 
 def _report_trace(log: Any, fmt: str, target: str | None, slow: float, unheard: bool) -> None:
@@ -655,6 +675,7 @@ def check_command(
             raise UsageError(f"--format {fmt}: choose one of {', '.join(CHECK_FORMATS)}.")
         if fail_on not in ("warning", "error"):
             raise UsageError(f"--fail-on {fail_on}: choose warning or error.")
+        check_output(output)
         select_ids = [rule.upper() for item in select or () for rule in item.split(",") if rule]
         ignore_ids = [rule.upper() for item in ignore or () for rule in item.split(",") if rule]
         with progress("Loading the Django project…"):
@@ -704,6 +725,7 @@ def snapshot_command(
         from .. import api
         from ..model.snapshot import snapshot_dict, snapshot_json
 
+        check_output(output)
         with progress("Loading the Django project…"):
             loaded = _load(api, project, settings, pythonpath, no_urls)
             data = snapshot_dict(api.scan(loaded), include_django=include_django)
@@ -843,6 +865,9 @@ def report_command(
         from ..render.report import render_report
 
         log = _read_trace(trace_file) if trace_file else None
+        if os.path.exists(output) and not os.path.isdir(output):
+            raise OutputError(f"Can't write the report into {output}: it is not a folder.")
+        check_output(os.path.join(output, "index.html"))
         with progress("Loading the Django project…"):
             loaded = _load(api, project, settings, pythonpath, no_urls)
             smap = api.scan(loaded)
