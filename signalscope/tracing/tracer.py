@@ -19,6 +19,7 @@ from typing import Any
 
 from ..model.trace import TraceEvent, TraceLog
 from . import recorder
+from .values import SECRET_WORDS, captured_kwargs, pk_text
 
 __all__ = [
     "DEFAULT_EXCLUDE",
@@ -41,7 +42,7 @@ DEFAULT_EXCLUDE = ("pre_init", "post_init")
 #: benchmarks/bench_trace.py --memory), so a million sends stay well under 100 MB.
 DEFAULT_MAX_SENDS = 50_000
 #: Keyword names whose values are never recorded, even with capture_values.
-DEFAULT_REDACT = ("password", "passwd", "secret", "token", "key", "credential", "authorization", "cookie", "session")
+DEFAULT_REDACT = SECRET_WORDS
 
 
 class Tracer:
@@ -96,6 +97,7 @@ class Tracer:
         self._signals: dict[int, tuple[Any, str, str, bool]] = {}  # id -> (ref, path, short name, wanted)
         self._receivers: dict[int, tuple[Any, str]] = {}  # id -> (ref, path)
         self._labels: dict[int, tuple[Any, str | None]] = {}  # sender classes: id -> (ref, label)
+        self._models: dict[int, tuple[Any, str | None]] = {}  # instances' classes: id -> (ref, model label or None)
         self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
         self._shapes: dict[Any, Any] = {}  # kwargs shapes (names, type names), interned
         self._started = False
@@ -227,10 +229,12 @@ class Tracer:
         else:
             instance = named.get("instance")
             if instance is not None:
-                meta = getattr(type(instance), "_meta", None)
-                if meta is not None and not _is_class(instance):
+                kind = type(instance)
+                found = self._models.get(id(kind))
+                label = found[1] if found is not None and found[0]() is kind else self._model_label(kind)
+                if label is not None:  # a Django model's instance: pk by the policy (tracing/values.py)
                     pk = instance.pk
-                    shown = (meta.label, pk if type(pk) is int else repr(pk))
+                    shown = (label, pk if type(pk) is int else pk_text(pk))
             # Type names, not types: the trace may not keep a class alive either.
             # Interned: most sends repeat a few shapes, and a stored send should be small.
             shape = (tuple(named), tuple([type(value).__qualname__ for value in named.values()]))
@@ -286,6 +290,17 @@ class Tracer:
         if self.on_send is not None:
             self.on_send(self._events(send), record[19])  # R.ROOT
 
+    def _model_label(self, kind: type) -> str | None:
+        """The model label of an instance's class, or None for anything that is not a Django model
+        (a graphene type has a `_meta` too, and no pk)."""
+        from django.db.models.base import ModelBase
+
+        meta: Any = getattr(kind, "_meta", None) if isinstance(kind, ModelBase) else None
+        label = str(meta.label) if meta is not None and not meta.abstract else None
+        with contextlib.suppress(TypeError):
+            self._models[id(kind)] = (weakref.ref(kind), label)
+        return label
+
     def _sender_text(self, sender: Any) -> str | None:
         label = sender_label(sender)
         if _is_class(sender):
@@ -298,16 +313,7 @@ class Tracer:
         return not self.apps or _sender_app(sender) in self.apps
 
     def _kwargs(self, named: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-        items = []
-        for name, value in named.items():
-            if self.capture_values and not any(word in name.lower() for word in self.redact):
-                shown = _value_text(value)
-            elif name == "instance" and _is_model_instance(value):
-                shown = _instance_text(value)
-            else:
-                shown = type(value).__qualname__
-            items.append((name, shown))
-        return tuple(sorted(items))
+        return captured_kwargs(named, self.redact)
 
 
 # Signal names, shared by every tracer in the process: naming scans the
@@ -419,33 +425,16 @@ def receiver_path(receiver: Any) -> str:
     return f"{cls.__module__}:{cls.__qualname__}.__call__"  # a callable instance: named by its class
 
 
-def _is_model_instance(value: Any) -> bool:
-    return not _is_class(value) and getattr(type(value), "_meta", None) is not None
-
-
-def _instance_text(instance: Any) -> str:
-    return f"{instance._meta.label}(pk={_pk_text(instance)})"
-
-
-def _value_text(value: Any) -> str:
-    if _is_model_instance(value):
-        return _instance_text(value)
-    text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
 def _error_text(error: BaseException | None) -> str | None:
     return None if error is None else f"{type(error).__qualname__}: {error}"
-
-
-def _pk_text(instance: Any) -> str:
-    return repr(instance.pk)
 
 
 def _kwargs_text(
     shape: Any, instance: tuple[str, Any] | None, memo: dict[Any, tuple[tuple[str, str], ...]]
 ) -> tuple[tuple[str, str], ...]:
-    """The default kwargs summary: each name with its value's type, the instance as Label(pk=...)."""
+    """The default kwargs summary: each name with its value's type, the instance as Label(pk=...).
+
+    The pk is already text by the policy of tracing/values.py, or an int."""
     text = memo.get(shape)
     if text is None:
         names, types = shape
