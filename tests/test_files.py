@@ -6,6 +6,7 @@ mknod in a temporary folder (as root only), FIFOs with mkfifo.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -166,3 +167,70 @@ def test_commands_check_output_before_loading(tmp_path: Path) -> None:
         result = run([sys.executable, "-m", "signalscope", *args, "--project", str(tmp_path / "none")])
         assert result.returncode == 2
         assert "it is a folder" in result.stderr, (args, result.stderr)
+
+
+def _fake_dot(folder: Path, body: str) -> dict[str, str]:
+    """A `dot` on PATH that records its pid and then runs `body` (shell)."""
+    import shutil
+
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "dot"
+    script.write_text(f"#!/bin/sh\necho $$ > {folder / 'dot.pid'}\n{body}\n")
+    script.chmod(0o755)
+    from helpers import clean_env
+
+    python_dir = os.path.dirname(shutil.which("python3") or sys.executable)
+    return clean_env(PATH=f"{bin_dir}:{os.path.dirname(sys.executable)}:{python_dir}:/usr/bin:/bin")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes (its parent has not reaped it yet).
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    return True
+
+
+def test_sigterm_during_graph_stops_graphviz(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    env = _fake_dot(tmp_path, "exec sleep 60")
+    args = ["graph", "--project", str(FIXTURES / "shop"), "-o", str(tmp_path / "g.svg")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "signalscope", *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    pid_file = tmp_path / "dot.pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    dot_pid = int(pid_file.read_text())
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while _alive(dot_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(dot_pid), "Graphviz's dot was left running"
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_a_slow_dot_is_stopped_with_a_clear_message(tmp_path: Path) -> None:
+    env = _fake_dot(tmp_path, "exec sleep 60")
+    env["SIGNALSCOPE_DOT_TIMEOUT"] = "1"
+    out = tmp_path / "g.svg"
+    result = run(
+        [sys.executable, "-m", "signalscope", "graph", "--project", str(FIXTURES / "shop"), "-o", str(out)], env=env
+    )
+    assert result.returncode == 2, result.stderr
+    assert "did not finish drawing svg in 1 s" in result.stderr
+    assert "SIGNALSCOPE_DOT_TIMEOUT" in result.stderr
+    assert not _alive(int((tmp_path / "dot.pid").read_text()))
+    assert not out.exists()
