@@ -528,7 +528,7 @@ def run_graphviz(dot_text: str, fmt: str, *, timeout: float | None = None) -> by
     def stop(signum: int, frame: Any) -> None:
         raise _Stopped(signum)
 
-    watched = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
+    watched: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for number in watched:
