@@ -23,6 +23,7 @@ the receiver's span under the same parent, not inside it.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from typing import Any
@@ -60,6 +61,11 @@ def _require_otel() -> Any:
     return context, trace
 
 
+#: Trees whose spans are remembered for late sends, and trees waiting for their outermost send.
+MAX_EXPORTED_TREES = 256
+MAX_PENDING_TREES = 4096
+
+
 class SpanExporter:
     """A Tracer's `on_send` callback that turns each finished tree of sends into spans."""
 
@@ -70,20 +76,61 @@ class SpanExporter:
 
         self._tracer = otel_trace.get_tracer("signalscope", __version__, tracer_provider=tracer_provider)
         self._pending: dict[int, list[TraceEvent]] = {}  # outermost send id -> the events of its tree so far
+        # The span contexts of the trees exported last (outermost send id -> event id -> context), so
+        # that a send made after its tree was exported (by a task a receiver spawned) nests under its
+        # receiver's span.
+        self._exported: collections.OrderedDict[int, dict[int, Any]] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def __call__(self, events: list[TraceEvent], root: int) -> None:
+        overflow: list[TraceEvent] = []
         with self._lock:
-            self._pending.setdefault(root, []).extend(events)
-            if events and events[0].id != root:
-                return  # inside a send still running: exported with the outermost one
-            tree = self._pending.pop(root, [])
+            known = self._exported.get(root)
+            if events and events[0].id == root:  # the outermost send has just ended, in its own context
+                tree = self._pending.pop(root, []) + events
+                known = None
+            elif events and known is not None and events[0].parent in known:
+                # A late send: its tree was exported already. It and what it set off go now.
+                tree = events + self._descendants(root, {e.id for e in events})
+            else:
+                self._pending.setdefault(root, []).extend(events)  # inside a send still running
+                tree = []
+                if len(self._pending) > MAX_PENDING_TREES:  # bounded: the oldest go as they are
+                    overflow = self._pending.pop(next(iter(self._pending)))
+        outer = self._context.get_current()
         if tree:
-            # The outermost send has just ended, in the context it was made in.
-            self._export(sorted(tree, key=lambda e: (e.start_ns, e.id)), self._context.get_current(), _wall_offset())
+            contexts = self._export(sorted(tree, key=lambda e: (e.start_ns, e.id)), outer, _wall_offset(), known)
+            with self._lock:
+                self._exported[root] = {**(self._exported.get(root) or {}), **contexts}
+                self._exported.move_to_end(root)
+                while len(self._exported) > MAX_EXPORTED_TREES:
+                    self._exported.popitem(last=False)
+        if overflow:
+            self._export(sorted(overflow, key=lambda e: (e.start_ns, e.id)), outer, _wall_offset(), None)
 
-    def _export(self, tree: list[TraceEvent], outer: Any, offset: int) -> None:
-        contexts: dict[int, Any] = {}
+    def _descendants(self, root: int, ids: set[int]) -> list[TraceEvent]:
+        """Take from the pending events of `root` those below the events `ids` (called under the lock)."""
+        pending = self._pending.pop(root, [])
+        taken: list[TraceEvent] = []
+        moved = True
+        while moved and pending:
+            moved = False
+            rest = []
+            for event in pending:
+                if event.parent in ids:
+                    ids.add(event.id)
+                    taken.append(event)
+                    moved = True
+                else:
+                    rest.append(event)
+            pending = rest
+        if pending:
+            self._pending[root] = pending
+        return taken
+
+    def _export(self, tree: list[TraceEvent], outer: Any, offset: int, known: dict[int, Any] | None) -> dict[int, Any]:
+        """Make the spans of `tree` (parents first), under `outer` or the `known` spans; return their contexts."""
+        contexts: dict[int, Any] = dict(known or {})
         status = self._trace.Status
         for event in tree:  # parents start first
             parent = contexts.get(event.parent, outer) if event.parent is not None else outer
@@ -100,6 +147,7 @@ class SpanExporter:
                 span.set_status(status(self._trace.StatusCode.ERROR, event.error))
             span.end(end_time=event.start_ns + event.duration_ns + offset)
             contexts[event.id] = self._trace.set_span_in_context(span, outer)
+        return contexts
 
 
 def _wall_offset() -> int:

@@ -89,6 +89,12 @@ _WRAPPED = 16  # whether _live_receivers has run for this send
 _ORIGINALS = 17  # id(wrapper) -> receiver, to give the responses their receivers back
 CALL_IDS = 18  # an id for each sync receiver taken, from the same counter as the sends
 ROOT = 19  # the id of the outermost send this one happened in (its own id when it is the outermost)
+# asend: the parts still running (async receiver calls, and the sync receivers' worker thread), and
+# whether the send has ended (it raised) with its report waiting for them. asyncio.gather hands on
+# the first exception at once and leaves the other receivers running: reported then, their calls
+# (and the sends they make) would be lost.
+_PENDING = 20
+_DEFERRED = 21
 
 _current: contextvars.ContextVar[Any] = contextvars.ContextVar("signalscope_trace_current", default=None)
 _get_current = _current.get
@@ -190,21 +196,87 @@ def _wrap_async(record: list[Any], receiver: Any) -> Any:
     async def traced(*args: Any, **kwargs: Any) -> Any:
         call = _ids()
         token = _set_current((record, call))
+        _start_part(record)
         start = _clock()
         try:
             result = await receiver(*args, **kwargs)
         except BaseException as exc:
             record[ASYNC].append((call, receiver, start, _clock(), _thread(), exc, None))
-            raise
-        finally:
             _reset_current(token)
+            _end_part(record)
+            raise
         record[ASYNC].append((call, receiver, start, _clock(), _thread(), None, result))
+        _reset_current(token)
+        _end_part(record)
         return result
 
     if hasattr(receiver, "__qualname__"):  # send_robust's error log reads it; keep its absence too
         traced.__qualname__ = receiver.__qualname__
     record[_ORIGINALS][id(traced)] = receiver
     return traced
+
+
+def _timed_part(record: list[Any], receivers: list[Any]) -> Iterator[Any]:
+    # asend's sync receivers, run by Django in a worker thread: as _timed, and the part ends when
+    # they are done, or at the first that raises (asend stops there). Each is wrapped to see that.
+    taken = record[RECEIVERS]
+    times = record[TIMES]
+    ids = record[CALL_IDS]
+    record[CALL_THREAD] = _thread()
+    for receiver in receivers:
+        taken.append(receiver)
+        ids.append(_ids())
+        times.append(_clock())
+        yield _wrap_part(record, receiver)
+    times.append(_clock())
+    _end_part(record)
+
+
+def _wrap_part(record: list[Any], receiver: Any) -> Any:
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return receiver(*args, **kwargs)
+        except BaseException as exc:
+            _end_part(record)
+            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            raise  # without this frame: the traceback is the one Django's own asend gives
+
+    if hasattr(receiver, "__qualname__"):
+        traced.__qualname__ = receiver.__qualname__
+    record[_ORIGINALS][id(traced)] = receiver
+    return traced
+
+
+def _start_part(record: list[Any]) -> None:
+    with _lock:
+        record[_PENDING] += 1
+
+
+def _end_part(record: list[Any]) -> None:
+    with _lock:
+        record[_PENDING] -= 1
+        due = record[_DEFERRED] and record[_PENDING] == 0
+        if due:
+            record[_DEFERRED] = False
+    if due:
+        _notify(record)
+
+
+def _notify(record: list[Any]) -> None:
+    """Hand the finished `record` to the listeners, then drop its exceptions.
+
+    An exception's traceback holds the frames of the hooks, which hold the
+    record: kept, it would make a cycle that keeps the instance, the
+    receivers and the frames alive until a cyclic collection. The listeners
+    have turned them into text by now.
+    """
+    for listener in _listeners:
+        try:
+            listener(record)
+        except Exception as exc:  # a tracer's failure must never reach the program
+            _listener_failed(listener, exc)
+    record[ERROR] = None
+    record[ASYNC] = []
 
 
 def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -223,7 +295,11 @@ def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
             sync = [r for r in sync if not _mute(self, r)]
             asynchronous = [r for r in asynchronous if not _mute(self, r)]
         if sync:  # an empty list stays one: asend tests it
-            if record[METHOD] in _ROBUST:
+            if record[METHOD] == "asend":
+                record[_ORIGINALS] = {}
+                _start_part(record)
+                sync = _timed_part(record, sync)
+            elif record[METHOD] in _ROBUST:
                 record[RAISED] = set()
                 record[_ORIGINALS] = {}
                 wrapped = [_wrap_robust(record, r, i) if hasattr(r, "__qualname__") else r for i, r in enumerate(sync)]
@@ -259,7 +335,7 @@ def _new_record(signal: Any, sender: Any, named: dict[str, Any], method: str) ->
         parent, root = current[1], current[0][ROOT]
     # fmt: off
     return [sid, parent, signal, sender, named, method, _thread(), 0, 0, None, [], [], 0, None, None, [], False, None,
-            [], root]
+            [], root, 0, False]
     # fmt: on
 
 
@@ -280,19 +356,19 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
         except BaseException as exc:
             record[END] = _clock()
             record[ERROR] = exc
-            raise
-        else:
-            record[END] = _clock()
-            if record[_ORIGINALS]:
-                responses = _unwrap(record[_ORIGINALS], responses)
-            record[RESPONSES] = responses
-        finally:
             _reset_current(token)
-            for listener in _listeners:
-                try:
-                    listener(record)
-                except Exception as exc:  # a tracer's failure must never reach the program
-                    _listener_failed(listener, exc)
+            _notify(record)
+            raise
+        record[END] = _clock()
+        if record[_ORIGINALS]:
+            responses = _unwrap(record[_ORIGINALS], responses)
+        record[RESPONSES] = responses
+        _reset_current(token)
+        for listener in _listeners:
+            try:
+                listener(record)
+            except Exception as exc:  # a tracer's failure must never reach the program
+                _listener_failed(listener, exc)
         return responses
 
     functools.update_wrapper(hook, original)
@@ -313,19 +389,18 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
         except BaseException as exc:
             record[END] = _clock()
             record[ERROR] = exc
-            raise
-        else:
-            record[END] = _clock()
-            if record[_ORIGINALS]:
-                responses = _unwrap(record[_ORIGINALS], responses)
-            record[RESPONSES] = responses
-        finally:
             _reset_current(token)
-            for listener in _listeners:
-                try:
-                    listener(record)
-                except Exception as exc:  # a tracer's failure must never reach the program
-                    _listener_failed(listener, exc)
+            with _lock:  # receivers still running (see _PENDING): the last one to end reports
+                deferred = record[_DEFERRED] = record[_PENDING] > 0
+            if not deferred:
+                _notify(record)
+            raise
+        record[END] = _clock()
+        if record[_ORIGINALS]:
+            responses = _unwrap(record[_ORIGINALS], responses)
+        record[RESPONSES] = responses
+        _reset_current(token)
+        _notify(record)
         return responses
 
     functools.update_wrapper(hook, original)
