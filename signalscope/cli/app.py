@@ -867,7 +867,8 @@ def report_command(
         log = _read_trace(trace_file) if trace_file else None
         if os.path.exists(output) and not os.path.isdir(output):
             raise OutputError(f"Can't write the report into {output}: it is not a folder.")
-        check_output(os.path.join(output, "index.html"))
+        if os.path.isdir(output):  # a new one is made, with its parents, once the report is ready
+            check_output(os.path.join(output, "index.html"))
         with progress("Loading the Django project…"):
             loaded = _load(api, project, settings, pythonpath, no_urls)
             smap = api.scan(loaded)
