@@ -46,7 +46,7 @@ ATTRIBUTES = {
     "django.signal.receiver.async": "whether the receiver is a coroutine function",
     "django.signal.result_type": "the type of what a receiver returned",
     "django.signal.kwargs": "the names of the keyword arguments sent",
-    "django.signal.instance": "the instance sent, as app_label.Model(pk=...)",
+    "django.signal.instance": "the instance sent, as app_label.Model(pk=...): an int or UUID pk, else <type>",
 }
 
 
