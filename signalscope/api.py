@@ -243,6 +243,7 @@ def check(
     from django.apps import apps
 
     from .checks import AppInfo, CheckInput, run_checks, scan_sources
+    from .introspect import scan_wrapped
     from .model.check import RULES
 
     for rule in (*select, *ignore):
@@ -272,7 +273,9 @@ def check(
         for name, module in list(sys.modules.items())
         if getattr(module, "__file__", None) and project.is_project_file(module.__file__)
     )
-    data = CheckInput(cmap, infos, declarations, weak, frozenset(sys.modules), project_modules)
+    data = CheckInput(
+        cmap, infos, declarations, weak, frozenset(sys.modules), project_modules, wrapped=scan_wrapped(project)
+    )
     return run_checks(data, select=select, ignore=ignore)
 
 

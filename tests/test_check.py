@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
-from helpers import FIXTURES, TESTS, signalscope
+from helpers import FIXTURES, TESTS, python_snippet, receivers, signalscope
 
 PITFALLS = str(FIXTURES / "pitfalls")
 CLEAN = str(FIXTURES / "pitfalls_clean")
@@ -42,6 +43,84 @@ def test_nothing_on_the_clean_twin() -> None:
     assert (result.returncode, result.stdout) == (0, "No signal problems found.\n"), result.stderr
     for fmt in ("json", "github", "sarif"):
         assert signalscope("check", "--project", CLEAN, "--format", fmt).returncode == 0
+
+
+def test_receivers_behind_decorators_are_neither_unconnected_nor_duplicates() -> None:
+    # fixtures/pitfalls_clean/notify/decorated.py: pairs of receivers sharing a signal and sender, each
+    # behind a decorator with or without functools.wraps (functions, a factory, stacked, classes).
+    wired = receivers(signalscope("list", "--json", "--project", CLEAN).json())
+    wrappers = [r["receiver"] for r in wired if r["receiver"].startswith("notify.decorators:")]
+    assert wrappers.count("notify.decorators:logged.<locals>.wrapper") == 4  # named by the wrapper, not the function
+    assert {"notify.decorators:Counted.__call__", "notify.decorators:Timed.__call__"} <= set(wrappers)
+    result = signalscope("check", "--project", CLEAN, "--select", "SS001,SS002", "--format", "json")
+    assert (result.returncode, result.json()["findings"]) == (0, []), result.stderr
+
+
+def test_real_problems_behind_decorators_are_still_found(tmp_path: Path) -> None:
+    project = tmp_path / "pitfalls_clean"
+    shutil.copytree(CLEAN, project, ignore=shutil.ignore_patterns("__pycache__"))
+    notify = project / "notify"
+    (notify / "forgotten.py").write_text(
+        "from django.db.models.signals import post_save\n"
+        "from django.dispatch import receiver\n\n"
+        "from .decorators import logged, traced\n\n\n"
+        '@receiver(post_save, sender="billing.Order")\n'
+        "@logged\n"
+        "def never_imported(sender, **kwargs):\n"
+        "    return sender\n\n\n"
+        '@receiver(post_save, sender="billing.Order")\n'
+        "@traced\n"
+        "def never_imported_either(sender, **kwargs):\n"
+        "    return sender\n"
+    )
+    decorated = notify / "decorated.py"
+    source = decorated.read_text()
+    twice = (
+        '@receiver(post_save, sender=Invoice, dispatch_uid="{name}-1")\n'
+        '@receiver(post_save, sender=Invoice, dispatch_uid="{name}-2")\n'
+        "@{decorator}\n"
+        "def {name}(sender, instance, **kwargs):\n"
+        "    return instance.pk\n"
+    )
+    decorated.write_text(
+        f"{source}\n\n{twice.format(name='wrapped_twice', decorator='logged')}"
+        f"\n\n{twice.format(name='traced_twice', decorator='traced')}"
+    )
+    line = source.count("\n") + 3  # its first decorator: the line Python gives the function
+    result = signalscope("check", "--project", str(project))
+    assert result.returncode == 1, result.stderr
+    never = "is decorated with @receiver but never connected: notify.forgotten is never imported: import it in "
+    assert result.stdout.splitlines() == [
+        f"notify/decorated.py:{line}: SS002 error: wrapped_twice is connected 2 times to post_save for "
+        "billing.Invoice (connected as notify.decorators:logged.<locals>.wrapper; dispatch_uid 'wrapped_twice-1', "
+        "'wrapped_twice-2'): it runs 2 times per send.",
+        f"notify/decorated.py:{line + 7}: SS002 error: traced_twice is connected 2 times to post_save for "
+        "billing.Invoice (dispatch_uid 'traced_twice-1', 'traced_twice-2'): it runs 2 times per send.",
+        f"notify/forgotten.py:9: SS001 error: never_imported {never}notify.apps.NotifyConfig.ready() (notify/apps.py).",
+        f"notify/forgotten.py:15: SS001 error: never_imported_either {never}notify.apps.NotifyConfig.ready() "
+        "(notify/apps.py).",
+        "",
+        "4 findings: 4 errors.",
+    ]
+
+
+def test_matching_through_wrappers_runs_no_receiver_code() -> None:
+    # Opaque's __getattr__ records every name it is asked for and not found: Django's connect asks
+    # for a few (__func__...); introspection and the rules may ask for nothing else.
+    code = (
+        "from signalscope import api\n"
+        f"project = api.load_project(project={CLEAN!r})\n"
+        "from notify.decorators import MISSED_LOOKUPS\n"
+        "django_asked = set(MISSED_LOOKUPS)\n"
+        "before = len(MISSED_LOOKUPS)\n"
+        "findings = api.check(project)\n"
+        "ours = set(MISSED_LOOKUPS[before:]) - django_asked\n"
+        "import json\n"
+        "print(json.dumps([len(findings), sorted(django_asked), sorted(ours)]))\n"
+    )
+    count, django_asked, ours = json.loads(python_snippet(code))
+    assert (count, ours) == (0, [])
+    assert "__func__" in django_asked  # the spy works
 
 
 def test_select_ignore_and_fail_on() -> None:

@@ -3,18 +3,21 @@
 The rules (model/check.py documents each) read the live registry, the
 dependency graph's cascade states and, for SS001 and SS003, the project's
 source with `ast` (nothing is imported or run). Pure functions of their
-inputs: the API gathers them from the loaded project.
+inputs: the API gathers them from the loaded project. SS001 and SS002 see
+through decorators: a receiver behind one without functools.wraps is its
+wrapper, matched to the function it wraps by `CheckInput.wrapped`.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..graph.build import cascade_states, cycle_edges
+from ..model import Connection, ReceiverRef
 from ..model.cascade import CascadeMap
 from ..model.check import RULES, SEVERITIES, Finding
 from .declared import Declaration, WeakConnect, scan_sources
@@ -50,6 +53,8 @@ class CheckInput:
     weak_connects: list[WeakConnect] = field(default_factory=list)
     imported: frozenset[str] = frozenset()  # module names imported in the process (sys.modules)
     project_modules: frozenset[str] = frozenset()  # the project's own modules
+    # The functions each connection's receiver wraps (introspect's scan_wrapped), where it wraps any.
+    wrapped: Mapping[Connection, tuple[ReceiverRef, ...]] = field(default_factory=dict)
 
 
 def run_checks(data: CheckInput, *, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Finding]:
@@ -84,6 +89,8 @@ def _at_receiver(conn: Any, rule: str, message: str) -> Finding:
 
 def _ss001(data: CheckInput) -> list[Finding]:
     connected = {conn.receiver.path for conn in data.cmap.registry.connections}
+    # Behind a decorator without functools.wraps, what is connected is the wrapper.
+    connected.update(ref.path for refs in data.wrapped.values() for ref in refs)
     findings = []
     for decl in data.declarations:
         path = f"{decl.module}:{decl.qualname}"
@@ -110,32 +117,43 @@ def _app_of(module: str, apps: list[AppInfo]) -> AppInfo | None:
 
 
 def _ss002(data: CheckInput) -> list[Finding]:
-    groups: dict[tuple[object, ...], list[object]] = defaultdict(list)
+    groups: dict[tuple[object, ...], list[Connection]] = defaultdict(list)
     for conn in data.cmap.registry.connections:
         r = conn.receiver
         # A partial's bound arguments may make each connection different on purpose: not judged.
         if conn.is_dead or r.file is None or r.kind == "partial":
             continue
-        key = (conn.signal, conn.sender.kind, conn.sender.label, r.file, r.line, _short(r.path))
+        # Wrappers made by one decorator share their code: the same receiver wraps the same functions.
+        inner = tuple((w.file, w.line, _short(w.path)) for w in data.wrapped.get(conn, ()))
+        key = (conn.signal, conn.sender.kind, conn.sender.label, r.file, r.line, _short(r.path), inner)
         groups[key].append(conn)
+    declared = {f"{d.module}:{d.qualname}" for d in data.declarations}
     findings = []
-    for (signal, _kind, label, file, line, name), conns in groups.items():
+    for conns in groups.values():
         if len(conns) < 2:
             continue
-        uids = sorted({c.dispatch_uid for c in conns if c.dispatch_uid is not None})  # type: ignore[attr-defined]
-        paths = sorted({c.receiver.path for c in conns})  # type: ignore[attr-defined]
+        first = conns[0]
+        signal, label, where = first.signal, first.sender.label, first.receiver
+        uids = sorted({c.dispatch_uid for c in conns if c.dispatch_uid is not None})
+        paths = sorted({c.receiver.path for c in conns})
+        path = paths[0]
         detail = []
-        if len(paths) > 1:
+        # Connected as a wrapper without functools.wraps: named and placed as the function it declares.
+        wrapped = next((w for w in data.wrapped.get(first, ()) if w.path in declared), None)
+        if wrapped is not None and where.path not in declared:
+            detail.append("connected as " + " and ".join(paths))
+            where, path = wrapped, wrapped.path
+        elif len(paths) > 1:
             detail.append("imported as " + " and ".join(paths))
         if uids:
             detail.append("dispatch_uid " + ", ".join(repr(u) for u in uids))
         sender = f" for {label}" if label else ""
         message = (
-            f"{name} is connected {len(conns)} times to {_short(signal)}{sender}"  # type: ignore[arg-type]
+            f"{_short(where.path)} is connected {len(conns)} times to {_short(signal)}{sender}"
             + (f" ({'; '.join(detail)})" if detail else "")
             + f": it runs {len(conns)} times per send."
         )
-        findings.append(Finding(file, line, "SS002", message, signal, paths[0]))  # type: ignore[arg-type]
+        findings.append(Finding(where.file, where.line, "SS002", message, signal, path))
     return findings
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .receivers import scan
+from .receivers import scan, scan_wrapped
 
-__all__ = ["scan"]
+__all__ = ["scan", "scan_wrapped"]

@@ -6,13 +6,13 @@ import contextlib
 import functools
 import inspect
 import sys
-from collections.abc import Callable
-from types import FunctionType
+from collections.abc import Callable, Iterator
+from types import FunctionType, GetSetDescriptorType, MethodType
 from typing import Any
 
 from ..model import ReceiverRef, SenderRef
 
-__all__ = ["callable_path", "describe_receiver", "describe_sender"]
+__all__ = ["callable_path", "describe_receiver", "describe_sender", "describe_wrapped"]
 
 # Types whose repr() is plain data, safe and deterministic to show as a sender.
 _PLAIN_TYPES = (str, bytes, int, float, bool, complex)
@@ -108,6 +108,80 @@ def _describe_function(func: FunctionType, is_async: bool, relpath: Callable[[st
         code = func.__code__
         file, line = relpath(code.co_filename), code.co_firstlineno
     return ReceiverRef(f"{func.__module__ or '?'}:{qualname}", file, line, kind, is_async)
+
+
+#: How deep describe_wrapped follows wrappers of wrappers: stacked decorators rarely pass three.
+_MAX_WRAPPER_DEPTH = 8
+
+
+def describe_wrapped(obj: Any, *, relpath: Callable[[str | None], str | None]) -> tuple[ReceiverRef, ...]:
+    """Return the functions the receiver `obj` wraps, in the order they are found.
+
+    A decorator without functools.wraps leaves Django its wrapper, named and
+    located where the decorator defines it: the decorated function is reached
+    only through the wrapper's closure cells, or for a decorator written as a
+    class through the instance's attributes. Followed: ``__wrapped__`` and the
+    closure cells of plain functions, a bound method's function, a partial's
+    function, and the ``__dict__`` values of a callable instance, read only
+    where reading is plain (no ``__getattr__``, property or repr of the
+    user's runs). Each function is named as by `describe_receiver`.
+    """
+    found: list[ReceiverRef] = []
+    seen = {id(obj)}
+    for func in _wrapped_functions(obj, seen, _MAX_WRAPPER_DEPTH):
+        found.append(_describe_function(func, False, relpath))
+    return tuple(found)
+
+
+def _wrapped_functions(obj: Any, seen: set[int], depth: int) -> Iterator[FunctionType]:
+    """Yield the plain functions `obj` holds (depth first), and those they hold in turn."""
+    if depth == 0:
+        return
+    for inner in _held_callables(obj):
+        if id(inner) in seen:
+            continue
+        seen.add(id(inner))
+        if type(inner) is FunctionType:
+            yield inner
+        yield from _wrapped_functions(inner, seen, depth - 1)
+
+
+def _held_callables(obj: Any) -> list[Any]:
+    """The callables `obj` holds, as a wrapper would: read by type, running nothing of the user's."""
+    kind = type(obj)
+    if kind is FunctionType:
+        held = [dict.get(obj.__dict__, "__wrapped__")]
+        for cell in obj.__closure__ or ():
+            with contextlib.suppress(ValueError):  # an empty cell: a name not bound yet
+                held.append(cell.cell_contents)
+    elif kind is MethodType:
+        held = [obj.__func__]
+    elif issubclass(kind, functools.partial):
+        held = [_PARTIAL_FUNC.__get__(obj, kind)]
+    elif _is_callable_instance(obj):
+        # Its own attributes, only through the standard __dict__ slot (what getattr_static reads).
+        descriptor = inspect.getattr_static(obj, "__dict__", None)
+        if type(descriptor) is not GetSetDescriptorType:
+            return []
+        attributes = descriptor.__get__(obj, kind)
+        held = list(dict.values(attributes)) if issubclass(type(attributes), dict) else []
+    else:
+        return []  # a class, a builtin or another C callable: it holds no functions of the project
+    return [
+        h
+        for h in held
+        if type(h) in (FunctionType, MethodType) or issubclass(type(h), functools.partial) or _is_callable_instance(h)
+    ]
+
+
+#: The C slot behind ``partial.func``: read through it, a subclass's attribute hooks don't run.
+_PARTIAL_FUNC: Any = vars(functools.partial)["func"]
+
+
+def _is_callable_instance(obj: Any) -> bool:
+    """Whether `obj` is an instance of a class whose ``__call__`` is written in Python."""
+    kind = type(obj)
+    return not issubclass(kind, type) and type(inspect.getattr_static(kind, "__call__", None)) is FunctionType
 
 
 def describe_sender(obj: Any) -> SenderRef:

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .._gc import collection_paused
-from ..model import AppRef, Connection, SenderRef, SignalMap, SignalRef
+from ..model import AppRef, Connection, ReceiverRef, SenderRef, SignalMap, SignalRef
 from . import _compat
 from .discover import find_signals, name_signals, reachable_objects, signal_category
-from .naming import callable_path, describe_receiver, describe_sender
+from .naming import callable_path, describe_receiver, describe_sender, describe_wrapped
 
 if TYPE_CHECKING:
     from ..loader import Project
 
-__all__ = ["scan"]
+__all__ = ["scan", "scan_wrapped"]
 
 _UNKNOWN_SENDER = SenderRef(kind="unknown", label="<unidentified sender>")
 _ANY = SenderRef(kind="any", label=None)
@@ -101,7 +101,29 @@ def scan(project: Project) -> SignalMap:
         return _scan(project)
 
 
-def _scan(project: Project) -> SignalMap:
+def scan_wrapped(project: Project) -> dict[Connection, tuple[ReceiverRef, ...]]:
+    """Return, for each connection of `scan` whose receiver wraps functions, the functions it wraps.
+
+    A receiver behind a decorator without functools.wraps is its wrapper,
+    named after the decorator: the function it decorated is known only from
+    here (see `describe_wrapped`). Keys are equal to the connections `scan`
+    returns.
+
+    Raises IntrospectionError when Django's internals have an unknown layout.
+    """
+    live: list[tuple[Connection, Any]] = []
+    with collection_paused():
+        _scan(project, live)
+        wrapped = {}
+        for conn, obj in live:
+            functions = describe_wrapped(obj, relpath=project.relpath)
+            if functions:
+                wrapped[conn] = functions
+    return wrapped
+
+
+def _scan(project: Project, live: list[tuple[Connection, Any]] | None = None) -> SignalMap:
+    """Scan as `scan` does; with `live`, also append each connection with its receiver object."""
     from django.apps import apps
 
     relpath = project.relpath
@@ -118,25 +140,30 @@ def _scan(project: Project) -> SignalMap:
 
     signal_refs: list[SignalRef] = []
     connections: list[Connection] = []
-    unnamed: list[tuple[Any, list[Connection]]] = []
+    unnamed: list[tuple[Any, list[Connection], list[_compat.Entry]]] = []
     path_of: dict[int, str] = {}
     for signal, entries in decoded:
         place = names.get(id(signal))
         if place is None:
             conns = _connections("", entries, lookup, none_id, relpath)
             if conns:  # an unnamed signal with no receivers is noise (a temporary)
-                unnamed.append((signal, conns))
+                unnamed.append((signal, conns, entries))
             continue
         path = f"{place[0]}:{place[1]}"
         path_of[id(signal)] = path
         signal_refs.append(_signal_ref(signal, path, place[0], project))
-        connections.extend(_connections(path, entries, lookup, none_id, relpath))
+        conns = _connections(path, entries, lookup, none_id, relpath)
+        connections.extend(conns)
+        if live is not None:  # one connection per entry, in order
+            live.extend(zip(conns, [e.receiver for e in entries], strict=True))
     # Signals bound to no name: numbered in a stable order of their receivers.
     unnamed.sort(key=lambda item: [connection_key(c) for c in item[1]])
-    for index, (signal, conns) in enumerate(unnamed, 1):
+    for index, (signal, conns, entries) in enumerate(unnamed, 1):
         path = f"<unnamed>:{type(signal).__name__}#{index}"
         path_of[id(signal)] = path
         conns = [replace(c, signal=path) for c in conns]
+        if live is not None:
+            live.extend(zip(conns, [e.receiver for e in entries], strict=True))
         signal_refs.append(
             SignalRef(
                 path=path,
@@ -148,7 +175,7 @@ def _scan(project: Project) -> SignalMap:
         )
         connections.extend(conns)
 
-    connections.extend(_pending(apps, path_of, relpath))
+    connections.extend(_pending(apps, path_of, relpath, live))
 
     app_refs = tuple(
         sorted(
@@ -236,7 +263,9 @@ def _connections(
     return result
 
 
-def _pending(apps: Any, path_of: dict[int, str], relpath: Any) -> list[Connection]:
+def _pending(
+    apps: Any, path_of: dict[int, str], relpath: Any, live: list[tuple[Connection, Any]] | None = None
+) -> list[Connection]:
     result = []
     counts: dict[tuple[str, tuple[str, str]], int] = defaultdict(int)
     for op in _compat.read_pending(apps):
@@ -258,5 +287,7 @@ def _pending(apps: Any, path_of: dict[int, str], relpath: Any) -> list[Connectio
                 is_pending=True,
             )
         )
+        if live is not None:
+            live.append((result[-1], op.receiver))
         counts[slot] += 1
     return result
