@@ -22,9 +22,12 @@ import contextlib
 import os
 import stat
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING, TextIO
 
-__all__ = ["check_output", "open_output_stream", "write_output"]
+if TYPE_CHECKING:
+    from .errors import OutputError
+
+__all__ = ["check_output", "open_output_stream", "stdout_error", "write_output", "write_stdout"]
 
 _FD_ALIASES = {"/dev/stdout": 1, "/dev/stderr": 2}
 
@@ -116,7 +119,7 @@ def write_output(path: str | None, data: str | bytes) -> None:
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     if path is None or path == "-" or _descriptor(path) == 1:
-        _write_stdout(data)
+        write_stdout(data)
         return
     fd = _descriptor(path)
     if fd is not None:
@@ -136,19 +139,101 @@ def write_output(path: str | None, data: str | bytes) -> None:
     _write_atomically(path, target, payload, info)
 
 
-def _write_stdout(data: str | bytes) -> None:
+def write_stdout(data: str | bytes) -> None:
+    """Write `data` to stdout and flush it.
+
+    Text that stdout's encoding can't represent (→ on a cp1252 stream) is
+    written with JSON's ``\\uXXXX`` escapes: JSON output stays JSON and no
+    name is lost. The stream itself is left as it is (a traced program
+    shares it). Binary data is not written to a terminal. When the
+    write fails, descriptor 1 is pointed at os.devnull, so that the flush
+    at exit doesn't fail again.
+
+    Raises StdoutClosed when the reader has gone (``| head``), OutputError
+    for any other failure (a full disk).
+    """
     from .errors import OutputError
 
-    if isinstance(data, bytes):
-        if _is_tty(sys.stdout):
-            raise OutputError(
-                "Not writing binary image data to a terminal.", hint="Name a file with -o, e.g. -o signals.png."
+    stream = sys.stdout
+    try:
+        if isinstance(data, bytes):
+            if _is_tty(stream):
+                raise OutputError(
+                    "Not writing binary image data to a terminal.", hint="Name a file with -o, e.g. -o signals.png."
+                )
+            stream.buffer.write(data)
+            stream.buffer.flush()
+        else:
+            stream.write(_encodable(data, stream))
+            stream.flush()
+    except OSError as exc:
+        raise stdout_error(exc) from exc
+
+
+def stdout_error(exc: OSError) -> OutputError:
+    """Return the OutputError for `exc`, raised writing to stdout; point stdout at os.devnull.
+
+    Python flushes stdout again at exit, which would fail again ("Exception
+    ignored ... BrokenPipeError"); on os.devnull what is left in its buffers
+    goes quietly. A closed pipe is StdoutClosed, which needs no message.
+    """
+    from .errors import OutputError, StdoutClosed
+
+    stream = sys.stdout
+    if stream is sys.__stdout__ and stream is not None:  # a replaced stdout (a test's capture) is not ours
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+    if isinstance(exc, BrokenPipeError):
+        return StdoutClosed("stdout was closed before all the output was written.")
+    return OutputError(f"Can't write to stdout: {exc.strerror or exc}.")
+
+
+_ESCAPES = "signalscope.json_escapes"
+_NOTED: list[str] = []  # the encodings whose escapes have been noted on stderr
+
+
+def _json_escapes(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: each character as JSON writes it, ``\\uXXXX`` (a surrogate pair past U+FFFF)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = []
+    for char in exc.object[exc.start : exc.end]:
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), exc.end
+
+
+def _encodable(text: str, stream: TextIO) -> str:
+    """Return `text`, what `stream` can't encode in it escaped by _json_escapes (noted once on stderr)."""
+    import codecs
+
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding, getattr(stream, "errors", None) or "strict")
+        return text
+    except LookupError:  # an encoding or error handler Python doesn't know: let the stream say so
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        codecs.lookup_error(_ESCAPES)
+    except LookupError:
+        codecs.register_error(_ESCAPES, _json_escapes)
+    if encoding not in _NOTED:
+        _NOTED.append(encoding)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                f"signalscope: note: stdout's encoding ({encoding}) can't show some characters: they are written "
+                "as \\uXXXX escapes (PYTHONIOENCODING=utf-8 shows them).\n"
             )
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        sys.stdout.write(data)
-        sys.stdout.flush()
+            sys.stderr.flush()
+    return text.encode(encoding, _ESCAPES).decode(encoding)
 
 
 def _write_fd(path: str, fd: int, payload: bytes) -> None:

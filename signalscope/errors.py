@@ -9,6 +9,7 @@ __all__ = [
     "ProjectLoadError",
     "SettingsNotFound",
     "SignalscopeError",
+    "StdoutClosed",
     "TraceError",
     "UnknownFormat",
     "UnknownName",
@@ -75,6 +76,10 @@ class MissingExtra(SignalscopeError):
 
 class OutputError(SignalscopeError):
     """An output file could not be written."""
+
+
+class StdoutClosed(OutputError):
+    """stdout's reader went away (``| head``): the output was not all written, and that needs no message."""
 
 
 class TraceError(SignalscopeError):

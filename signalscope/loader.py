@@ -185,11 +185,27 @@ def find_user_frame(exc: BaseException) -> tuple[str, int] | None:
     return found
 
 
+_FIX_HINT = "Fix the error above; rerun with --traceback to see the whole traceback."
+
+
+def _hint(exc: BaseException, hint: str) -> str:
+    """Return `hint`, or for a SystemExit what to do about code that exits while it is imported."""
+    if not isinstance(exc, SystemExit):
+        return hint
+    return (
+        "signalscope sets the project up as manage.py does before it runs a command: code that exits there "
+        "(settings, an app's ready(), the URLconf) stops every command; exit in a management command instead."
+    )
+
+
 def _describe_failure(exc: BaseException, root: Path | None) -> str:
     where = find_user_frame(exc)
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, SyntaxError):
         text = f"SyntaxError: {exc.msg}"
+    elif isinstance(exc, SystemExit):
+        # str(SystemExit(0)) is "0" and str(SystemExit()) is "": show the code as given.
+        text = f"SystemExit({exc.code!r}) (sys.exit() was called while the project loaded)"
     if where is None:
         return text
     filename, line = where
@@ -282,10 +298,10 @@ def load_project(
     except ModuleNotFoundError as exc:
         spec = None
         missing = exc.name
-    except Exception as exc:  # an error in the package __init__ of the settings module
+    except (Exception, SystemExit) as exc:  # an error in the package __init__ of the settings module
         raise ProjectLoadError(
             f"Could not import the settings module of {where}: {_describe_failure(exc, root)}",
-            hint="Fix the error above; rerun with --traceback to see the whole traceback.",
+            hint=_hint(exc, _FIX_HINT),
         ) from exc
     else:
         missing = module
@@ -311,8 +327,8 @@ def load_project(
             f"Django found a configuration error in {where}: {_describe_failure(exc, root)}",
             hint="Fix the setting it names; rerun with --traceback to see the whole traceback.",
         ) from exc
-    except Exception as exc:
-        hint = "Fix the error above; rerun with --traceback to see the whole traceback."
+    except (Exception, SystemExit) as exc:  # SystemExit: settings or a ready() that exits
+        hint = _hint(exc, _FIX_HINT)
         if isinstance(exc, ModuleNotFoundError) and find_user_frame(exc) is None:
             hint = f"Is {exc.name!r} listed in INSTALLED_APPS and installed in this environment ({sys.executable})?"
         raise ProjectLoadError(f"Could not set up {where}: {_describe_failure(exc, root)}", hint=hint) from exc
@@ -325,10 +341,10 @@ def load_project(
         if urlconf:
             try:
                 importlib.import_module(urlconf)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 raise ProjectLoadError(
                     f"Could not import ROOT_URLCONF {urlconf!r} of {where}: {_describe_failure(exc, root)}",
-                    hint="Fix the error above, or skip URL loading with --no-urls.",
+                    hint=_hint(exc, "Fix the error above, or skip URL loading with --no-urls."),
                 ) from exc
             urls_loaded = True
 

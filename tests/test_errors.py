@@ -35,6 +35,13 @@ def assert_clean_failure(result: object, *needles: str) -> None:
             "site_cfg.bad_urls",
             ["ROOT_URLCONF 'site_cfg.urls_broken'", "site_cfg/urls_broken.py:3: ModuleNotFoundError", "--no-urls"],
         ),
+        ("site_cfg.exit_zero", ["site_cfg/exit_zero.py:6: SystemExit(0) (sys.exit() was called"]),
+        (
+            "site_cfg.exit_message",
+            ["site_cfg/exit_message.py:8: SystemExit('Set SHOP_API_KEY before starting the site.')"],
+        ),
+        ("site_cfg.exit_in_ready", ["Could not set up", "quitter/apps.py:13: SystemExit(0)"]),
+        ("site_cfg.exit_in_urls", ["ROOT_URLCONF 'site_cfg.urls_exit'", "site_cfg/urls_exit.py:3: SystemExit(3)"]),
         ("site_cfg.nope", ["no module named 'site_cfg.nope' on sys.path", str(BROKEN)]),
         ("nopkg.settings", ["no module named 'nopkg'"]),
     ],
@@ -42,6 +49,15 @@ def assert_clean_failure(result: object, *needles: str) -> None:
 def test_load_failures(settings: str, needles: list[str]) -> None:
     result = signalscope("list", "--project", str(BROKEN), "--settings", settings)
     assert_clean_failure(result, f"'{settings}'", *needles)
+
+
+@pytest.mark.parametrize("settings", ["site_cfg.exit_zero", "site_cfg.exit_message", "site_cfg.exit_in_ready"])
+def test_sys_exit_while_loading_is_not_a_green_check(settings: str) -> None:
+    # sys.exit(0) used to end `check` with status 0 and no output (a green CI run),
+    # sys.exit("msg") with status 1 (findings).
+    result = signalscope("check", "--project", str(BROKEN), "--settings", settings)
+    assert_clean_failure(result, "SystemExit(")
+    assert len(result.stderr.splitlines()) == 2  # the message and its hint
 
 
 def test_default_settings_of_broken_manage_py() -> None:

@@ -11,7 +11,7 @@ from typing import TextIO
 
 __all__ = ["error", "is_tty", "progress", "use_color", "width", "write_output", "write_stdout"]
 
-from .._files import write_output  # re-exported for the commands
+from .._files import write_output, write_stdout  # re-exported for the commands
 
 
 def is_tty(stream: TextIO) -> bool:
@@ -45,11 +45,6 @@ def progress(message: str) -> Iterator[None]:
     console = Console(file=sys.stderr, no_color=not use_color(sys.stderr))
     with console.status(message, spinner="dots"):
         yield
-
-
-def write_stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def error(message: str) -> None:

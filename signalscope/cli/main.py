@@ -11,7 +11,8 @@ import sys
 import traceback
 from collections.abc import Iterator
 
-from ..errors import SignalscopeError
+from .._files import stdout_error
+from ..errors import SignalscopeError, StdoutClosed
 from .console import error
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main", "reporting_errors"]
@@ -27,7 +28,8 @@ def reporting_errors(*, show_traceback: bool = False) -> Iterator[None]:
     """Turn exceptions raised in the block into a message on stderr and an exit code.
 
     A SignalscopeError prints its message and hint and exits with its
-    `exit_code`; anything else is a bug in signalscope: exit 70.
+    `exit_code`, but a closed stdout (``| head``) exits quietly; anything
+    else is a bug in signalscope: exit 70.
     """
     import typer
 
@@ -36,12 +38,7 @@ def reporting_errors(*, show_traceback: bool = False) -> Iterator[None]:
     except (typer.Exit, typer.Abort):
         raise
     except SignalscopeError as exc:
-        if show_traceback:
-            traceback.print_exc()
-        error(f"signalscope: error: {exc.message}")
-        if exc.hint:
-            error(exc.hint)
-        raise typer.Exit(exc.exit_code) from None
+        raise typer.Exit(_report(exc, show_traceback=show_traceback)) from None
     except KeyboardInterrupt:
         error("signalscope: interrupted")
         raise typer.Exit(130) from None
@@ -57,6 +54,17 @@ def reporting_errors(*, show_traceback: bool = False) -> Iterator[None]:
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
+def _report(exc: SignalscopeError, *, show_traceback: bool) -> int:
+    """Print `exc`'s message and hint on stderr (nothing for a closed stdout); return its exit code."""
+    if show_traceback:
+        traceback.print_exc()
+    if not isinstance(exc, StdoutClosed):
+        error(f"signalscope: error: {exc.message}")
+        if exc.hint:
+            error(exc.hint)
+    return exc.exit_code
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line (console script `signalscope`)."""
     from .app import app
@@ -69,4 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     named = next((arg for arg in args if not arg.startswith("-")), None)
     if any(command.name == named for command in app.registered_commands):
         app.registered_commands = [command for command in app.registered_commands if command.name == named]
-    app(args=args, prog_name="signalscope")
+    try:
+        app(args=args, prog_name="signalscope")
+    except SignalscopeError as exc:  # --version's output, written while the options are parsed
+        sys.exit(_report(exc, show_traceback=False))
+    except OSError as exc:  # --help's, written by rich; each command's own output fails in reporting_errors
+        sys.exit(_report(stdout_error(exc), show_traceback=False))
