@@ -300,17 +300,23 @@ def graph_command(
                 cascade=not no_cascade,
                 follow_calls=follow_calls,
             )
-        command = _command_line("graph", project=project, settings=settings, model=model, depth=depth)
+        command = _command_line("graph", settings=settings, model=model, depth=depth)
         data = api.render_graph(graph, chosen, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app, command=command)
         write_output(output, data)
 
 
 def _command_line(name: str, **options: object) -> str:
-    """Return the command as a header comment shows it: the options that shape the graph."""
+    """Return the command as a header comment shows it: the options that shape the graph.
+
+    Never `--project`: output holds no paths. Values are quoted as a shell
+    reads them; the renderer escapes any control character left.
+    """
+    import shlex
+
     parts = ["signalscope", name]
     for key, value in options.items():
         if value is not None:
-            parts.append(f"--{key.replace('_', '-')} {value}")
+            parts.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
     return " ".join(parts)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import SignalMap
+from .escaping import escape_controls
 
 __all__ = ["SNAPSHOT_SCHEMA", "Change", "diff_snapshots", "render_diff", "snapshot_dict", "snapshot_json"]
 
@@ -101,7 +102,10 @@ def _short(path: str) -> str:
 
 
 def render_diff(changes: list[Change]) -> str:
-    """Human form: ``+ post_save(auth.User): accounts.signals:send_welcome_email``, one line each."""
+    """Human form: ``+ post_save(auth.User): accounts.signals:send_welcome_email``, one line each.
+
+    Control characters in names are shown escaped (model.escaping).
+    """
     if not changes:
         return "No wiring changes.\n"
     marks = {"added": "+", "removed": "-", "changed": "~"}
@@ -110,7 +114,7 @@ def render_diff(changes: list[Change]) -> str:
         where = f"{_short(c.signal)}({c.sender})" if c.sender else f"{_short(c.signal)}(any sender)"
         uid = f" [dispatch_uid={c.dispatch_uid}]" if c.dispatch_uid else ""
         detail = f": {c.detail}" if c.detail else ""
-        lines.append(f"{marks[c.kind]} {where}: {c.receiver}{uid}{detail}")
+        lines.append(escape_controls(f"{marks[c.kind]} {where}: {c.receiver}{uid}{detail}"))
     counts = {kind: sum(1 for c in changes if c.kind == kind) for kind in marks}
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
     return "\n".join([*lines, "", f"{len(changes)} wiring change{'s' if len(changes) != 1 else ''}: {summary}."]) + "\n"

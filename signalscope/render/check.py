@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from ..model.check import RULES, Finding
+from ..model.escaping import escape_controls
 
 __all__ = ["CHECK_SCHEMA", "render_check_github", "render_check_json", "render_check_sarif", "render_check_text"]
 
@@ -21,8 +22,11 @@ def _where(finding: Finding) -> str:
 
 
 def render_check_text(findings: list[Finding]) -> str:
-    """One line per finding, ``file:line: RULE severity: message``, then a count by severity."""
-    lines = [f"{_where(f)}: {f.rule} {f.severity}: {f.message}" for f in findings]
+    """One line per finding, ``file:line: RULE severity: message``, then a count by severity.
+
+    Control characters in names are shown escaped (model.escaping): one line stays one finding.
+    """
+    lines = [escape_controls(f"{_where(f)}: {f.rule} {f.severity}: {f.message}") for f in findings]
     if not findings:
         return "No signal problems found.\n"
     counts = Counter(f.severity for f in findings)
@@ -50,7 +54,9 @@ def render_check_json(findings: list[Finding]) -> str:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Control characters shown escaped, as in the text format: the log that shows these
+    # commands is a terminal (it runs ANSI codes), and a name's newline is no line break.
+    return escape_controls(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

@@ -5,19 +5,22 @@ pydot or pygraphviz at run time, write nodes in insertion rather than a
 fixed order, and pydot takes seconds on a 10,000-receiver graph. Nodes get
 opaque ids (n0, n1, ... in sorted order), so no project name can collide
 with a DOT keyword; every label is a quoted string in which only the
-characters DOT gives a meaning to are escaped. Tests check the output with
-Graphviz's `dot` and with pydot's parser, hostile names included.
+characters DOT gives a meaning to are escaped, and names show their control
+characters escaped (model.escaping), newlines included: the only line break
+in a label is the renderer's own. Tests check the output with Graphviz's
+`dot` and with pydot's parser, hostile names included.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from typing import Any
 
 import networkx as nx
 
-__all__ = ["dot_node_ids", "dot_quote", "edge_label", "printable", "render_dot"]
+from ..model.escaping import escape_controls
+
+__all__ = ["dot_node_ids", "dot_quote", "edge_label", "render_dot"]
 
 _SHAPES = {
     "sender": 'shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
@@ -27,42 +30,40 @@ _SHAPES = {
 }
 
 
-def printable(text: str) -> str:
-    """Return `text` with control characters and line or paragraph separators as spaces, but "\\n"."""
-    return "".join(
-        " " if ch != "\n" and (ch < " " or unicodedata.category(ch) in ("Cc", "Zl", "Zp")) else ch for ch in text
-    )
-
-
 def dot_quote(text: str) -> str:
-    r"""Return `text` as a DOT quoted string: backslashes and quotes escaped, newlines as \n."""
-    cleaned = printable(text)
-    escaped = cleaned.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    r"""Return `text` as a DOT quoted string: backslashes and quotes escaped, newlines as \n.
+
+    Each newline in `text` is a line break in the label; any other control
+    character is shown escaped. Names go through `escape_controls` first, so
+    that only the caller's own newlines break lines.
+    """
+    lines = (escape_controls(line).replace("\\", "\\\\").replace('"', '\\"') for line in text.split("\n"))
+    return '"' + "\\n".join(lines) + '"'
 
 
 def _node_label(data: dict[str, Any]) -> str:
+    """Return the label of a node, names escaped: one line, or a receiver's two (name, then file:line)."""
     kind = data["kind"]
+    name = escape_controls(str(data["label"]))
     if kind == "receiver":
-        where = f"{data['file']}:{data['line']}" if data.get("file") else ""
-        return f"{data['label']}\n{where}" if where else data["label"]
-    if kind == "signal":
-        return str(data["label"])
+        where = escape_controls(f"{data['file']}:{data['line']}") if data.get("file") else ""
+        return f"{name}\n{where}" if where else name
     if kind == "unresolved":
-        return f"unresolved: {data['label']}"
-    return str(data["label"])
+        return f"unresolved: {name}"
+    return name
 
 
 def edge_label(data: dict[str, Any]) -> str | None:
-    """Return the label of an edge, shared by the DOT and Mermaid renderers."""
+    """Return the label of an edge (one line, names escaped), shared by the DOT and Mermaid renderers."""
     kind = data["kind"]
     if kind == "connected":
-        return f"{data.get('sender') or 'any'} ({data['position'] + 1})"
+        return f"{escape_controls(data.get('sender') or 'any')} ({data['position'] + 1})"
     if kind == "triggers":
-        return f"{data['effect']} {data['sender'] or ''}".strip()
+        # escaped before strip(), which would eat a name's vertical tab or form feed
+        return f"{escape_controls(str(data['effect']))} {escape_controls(data['sender'] or '')}".strip()
     if kind == "writes":
         effect = str(data["effect"])
-        return effect + (": no signal" if effect in ("update", "bulk_create") else ": no receivers")
+        return escape_controls(effect) + (": no signal" if effect in ("update", "bulk_create") else ": no receivers")
     return None
 
 
@@ -99,10 +100,11 @@ def render_dot(
 
     `rankdir` is Graphviz's (TB, LR, BT, RL); `cluster_by_app` draws each
     app's receivers and models in a ``cluster_<app>`` subgraph; `command`,
-    when given, goes in a header comment, as graph_models does.
+    when given, goes in a header comment, as graph_models does. The comment
+    lines show control characters escaped: no value can end them early.
     """
     ids = dot_node_ids(graph)
-    lines = [f"// {line}" for line in (title, command) if line]
+    lines = [f"// {escape_controls(line)}" for line in (title, command) if line]
     lines += [
         "digraph signalscope {",
         f'  graph [rankdir={dot_quote(rankdir)}, fontname="Helvetica", fontsize=10];',
@@ -123,8 +125,9 @@ def render_dot(
         else:
             loose.append(line)
     for app in sorted(clusters):
-        lines.append(f"  subgraph {dot_quote('cluster_' + app)} {{")
-        lines.append(f"    label={dot_quote(app)};")
+        shown = escape_controls(app)
+        lines.append(f"  subgraph {dot_quote('cluster_' + shown)} {{")
+        lines.append(f"    label={dot_quote(shown)};")
         lines.append('    style="rounded"; color="#bbbbbb";')
         lines.extend(f"    {line}" for line in clusters[app])
         lines.append("  }")

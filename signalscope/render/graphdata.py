@@ -1,4 +1,10 @@
-"""Data renderers of the dependency graph: JSON (networkx node-link data) and GraphML."""
+"""Data renderers of the dependency graph: JSON (networkx node-link data) and GraphML.
+
+JSON keeps every name as it is. GraphML shows control characters escaped
+(model.escaping), as the human formats do: XML 1.0 cannot hold most of them
+at all, not even as character references, and a parser turns a carriage
+return into a newline.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 import networkx as nx
 
 from ..model import SCHEMA_VERSION, dump_json
+from ..model.escaping import escape_controls
 
 __all__ = ["render_graph_json", "render_graphml"]
 
@@ -31,16 +38,20 @@ def _graphml_value(value: Any) -> Any:
     # GraphML holds strings, numbers and booleans: None becomes "", anything else text.
     if value is None:
         return ""
-    if isinstance(value, (bool, int, float, str)):
+    if isinstance(value, (bool, int, float)):
         return value
-    return str(value)
+    return escape_controls(str(value))
 
 
 def render_graphml(graph: nx.MultiDiGraph) -> str:
-    """Return `graph` as GraphML (networkx's writer; yEd, Gephi and Cytoscape read it)."""
+    """Return `graph` as GraphML (networkx's writer; yEd, Gephi and Cytoscape read it).
+
+    Always well-formed XML: node ids and values show control characters escaped.
+    """
     clean = nx.MultiDiGraph()
     for node, data in graph.nodes(data=True):
-        clean.add_node(node, **{k: _graphml_value(v) for k, v in data.items()})
+        clean.add_node(_graphml_value(node), **{k: _graphml_value(v) for k, v in data.items()})
     for tail, head, key, data in graph.edges(keys=True, data=True):
-        clean.add_edge(tail, head, key=key, **{k: _graphml_value(v) for k, v in data.items()})
+        values = {k: _graphml_value(v) for k, v in data.items()}
+        clean.add_edge(_graphml_value(tail), _graphml_value(head), key=_graphml_value(key), **values)
     return "\n".join(nx.generate_graphml(clean)) + "\n"

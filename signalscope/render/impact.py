@@ -1,9 +1,10 @@
-"""Renderers of impact trees: plain text, a rich tree, and JSON."""
+"""Renderers of impact trees: plain text, a rich tree, and JSON (names escaped as model.escaping shows them)."""
 
 from __future__ import annotations
 
 from ..model import SCHEMA_VERSION, dump_json
 from ..model.cascade import ImpactNode
+from ..model.escaping import escape_controls
 from .text import capture_console, captured
 
 __all__ = ["render_impact_json", "render_impact_rich", "render_impact_text"]
@@ -12,6 +13,10 @@ _LOOP = "  ⟲ loop"
 
 
 def _line(node: ImpactNode) -> str:
+    return escape_controls(_raw_line(node))
+
+
+def _raw_line(node: ImpactNode) -> str:
     where = f"  {node.file}:{node.line}" if node.file else ""
     if node.kind == "signal":
         return node.label + ("" if node.children else "  (no receivers)")
@@ -26,7 +31,7 @@ def _line(node: ImpactNode) -> str:
 
 def render_impact_text(tree: ImpactNode) -> str:
     """Return `tree` as plain text with box-drawing branches."""
-    lines = [tree.label]
+    lines = [escape_controls(tree.label)]
 
     def walk(node: ImpactNode, prefix: str, last: bool) -> None:
         lines.append(prefix + ("└─ " if last else "├─ ") + _line(node))
@@ -41,12 +46,12 @@ def render_impact_text(tree: ImpactNode) -> str:
 
 def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | None = None) -> str:
     """Return `tree` as a rich tree: receivers bold, loops red, silent writes dim."""
-    from rich.markup import escape
+    from rich.text import Text
     from rich.tree import Tree
 
     console = capture_console(color, width)
     styles = {"signal": "cyan", "receiver": "bold", "effect": "", "cycle": "bold red", "depth": "dim"}
-    root = Tree(f"[bold]{escape(tree.label)}[/bold]")
+    root = Tree(Text(escape_controls(tree.label), style="bold"))  # Text, not markup: names print as written
 
     def walk(node: ImpactNode, branch: Tree) -> None:
         style = styles.get(node.kind, "")
@@ -54,7 +59,7 @@ def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | Non
             style = "dim"
         if node.in_cycle and node.kind == "receiver":
             style = "bold red"
-        child = branch.add(escape(_line(node)), style=style)
+        child = branch.add(Text(_line(node)), style=style)
         for grandchild in node.children:
             walk(grandchild, child)
 

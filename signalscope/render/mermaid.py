@@ -2,7 +2,8 @@
 
 Hand-written (no library writes Mermaid): node ids are opaque (n0, n1, ...
 in sorted order, never a Mermaid keyword), and labels are quoted with the
-characters Mermaid reads inside them replaced by its entity codes.
+characters Mermaid reads inside them replaced by its entity codes; names
+show their control characters escaped (model.escaping).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 import networkx as nx
 
-from .dot import _node_label, edge_label, printable
+from ..model.escaping import escape_controls
+from .dot import _node_label, edge_label
 
 __all__ = ["mermaid_quote", "render_mermaid"]
 
@@ -20,9 +22,11 @@ _SHAPES = {"sender": ('(["', '"])'), "signal": ('{{"', '"}}'), "receiver": ('["'
 
 
 def mermaid_quote(text: str) -> str:
-    """Return `text` as a quoted Mermaid label: entity codes for its special characters, <br> for newlines."""
-    out = "".join(_ENTITIES.get(ch, ch) for ch in printable(text))
-    return out.replace("\n", "<br>")
+    """Return `text` as a quoted Mermaid label: entity codes for its special characters, <br> for newlines.
+
+    Any other control character is shown escaped.
+    """
+    return "<br>".join("".join(_ENTITIES.get(ch, ch) for ch in escape_controls(line)) for line in text.split("\n"))
 
 
 _ARROWS = {"connected": ("--", "-->"), "triggers": ("==", "==>"), "writes": ("-.", ".->")}

@@ -2,7 +2,9 @@
 
 The plain forms print one receiver per line with its signal and sender on
 the same line, never wrapped, so ``grep`` and ``awk`` work on them. The rich
-forms import rich only when called.
+forms import rich only when called. Names from the project are shown with
+their control characters escaped (model.escaping), and reach rich as Text,
+never as markup: a "[bold]" in a name prints as written.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from itertools import groupby
 from typing import Any
 
 from ..model import Connection, SignalMap, SignalRef
+from ..model.escaping import escape_controls
 
 __all__ = [
     "capture_console",
@@ -29,7 +32,7 @@ COLUMNS = ("SIGNAL", "SENDER", "#", "RECEIVER", "LOCATION", "FLAGS")
 
 def header(smap: SignalMap) -> str:
     """Return the one-line provenance header: versions and where the settings came from."""
-    return (
+    return escape_controls(
         f"signalscope {smap.signalscope} · Django {smap.django} · "
         f"settings {smap.settings} (from {smap.settings_source})"
     )
@@ -85,7 +88,7 @@ def summary(smap: SignalMap) -> str:
     if pending:
         parts.append(f"{pending} pending")
     text = ", ".join(parts) + "."
-    idle = [s.name for s in smap.signals if s.path not in with_receivers]
+    idle = [escape_controls(s.name) for s in smap.signals if s.path not in with_receivers]
     if idle:
         text += "\nNo receivers: " + ", ".join(idle) + "."
     return text
@@ -94,7 +97,10 @@ def summary(smap: SignalMap) -> str:
 def _rows(smap: SignalMap) -> list[tuple[str, ...]]:
     titles = _signal_titles(smap)
     return [
-        (titles[c.signal], sender_text(c), str(c.position + 1), c.receiver.path, location(c), flags(c))
+        tuple(
+            escape_controls(cell)
+            for cell in (titles[c.signal], sender_text(c), str(c.position + 1), c.receiver.path, location(c), flags(c))
+        )
         for c in smap.connections
     ]
 
@@ -122,7 +128,7 @@ def _tree_groups(smap: SignalMap) -> list[tuple[SignalRef, list[tuple[str, list[
         groups = []
         for _, items in groupby(conns, key=lambda c: c.sender):
             group = list(items)
-            groups.append((sender_text(group[0]), group))
+            groups.append((escape_controls(sender_text(group[0])), group))
         result.append((signal, groups))
     return result
 
@@ -133,13 +139,15 @@ def render_plain_tree(smap: SignalMap) -> str:
     for signal, groups in _tree_groups(smap):
         if not groups:
             continue
-        lines.append(f"{signal.path}  [{signal.category}]")
+        lines.append(escape_controls(f"{signal.path}  [{signal.category}]"))
         for sender, conns in groups:
             lines.append(f"  {sender}")
             for c in conns:
                 extra = flags(c)
                 lines.append(
-                    f"    {c.position + 1}. {c.receiver.path}  {location(c)}" + (f"  [{extra}]" if extra else "")
+                    escape_controls(
+                        f"    {c.position + 1}. {c.receiver.path}  {location(c)}" + (f"  [{extra}]" if extra else "")
+                    )
                 )
     lines.extend(["", summary(smap)])
     return "\n".join(lines) + "\n"
@@ -205,11 +213,11 @@ def _column_widths(rows: list[tuple[str, ...]], total: int) -> list[int]:
 
 def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None = None) -> str:
     """Return a rich table grouped by signal, for a terminal `width` columns wide."""
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     console = capture_console(color, width)
-    console.print(escape(header(smap)), style="bold")
+    console.print(Text(header(smap)), style="bold")
     titles = _signal_titles(smap)
     rows = _rows(smap)
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
@@ -222,44 +230,47 @@ def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None 
         previous = None
         for i, c in enumerate(conns):
             sender = sender_text(c)
-            table.add_row(
+            cells = (
                 titles[c.signal] if i == 0 else "",
                 sender if sender != previous else "",
                 str(c.position + 1),
                 c.receiver.path,
                 location(c),
                 flags(c),
-                style=_style(c),
             )
+            table.add_row(*(Text(escape_controls(cell)) for cell in cells), style=_style(c))
             previous = sender
     if smap.connections:
         console.print(table)
     else:
         console.print("No receivers match.")
-    console.print(escape(summary(smap)))
+    console.print(Text(summary(smap)))
     return captured(console)
 
 
 def render_rich_tree(smap: SignalMap, *, color: bool = True, width: int | None = None) -> str:
     """Return signal -> sender -> receivers as a rich tree."""
-    from rich.markup import escape
+    from rich.text import Text
     from rich.tree import Tree
 
     console = capture_console(color, width)
-    console.print(escape(header(smap)), style="bold")
+    console.print(Text(header(smap)), style="bold")
     root = Tree("signals", hide_root=True)
     for signal, groups in _tree_groups(smap):
         if not groups:
             continue
-        branch = root.add(f"[bold]{escape(signal.path)}[/bold] [dim]\\[{escape(signal.category)}][/dim]")
+        path, category = escape_controls(signal.path), escape_controls(signal.category)
+        branch = root.add(Text.assemble((path, "bold"), " ", (f"[{category}]", "dim")))
         for sender, conns in groups:
-            leaf = branch.add(f"[cyan]{escape(sender)}[/cyan]")
+            leaf = branch.add(Text(sender, style="cyan"))
             for c in conns:
                 extra = flags(c)
-                text = f"{c.position + 1}. {escape(c.receiver.path)}  [dim]{escape(location(c))}[/dim]"
+                text = Text.assemble(
+                    f"{c.position + 1}. {escape_controls(c.receiver.path)}  ", (escape_controls(location(c)), "dim")
+                )
                 if extra:
-                    text += f"  [magenta]{escape(extra)}[/magenta]"
+                    text.append_text(Text.assemble("  ", (escape_controls(extra), "magenta")))
                 leaf.add(text, style=_style(c))
     console.print(root)
-    console.print(escape(summary(smap)))
+    console.print(Text(summary(smap)))
     return captured(console)

@@ -1,7 +1,8 @@
 """Renderers of a TraceLog: the causal tree, the per-receiver summary, JSON, JSON lines and Chrome's Trace Event Format.
 
 Pure functions of their arguments (no clock, no process id of their own):
-the same log renders to the same bytes.
+the same log renders to the same bytes. The human forms show names with
+their control characters escaped (model.escaping), never as rich markup.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..model.escaping import escape_controls
 from ..model.trace import TraceEvent, TraceLog
 from .text import capture_console, captured
 
@@ -103,10 +105,8 @@ def render_plain_tree(
 
     def walk(event: TraceEvent, prefix: str, last: bool, top: bool) -> None:
         branch = "" if top else ("└─ " if last else "├─ ")
-        notes = _notes(event, slow_ns)
-        lines.append(
-            f"{prefix}{branch}{label(event)}  {_ms(event.duration_ns)}" + (f"  [{', '.join(notes)}]" if notes else "")
-        )
+        name, notes = escape_controls(label(event)), escape_controls(", ".join(_notes(event, slow_ns)))
+        lines.append(f"{prefix}{branch}{name}  {_ms(event.duration_ns)}" + (f"  [{notes}]" if notes else ""))
         below = children.get(event.id, [])
         inner = prefix if top else prefix + ("   " if last else "│  ")
         for i, child in enumerate(below):
@@ -132,22 +132,24 @@ def render_rich_tree(
 
     Sends that no receiver heard are left out (counted at the end) unless `unheard`.
     """
-    from rich.markup import escape
+    from rich.text import Text
     from rich.tree import Tree
 
     slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
     children = event_children(log, unheard)
     console = capture_console(color, width)
 
-    def text(event: TraceEvent) -> str:
-        name = escape(label(event))
-        name = f"[bold]{name}[/bold]" if event.kind == "send" else f"[cyan]{name}[/cyan]"
-        duration = _ms(event.duration_ns)
+    def text(event: TraceEvent) -> Text:
+        # Text, not markup: a "[bold]" in a name or an error message prints as written
+        name = (escape_controls(label(event)), "bold" if event.kind == "send" else "cyan")
         slow = event.kind == "call" and slow_ns is not None and event.duration_ns >= slow_ns
-        duration = f"[bold red]{duration}[/bold red]" if slow else f"[dim]{duration}[/dim]"
+        duration = (_ms(event.duration_ns), "bold red" if slow else "dim")
+        line = Text.assemble(name, "  ", duration)
         notes = _notes(event, slow_ns)
-        style = "red" if event.error else ("dim" if event.outcome == "unheard" else "yellow")
-        return f"{name}  {duration}" + (f"  [{style}]{escape('[' + ', '.join(notes) + ']')}[/{style}]" if notes else "")
+        if notes:
+            style = "red" if event.error else ("dim" if event.outcome == "unheard" else "yellow")
+            line.append_text(Text.assemble("  ", (escape_controls("[" + ", ".join(notes) + "]"), style)))
+        return line
 
     def grow(tree: Any, event: TraceEvent) -> None:
         for child in children.get(event.id, []):
@@ -160,7 +162,7 @@ def render_rich_tree(
         console.print(tree)
     console.print()
     for line in _footer(log, min(len(roots), TREE_LIMIT), len(roots), unheard):
-        console.print(escape(line), style="dim")
+        console.print(Text(line), style="dim")
     return captured(console)
 
 
@@ -201,8 +203,8 @@ _SUMMARY_COLUMNS = ("RECEIVER", "SIGNAL", "CALLS", "ERRORS", "TOTAL MS", "MEAN M
 def _summary_rows(log: TraceLog) -> list[tuple[str, ...]]:
     return [
         (
-            st.receiver,
-            _short(st.signal),
+            escape_controls(st.receiver),
+            escape_controls(_short(st.signal)),
             str(st.calls),
             str(st.errors),
             f"{st.total_ns / 1e6:.3f}",
@@ -230,6 +232,7 @@ def render_plain_summary(log: TraceLog) -> str:
 def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None = None) -> str:
     """The per-receiver table for a terminal."""
     from rich.table import Table
+    from rich.text import Text
 
     rows = _summary_rows(log)
     console = capture_console(color, width)
@@ -240,7 +243,7 @@ def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None 
     for i, column in enumerate(_SUMMARY_COLUMNS):
         table.add_column(column, justify="left" if i < 2 else "right", style="cyan" if i == 0 else None)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # Text, not markup: names print as written
     console.print(table)
     return captured(console)
 
@@ -335,7 +338,7 @@ def render_trace_dot(log: TraceLog, *, title: str = "signals that fired") -> str
     edges: dict[tuple[str, str], int] = {}
 
     def node(event: TraceEvent) -> str:
-        name = label(event)
+        name = escape_controls(label(event))
         nodes.setdefault(name, "hexagon" if event.kind == "send" else "box")
         return name
 
@@ -345,7 +348,7 @@ def render_trace_dot(log: TraceLog, *, title: str = "signals that fired") -> str
         if parent is not None:
             key = (node(parent), here)
             edges[key] = edges.get(key, 0) + 1
-    lines = [f"digraph {dot_quote(title)} {{", "  rankdir=LR;", "  node [fontname=Helvetica];"]
+    lines = [f"digraph {dot_quote(escape_controls(title))} {{", "  rankdir=LR;", "  node [fontname=Helvetica];"]
     for name, shape in nodes.items():
         lines.append(f"  {dot_quote(name)} [shape={shape}];")
     for (tail, head), count in edges.items():
