@@ -807,6 +807,7 @@ def _read_snapshot(path: str, git: str | None) -> dict[str, Any]:
     import subprocess
 
     from ..errors import UsageError
+    from ..model.snapshot import check_snapshot
 
     if git is not None:
         spec = f"{git}:./{path}" if not path.startswith("./") else f"{git}:{path}"
@@ -829,7 +830,10 @@ def _read_snapshot(path: str, git: str | None) -> dict[str, Any]:
         raise UsageError(f"{path} is not JSON: {exc}.") from exc
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a signalscope snapshot.")
-    return data
+    try:
+        return check_snapshot(data)
+    except ValueError as exc:  # valid JSON, not a snapshot's shape: say which file, and where in it
+        raise UsageError(f"{path}: {exc}.") from exc
 
 
 REPORT_EXAMPLES = """\
@@ -904,15 +908,16 @@ def _read_trace(path: str) -> Any:
     import json
 
     from ..errors import UsageError
-    from ..model.trace import TraceLog
-    from ..render.trace import event_from_dict
+    from ..render.trace import trace_from_dict
 
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
-        events = tuple(map(event_from_dict, data["events"]))
     except OSError as exc:
         raise UsageError(f"Can't read {path}: {exc.strerror or exc}.") from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path} is not a trace written by `signalscope trace --format json` ({exc}).") from exc
-    return TraceLog(events=events, dropped=int(data.get("dropped", 0)))
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise UsageError(f"{path} is not JSON: {exc}.") from exc
+    try:
+        return trace_from_dict(data)
+    except ValueError as exc:  # JSON of the wrong shape: say where
+        raise UsageError(f"{path} is not a trace written by `signalscope trace --format json`: {exc}.") from exc

@@ -15,7 +15,15 @@ from typing import Any
 from . import SignalMap
 from .escaping import escape_controls
 
-__all__ = ["SNAPSHOT_SCHEMA", "Change", "diff_snapshots", "render_diff", "snapshot_dict", "snapshot_json"]
+__all__ = [
+    "SNAPSHOT_SCHEMA",
+    "Change",
+    "check_snapshot",
+    "diff_snapshots",
+    "render_diff",
+    "snapshot_dict",
+    "snapshot_json",
+]
 
 #: Version of the snapshot file; bumped on any change.
 SNAPSHOT_SCHEMA = 1
@@ -59,13 +67,46 @@ class Change:
     detail: str = ""
 
 
+def check_snapshot(data: Any) -> dict[str, Any]:
+    """Return `data` when it has the shape snapshot_dict gives; raise ValueError saying where it has not.
+
+    "sender" and "dispatch_uid" may be left out (null), and so may the
+    flags (false); "receiver" may not. Other keys are ignored.
+    """
+    problem = f"not a signalscope snapshot (schema {SNAPSHOT_SCHEMA})"
+    if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA:
+        raise ValueError(problem)
+    if not isinstance(data.get("include_django", False), bool):
+        raise ValueError(f'{problem}: "include_django" is not true or false')
+    signals = data.get("signals")
+    if not isinstance(signals, dict):
+        raise ValueError(f'{problem}: "signals" is not an object')
+    for signal, entries in signals.items():
+        where = f"signals[{json.dumps(signal)}]"
+        if not isinstance(signal, str) or not isinstance(entries, list):
+            raise ValueError(f"{problem}: {where} is not a list")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise ValueError(f"{problem}: {where}[{i}] is not an object")
+            if "receiver" not in entry:
+                raise ValueError(f'{problem}: {where}[{i}] has no "receiver"')
+            if not isinstance(entry["receiver"], str):
+                raise ValueError(f'{problem}: {where}[{i}]: "receiver" is not a string')
+            for key in ("sender", "dispatch_uid"):
+                if not isinstance(entry.get(key), (str, type(None))):
+                    raise ValueError(f'{problem}: {where}[{i}]: "{key}" is not a string or null')
+            for flag in _FLAGS:
+                if not isinstance(entry.get(flag, False), bool):
+                    raise ValueError(f'{problem}: {where}[{i}]: "{flag}" is not true or false')
+    return data
+
+
 def _key(signal: str, entry: dict[str, Any]) -> tuple[str, str | None, str, str | None]:
     return (signal, entry.get("sender"), entry["receiver"], entry.get("dispatch_uid"))
 
 
 def _index(data: dict[str, Any]) -> dict[tuple[str, str | None, str, str | None], list[dict[str, Any]]]:
-    if data.get("schema") != SNAPSHOT_SCHEMA or not isinstance(data.get("signals"), dict):
-        raise ValueError(f"not a signalscope snapshot (schema {SNAPSHOT_SCHEMA})")
+    check_snapshot(data)
     index: dict[tuple[str, str | None, str, str | None], list[dict[str, Any]]] = {}
     for signal, entries in data["signals"].items():
         for entry in entries:

@@ -32,6 +32,7 @@ __all__ = [
     "render_rich_tree",
     "render_trace_dot",
     "render_trace_json",
+    "trace_from_dict",
 ]
 
 #: Version of the trace JSON, JSON lines and the args of the Chrome format; bumped on any change.
@@ -269,9 +270,88 @@ def event_to_dict(event: TraceEvent) -> dict[str, Any]:
     }
 
 
-def event_from_dict(data: dict[str, Any]) -> TraceEvent:
-    """The inverse of event_to_dict (reading `--format json` output back, or xdist's report data)."""
-    return TraceEvent(**{**data, "kwargs": tuple(sorted(data["kwargs"].items()))})
+_NONE = type(None)
+#: event_to_dict's fields: the JSON types each may have, said in words.
+_EVENT_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "id": ((int,), "an integer"),
+    "parent": ((int, _NONE), "an integer or null"),
+    "kind": ((str,), '"send" or "call"'),
+    "signal": ((str,), "a string"),
+    "sender": ((str, _NONE), "a string or null"),
+    "receiver": ((str, _NONE), "a string or null"),
+    "method": ((str,), "a string"),
+    "start_ns": ((int,), "an integer"),
+    "duration_ns": ((int,), "an integer"),
+    "thread": ((int,), "an integer"),
+    "is_async": ((bool,), "true or false"),
+    "outcome": ((str,), '"ok", "error" or "unheard"'),
+    "error": ((str, _NONE), "a string or null"),
+    "result_type": ((str, _NONE), "a string or null"),
+    "kwargs": ((dict,), "an object"),
+}
+_OPTIONAL = ("is_async", "outcome", "error", "result_type", "kwargs")  # TraceEvent's defaults
+_CHOICES = {"kind": ("send", "call"), "outcome": ("ok", "error", "unheard")}
+
+
+def event_from_dict(data: Any, *, where: str = "the event") -> TraceEvent:
+    """The inverse of event_to_dict (reading `--format json` output back).
+
+    Raises ValueError, naming `where` and the field, for anything event_to_dict
+    could not have written: not an object, a field missing, unknown or of
+    the wrong type (true is no integer), a kind or outcome it never writes.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} is not an object")
+    for name in data:
+        if name not in _EVENT_FIELDS:
+            raise ValueError(f"{where} has an unknown field {json.dumps(name)}")
+    for name, (types, words) in _EVENT_FIELDS.items():
+        if name not in data:
+            if name in _OPTIONAL:
+                continue
+            raise ValueError(f'{where} has no "{name}"')
+        value = data[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ValueError(f'{where}: "{name}" is not {words}')
+        if name in _CHOICES and value not in _CHOICES[name]:
+            raise ValueError(f'{where}: "{name}" is not {words}')
+    kwargs = data.get("kwargs", {})
+    if not all(isinstance(v, str) for v in kwargs.values()):
+        raise ValueError(f'{where}: "kwargs" values are not strings')
+    return TraceEvent(**{**data, "kwargs": tuple(sorted(kwargs.items()))})
+
+
+def trace_from_dict(data: Any) -> TraceLog:
+    """The inverse of render_trace_json: a TraceLog from ``{"schema", "dropped", "events"}``.
+
+    Raises ValueError saying what is wrong and where: not an object, another
+    schema, events that are not a list of events (event_from_dict), or two
+    events with one id (the tree would hold a loop).
+    """
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if data.get("schema") != TRACE_SCHEMA:
+        raise ValueError(
+            f'"schema" is {json.dumps(data["schema"])}, not {TRACE_SCHEMA}' if "schema" in data else 'no "schema"'
+        )
+    if "events" not in data:
+        raise ValueError('no "events"')
+    if not isinstance(data["events"], list):
+        raise ValueError('"events" is not a list')
+    dropped = data.get("dropped", 0)
+    if not isinstance(dropped, int) or isinstance(dropped, bool):
+        raise ValueError('"dropped" is not an integer')
+    if dropped < 0:
+        raise ValueError('"dropped" is negative')
+    events = []
+    seen: set[int] = set()
+    for i, item in enumerate(data["events"]):
+        event = event_from_dict(item, where=f"events[{i}]")
+        if event.id in seen:
+            raise ValueError(f'events[{i}]: "id" {event.id} is not unique')
+        seen.add(event.id)
+        events.append(event)
+    return TraceLog(events=tuple(events), dropped=dropped)
 
 
 def render_trace_json(log: TraceLog) -> str:
