@@ -201,6 +201,12 @@ def trace_program(
     looked for, and it and `pythonpath` go first on sys.path. `options` are
     Tracer's.
 
+    The program ends as under python (tracing.runner.run_program): its
+    non-daemon threads are waited for and the atexit handlers run, traced,
+    so call this last in a process. The status is the one python would end
+    with; after an uncaught KeyboardInterrupt it is runner.INTERRUPTED
+    (-SIGINT): python then ends by killing itself with SIGINT.
+
     Raises UsageError (nothing to run, or a folder that does not exist).
     """
     from .errors import UsageError

@@ -46,7 +46,7 @@ def test_plain_tree_nests_marks_and_counts() -> None:
         "\n"
         "3 sends, 3 receiver calls\n"
         "1 send that no receiver heard not shown (--show-unheard)\n"
-        "2 earlier sends were dropped (the ring buffer is full: raise --max-sends)\n"
+        "2 older sends were dropped (--max-sends 3): the tree shows the last 3 only\n"
     )
     shown = render.render_plain_tree(LOG, unheard=True)
     assert "pre_save(auth.User)  0.001 ms  [no receiver ran]" in shown
@@ -68,7 +68,7 @@ def test_summary_totals_costliest_first() -> None:
         ("app.r:fast", 1, 0, 1 * MS),
         ("app.r:leaf", 1, 0, MS // 10),
     ]
-    lines = render.render_plain_summary(LOG).splitlines()
+    lines = render.render_plain_summary(TraceLog(events=LOG.events)).splitlines()  # nothing dropped
     assert lines[1].split() == ["app.r:slow", "post_save", "1", "1", "20.000", "20.000", "20.000"]
     assert render.render_plain_summary(TraceLog(events=())) == "no receiver ran\n"
 
@@ -93,3 +93,24 @@ def test_json_and_chrome_shapes() -> None:
     first = next(e for e in chrome["traceEvents"] if e["ph"] == "X")
     assert (first["ts"], first["dur"], first["tid"]) == (0, 30000.0, 1)
     assert render.render_chrome(with_async, pid=42) == render.render_chrome(with_async, pid=42)
+
+
+def test_every_human_format_says_how_many_sends_were_dropped() -> None:
+    # LOG kept 3 sends and dropped 2: its counts are low, and each human form says by how much.
+    note = "2 older sends were dropped (--max-sends 3): the counts below cover the last 3 only"
+    plain = render.render_plain_summary(LOG)
+    assert plain.splitlines()[0] == note and plain.splitlines()[1].startswith("RECEIVER")
+    assert note in render.render_rich_summary(LOG, color=False, width=200)
+    assert note in render.render_rich_summary(LOG, color=True, width=200)
+    tree = "2 older sends were dropped (--max-sends 3): the tree shows the last 3 only"
+    assert tree in render.render_plain_tree(LOG).splitlines()
+    assert tree in render.render_rich_tree(LOG, color=False, width=200)
+    many = TraceLog(events=LOG.events[:2], dropped=12_345)
+    assert render.render_plain_summary(many).startswith(
+        "12,345 older sends were dropped (--max-sends 1): the counts below cover the last 1 only\n"
+    )
+    nothing_heard = TraceLog(events=LOG.events[-1:], dropped=1)
+    assert render.render_plain_summary(nothing_heard) == (
+        "1 older send was dropped (--max-sends 1): the counts below cover the last 1 only\nno receiver ran\n"
+    )
+    assert "dropped" not in render.render_plain_summary(TraceLog(events=LOG.events))

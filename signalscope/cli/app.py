@@ -546,7 +546,7 @@ def trace_command(
         if stream is not None:
             stream.close(ran=True)
         _report_trace(log, fmt, target, slow, show_unheard)
-        raise typer.Exit(status)
+        _exit_as_program(status)
 
 
 class _JsonlSink:
@@ -621,6 +621,29 @@ def _report_trace(log: Any, fmt: str, target: str | None, slow: float, unheard: 
         text += render.render_plain_summary(log)
     stream.write(text)
     stream.flush()
+
+
+def _exit_as_program(status: int) -> None:
+    """Exit with the traced program's `status`; -N (run_program's INTERRUPTED) ends this process by signal N.
+
+    Python ends a program stopped by an uncaught KeyboardInterrupt by killing
+    itself with SIGINT, once its traceback is printed and its threads and atexit
+    handlers are done: a shell then sees the signal and stops a script too,
+    where an exit status of 130 would have it carry on. The report is written by then.
+    """
+    import contextlib
+    import signal
+
+    if status >= 0:
+        raise typer.Exit(status)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing left to keep
+            stream.flush()
+    if os.name == "posix":
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+    # Where no signal can end it (Windows), python exits with STATUS_CONTROL_C_EXIT, else 128 + N.
+    raise typer.Exit(0xC000013A if os.name == "nt" else 128 - status)
 
 
 CHECK_EPILOG = """\

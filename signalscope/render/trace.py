@@ -88,9 +88,23 @@ def _footer(log: TraceLog, shown: int, top: int, unheard: bool, hint: str = " (-
         lines.append(f"{quiet} send{'s' if quiet != 1 else ''} that no receiver heard not shown{hint}")
     if shown < top:
         lines.append(f"the tree shows the first {shown} of {top} top-level sends; --format json has them all")
-    if log.dropped:
-        lines.append(f"{log.dropped} earlier sends were dropped (the ring buffer is full: raise --max-sends)")
+    dropped = _dropped_note(log, "the tree shows")
+    if dropped:
+        lines.append(dropped)
     return lines
+
+
+def _dropped_note(log: TraceLog, what: str) -> str | None:
+    """Say how many sends the tracer's ring buffer dropped, so that no count is silently low; None if none.
+
+    `what` ("the counts below cover") is what covers only the sends kept.
+    When any were dropped the buffer was full: its size is the sends kept.
+    """
+    if not log.dropped:
+        return None
+    kept = sum(1 for e in log.events if e.kind == "send")
+    sends = "sends were" if log.dropped != 1 else "send was"
+    return f"{log.dropped:,} older {sends} dropped (--max-sends {kept}): {what} the last {kept:,} only"
 
 
 def render_plain_tree(
@@ -219,15 +233,17 @@ def _summary_rows(log: TraceLog) -> list[tuple[str, ...]]:
 def render_plain_summary(log: TraceLog) -> str:
     """The per-receiver table as aligned text, the costliest receiver first."""
     rows = _summary_rows(log)
+    dropped = _dropped_note(log, "the counts below cover")
+    head = f"{dropped}\n" if dropped else ""
     if not rows:
-        return "no receiver ran\n"
+        return head + "no receiver ran\n"
     table = [_SUMMARY_COLUMNS, *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(_SUMMARY_COLUMNS))]
     lines = []
     for row in table:
         cells = [cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
         lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+    return head + "\n".join(lines) + "\n"
 
 
 def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None = None) -> str:
@@ -237,6 +253,9 @@ def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None 
 
     rows = _summary_rows(log)
     console = capture_console(color, width)
+    dropped = _dropped_note(log, "the counts below cover")
+    if dropped:
+        console.print(Text(dropped), style="yellow")
     if not rows:
         console.print("no receiver ran", style="dim")
         return captured(console)

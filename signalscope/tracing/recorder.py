@@ -183,9 +183,10 @@ def _wrap_robust(record: list[Any], receiver: Any, index: int) -> Any:
     def traced(*args: Any, **kwargs: Any) -> Any:
         try:
             return receiver(*args, **kwargs)
-        except Exception:
+        except Exception as exc:
             record[RAISED].add(index)
-            raise
+            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            raise  # without this frame: the traceback send_robust logs and returns is Django's own
 
     traced.__qualname__ = receiver.__qualname__  # what send_robust's error log reads
     record[_ORIGINALS][id(traced)] = receiver
@@ -204,7 +205,8 @@ def _wrap_async(record: list[Any], receiver: Any) -> Any:
             record[ASYNC].append((call, receiver, start, _clock(), _thread(), exc, None))
             _reset_current(token)
             _end_part(record)
-            raise
+            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            raise  # without this frame, as Django's own call of the receiver
         record[ASYNC].append((call, receiver, start, _clock(), _thread(), None, result))
         _reset_current(token)
         _end_part(record)
@@ -358,7 +360,8 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
             record[ERROR] = exc
             _reset_current(token)
             _notify(record)
-            raise
+            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            raise  # without this frame: the traceback is the one Django's own send gives
         record[END] = _clock()
         if record[_ORIGINALS]:
             responses = _unwrap(record[_ORIGINALS], responses)
@@ -394,7 +397,8 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
                 deferred = record[_DEFERRED] = record[_PENDING] > 0
             if not deferred:
                 _notify(record)
-            raise
+            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            raise  # without this frame: the traceback is the one Django's own send gives
         record[END] = _clock()
         if record[_ORIGINALS]:
             responses = _unwrap(record[_ORIGINALS], responses)
