@@ -207,10 +207,18 @@ def trace_program(
     with; after an uncaught KeyboardInterrupt it is runner.INTERRUPTED
     (-SIGINT): python then ends by killing itself with SIGINT.
 
-    Raises UsageError (nothing to run, or a folder that does not exist).
+    A signal, sender or app filter that can match nothing is an error:
+    senders and apps are checked once the program has set Django up (an
+    unknown one stops it there), signals when it has ended (see
+    tracing.filters).
+
+    Raises UsageError (nothing to run, a folder that does not exist, a
+    sender or app filter on a program that never set Django up) and
+    UnknownName, with close matches.
     """
     from .errors import UsageError
     from .tracing import Tracer
+    from .tracing.filters import FilterCheck
     from .tracing.runner import find_program, run_program
 
     named = [("--pythonpath", entry) for entry in pythonpath]
@@ -227,11 +235,15 @@ def trace_program(
         os.environ["DJANGO_SETTINGS_MODULE"] = settings
     for folder in reversed(folders):
         sys.path.insert(0, str(folder))
-    tracer = Tracer(**options).start()
-    try:
-        status = run_program(command)
-    finally:
-        log = tracer.stop()
+    tracer = Tracer(**options)
+    check = FilterCheck(tracer)
+    with check.watching():
+        tracer.start()
+        try:
+            status = run_program(command)
+        finally:
+            log = tracer.stop()
+    check.finish(status, log)
     return status, log
 
 

@@ -7,6 +7,8 @@
   ``{"schema": 1, "tests": {nodeid: {"setup": [events], "call": [...], "teardown": [...]}}}``;
 - ``--signalscope-dot=DIR``: one DOT graph per test of what fired while the test ran (its call phase).
 
+Both paths are checked before any test runs: one that can't be written is a usage error (exit 4).
+
 With none of these in use the plugin patches nothing. It needs no
 conftest and works with or without pytest-django.
 """
@@ -56,14 +58,59 @@ def pytest_configure(config: pytest.Config) -> None:
         "mute_signals(*signals, receivers=[...]): don't call these signals' receivers, or just these "
         "receivers (objects or 'module:function' paths), during the test (signalscope).",
     )
+    report = config.getoption("--signalscope-report")
+    dot = config.getoption("--signalscope-dot")
+    # Checked now, before any test runs: a path that can't be written is a usage error (exit 4),
+    # not a traceback after the whole run. Made absolute now: a test may change the folder.
+    checked = not config.getoption("help", False)
+    if report:
+        if checked:
+            _check_report(report)
+        report = report if report == "-" else os.path.abspath(report)
+    if dot:
+        if checked:
+            _check_dot_folder(os.path.abspath(dot), dot)
+        dot = os.path.abspath(dot)
     config.stash[_TRACER] = {
-        "on": bool(
-            config.getoption("--signalscope")
-            or config.getoption("--signalscope-report")
-            or config.getoption("--signalscope-dot")
-        ),
+        "on": bool(config.getoption("--signalscope") or report or dot),
+        "report": report,
+        "dot": dot,
         "tests": {},
     }
+
+
+def _check_report(path: str) -> None:
+    from ._files import check_output
+    from .errors import OutputError
+
+    try:
+        check_output(path)
+    except OutputError as exc:
+        raise pytest.UsageError(f"--signalscope-report: {exc.message}") from None
+
+
+def _check_dot_folder(path: str, given: str) -> None:
+    """Refuse a --signalscope-dot folder that can't be made or written into (it is made on first use)."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir():
+        if os.access(existing, os.W_OK | os.X_OK):
+            return
+        reason = "it is not writable" if existing == Path(path) else f"{_shown(existing, path, given)} is not writable"
+    elif existing == Path(path):
+        reason = "it is not a folder"
+    else:
+        reason = f"{_shown(existing, path, given)} is not a folder"
+    raise pytest.UsageError(f"--signalscope-dot: Can't write into {given}: {reason}.")
+
+
+def _shown(part: Path, path: str, given: str) -> str:
+    """`part`, an ancestor of `path`, as the user wrote it in `given`."""
+    shown = Path(given)
+    for _ in range(len(Path(path).parts) - len(part.parts)):
+        shown = shown.parent
+    return str(shown)
 
 
 def _state(config: pytest.Config) -> dict[str, Any]:
@@ -176,7 +223,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     state = _state(config)
     state["tests"][report.nodeid] = events
-    folder = config.getoption("--signalscope-dot")
+    folder = state["dot"]
     if folder:
         _write_dot(Path(folder), report.nodeid, events.get("call", []))
 
@@ -192,7 +239,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    target = config.getoption("--signalscope-report")
+    target = _state(config)["report"]
     if not target or hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
         return
     from ._files import write_output

@@ -24,15 +24,18 @@ of the test; the traces of ``signalscope trace`` never do.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
+import inspect
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import UnknownName, UsageError
+from .introspect.labels import check_sender_label
 from .model.trace import TraceEvent, TraceLog
 from .tracing import recorder
 from .tracing.tracer import Tracer, known_signals, receiver_path, sender_label, signal_name, unbound
@@ -83,6 +86,12 @@ def _sender_matches(spec: Any, sender: Any) -> bool:
         label = sender_label(sender)
         return label is not None and label.lower() == spec.lower()
     return sender is spec
+
+
+def _check_sender(spec: Any, seen: Iterable[Any] = ()) -> None:
+    """Refuse a sender label that no sender has (UnknownName, with close matches); `seen`: senders sent from."""
+    if isinstance(spec, str):
+        check_sender_label(spec, ignore_case=True, seen=[label for s in seen if (label := sender_label(s))])
 
 
 def _norm_path(path: str) -> str:
@@ -147,7 +156,10 @@ class SignalRecorder:
         self._lock = threading.Lock()
 
     def __enter__(self) -> SignalRecorder:
+        if self._tracer is not None and self._log is None:
+            raise UsageError("This SignalRecorder is already recording: use a second one to record a block inside it.")
         self._signals = [resolve_signal(spec) for spec in self._signal_specs]
+        _check_sender(self._sender)
         include = [signal_name(signal)[0] for signal in self._signals]
         self._tracer = Tracer(include=include, exclude=() if include else None)
         self._raw.clear()
@@ -225,6 +237,7 @@ class SignalRecorder:
     def calls(self, signal: Any = None, sender: Any = None) -> list[dict[str, Any]]:
         """The keyword arguments of each matching send, in order (like mock's call_args_list)."""
         wanted = resolve_signal(signal) if signal is not None else None
+        self._check_sender(sender)
         return [
             s.kwargs for s in self.all_sends if _signal_matches(wanted, s.signal) and _sender_matches(sender, s.sender)
         ]
@@ -240,6 +253,7 @@ class SignalRecorder:
         """
         __tracebackhide__ = True  # pytest: the failure is the caller's line
         wanted = resolve_signal(signal)
+        self._check_sender(sender)
         candidates = [s for s in self.all_sends if s.signal is wanted and _sender_matches(sender, s.sender)]
         matching = [s for s in candidates if not _differences(s.kwargs, kwargs)]
         if (count is None and matching) or (count is not None and len(matching) == count):
@@ -261,6 +275,7 @@ class SignalRecorder:
         """Assert `signal` was not sent (from `sender`, with these kwargs)."""
         __tracebackhide__ = True  # pytest: the failure is the caller's line
         wanted = resolve_signal(signal)
+        self._check_sender(sender)
         matching = [
             s for s in self.all_sends
             if s.signal is wanted and _sender_matches(sender, s.sender) and not _differences(s.kwargs, kwargs)
@@ -279,6 +294,8 @@ class SignalRecorder:
         __tracebackhide__ = True  # pytest: the failure is the caller's line
         steps = [(item if isinstance(item, tuple) else (item, None)) for item in expected]
         resolved = [(resolve_signal(signal), sender) for signal, sender in steps]
+        for _, sender in resolved:
+            self._check_sender(sender)
         position = 0
         for send in self.all_sends:
             if position < len(resolved):
@@ -309,6 +326,10 @@ class SignalRecorder:
             f"Expected receiver {shown} to run {how_many}, but it ran {_times(len(ran))}.\n"
             f"Receivers that ran during the block: {seen}."
         )
+
+    def _check_sender(self, spec: Any) -> None:
+        if isinstance(spec, str):
+            _check_sender(spec, (send.sender for send in self.all_sends))
 
     def _summary(self) -> str:
         counts = Counter(s.name for s in self.all_sends)
@@ -346,20 +367,62 @@ def _differences(actual: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     return problems
 
 
+# -- blocks as decorators ----------------------------------------------------
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _Block(contextlib.ContextDecorator, contextlib.AbstractContextManager[Any]):
+    """A context manager that also decorates functions, coroutine functions included.
+
+    contextlib.ContextDecorator would wrap an ``async def`` in a plain
+    function: the block would end as soon as the coroutine was made, before
+    its body ran, and unittest, Django's test case and pytest's async
+    plugins would no longer see a coroutine function to await. Here the
+    wrapper is a coroutine function too, and the block lasts while it is
+    awaited. Generator functions are refused: their bodies run after the
+    call returns, outside any block the call made.
+    """
+
+    def __call__(self, func: _F) -> _F:
+        what = (
+            "async generator function"
+            if inspect.isasyncgenfunction(func)
+            else "generator function"
+            if inspect.isgeneratorfunction(func)
+            else None
+        )
+        if what is not None:
+            raise UsageError(
+                f"{type(self).__name__} can't decorate the {what} {getattr(func, '__name__', func)}: its body runs "
+                f"after the call returns, outside the block. Use `with {type(self).__name__}(...):` inside it."
+            )
+        if not inspect.iscoroutinefunction(func):
+            return super().__call__(func)
+
+        @functools.wraps(func)
+        async def run_in_block(*args: Any, **kwargs: Any) -> Any:
+            with self._recreate_cm():
+                return await func(*args, **kwargs)
+
+        return run_in_block  # type: ignore[return-value]
+
+
 # -- muting ------------------------------------------------------------------
 _mutes: list[mute] = []
 _mutes_lock = threading.Lock()
 
 
-class mute(contextlib.ContextDecorator):
+class mute(_Block):
     """Don't call the receivers of `signals`, or just the `receivers` named, inside the block.
 
     Sends still happen (and are traced); only the muted receivers are
     skipped. Django's receiver lists are left as they are, so
     has_listeners() and every other receiver keep working; everything is
     back when the block ends, also when it raises. Nests, and works as a
-    decorator. Unknown signal names and receiver paths that nothing is
-    connected to are errors (with close matches), not silent no-ops.
+    decorator, of ``async def`` functions too (the mute lasts while the
+    coroutine runs). Unknown signal names, and receivers (paths or objects)
+    that no module-level signal has connected, are errors (with close
+    matches), not silent no-ops.
     """
 
     def __init__(self, *signals: Any, receivers: Iterable[Any] = ()) -> None:
@@ -378,11 +441,14 @@ class mute(contextlib.ContextDecorator):
                 paths.add(_norm_path(spec))
             else:
                 objects.add(id(unbound(spec)))
-        if paths:
-            connected = _connected_receiver_paths()
+        if paths or objects:
+            connected, connected_ids = _connected_receivers()
             for path in paths:
                 if path not in connected:
                     raise UnknownName("receiver", path, sorted(connected))
+            for spec in self._receiver_specs:
+                if not isinstance(spec, str) and id(unbound(spec)) not in connected_ids:
+                    raise UnknownName("receiver", _norm_path(receiver_path(unbound(spec))), sorted(connected))
         self._objects, self._paths = frozenset(objects), frozenset(paths)
         recorder.install()
         with _mutes_lock:
@@ -394,10 +460,12 @@ class mute(contextlib.ContextDecorator):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         with _mutes_lock:
-            if self in _mutes:
+            entered = self in _mutes
+            if entered:
                 _mutes.remove(self)
             _update()
-        recorder.uninstall()
+        if entered:  # the install of this one's own __enter__: never another's
+            recorder.uninstall()
 
     def _silences(self, signal: Any, receiver: Any) -> bool:
         if id(signal) in self._signal_ids:
@@ -416,16 +484,18 @@ def _update() -> None:
     recorder.set_mute(lambda signal, receiver: any(m._silences(signal, receiver) for m in active))
 
 
-def _connected_receiver_paths() -> set[str]:
-    """Paths of every receiver connected to any module-level signal now."""
+def _connected_receivers() -> tuple[set[str], set[int]]:
+    """Paths, and ids of the functions, of every receiver connected to any module-level signal now."""
     from .introspect._compat import read_entries
 
-    paths = set()
+    paths, ids = set(), set()
     for signal in known_signals():
         for entry in read_entries(signal):
             if entry.receiver is not None:
-                paths.add(_norm_path(receiver_path(unbound(entry.receiver))))
-    return paths
+                func = unbound(entry.receiver)
+                paths.add(_norm_path(receiver_path(func)))
+                ids.add(id(func))
+    return paths, ids
 
 
 # -- unittest ----------------------------------------------------------------
@@ -438,22 +508,42 @@ class SignalAssertionsMixin:
                 User.objects.create(username="ada")
     """
 
-    @contextlib.contextmanager
-    def assertSignalSent(
-        self, signal: Any, sender: Any = None, count: int | None = None, **kwargs: Any
-    ) -> Iterator[SignalRecorder]:
-        __tracebackhide__ = True
-        with SignalRecorder() as rec:
-            yield rec
-        rec.assert_sent(signal, sender=sender, count=count, **kwargs)
+    def assertSignalSent(self, signal: Any, sender: Any = None, count: int | None = None, **kwargs: Any) -> _Expect:
+        """Assert the block (or the decorated function) sends `signal`; the arguments are assert_sent's."""
+        return _Expect(lambda rec: rec.assert_sent(signal, sender=sender, count=count, **kwargs))
 
-    @contextlib.contextmanager
-    def assertSignalNotSent(self, signal: Any, sender: Any = None, **kwargs: Any) -> Iterator[SignalRecorder]:
-        __tracebackhide__ = True
-        with SignalRecorder() as rec:
-            yield rec
-        rec.assert_not_sent(signal, sender=sender, **kwargs)
+    def assertSignalNotSent(self, signal: Any, sender: Any = None, **kwargs: Any) -> _Expect:
+        """Assert the block (or the decorated function) doesn't send `signal`; the arguments are assert_not_sent's."""
+        return _Expect(lambda rec: rec.assert_not_sent(signal, sender=sender, **kwargs))
 
     def recordSignals(self, *signals: Any, sender: Any = None) -> SignalRecorder:
         """A SignalRecorder, for several assertions on one block."""
         return SignalRecorder(*signals, sender=sender)
+
+
+class _Expect(_Block):
+    """Record a block, then check what it sent (when it didn't raise): the mixin's assertions."""
+
+    def __init__(self, check: Callable[[SignalRecorder], object]) -> None:
+        self._check = check
+        self._recorder: SignalRecorder | None = None
+
+    def _recreate_cm(self) -> _Expect:
+        return _Expect(self._check)  # each call of a decorated function: its own recording
+
+    def __enter__(self) -> SignalRecorder:
+        if self._recorder is not None:
+            raise UsageError("This assertion block is already recording: make a second one for a block inside it.")
+        self._recorder = SignalRecorder()
+        return self._recorder.__enter__()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        __tracebackhide__ = True  # pytest: the failure is the caller's line
+        rec, self._recorder = self._recorder, None
+        if rec is None:
+            return
+        rec.stop()
+        if exc_type is None:
+            self._check(rec)

@@ -209,3 +209,25 @@ def test_manage_py_test_with_the_unittest_mixin(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Ran 4 tests" in proc.stderr and "OK" in proc.stderr
     assert "test_wrong_expectation_fails" in proc.stderr
+
+
+def test_bad_report_and_dot_paths_are_usage_errors_before_any_test(shop: pytest.Pytester) -> None:
+    shop.makepyfile(test_ran="def test_ran():\n    open('ran', 'w').close()\n")
+    (shop.path / "a_folder").mkdir()
+    (shop.path / "a_file").write_text("")
+    for option, message in [
+        ("--signalscope-report=missing/report.json", "Can't write missing/report.json: there is no folder missing."),
+        ("--signalscope-report=a_folder", "Can't write a_folder: it is a folder."),
+        ("--signalscope-dot=a_file", "Can't write into a_file: it is not a folder."),
+        ("--signalscope-dot=a_file/dots", "Can't write into a_file/dots: a_file is not a folder."),
+    ]:
+        for extra in ([], ["-n", "2"]):
+            result = run(shop, "test_ran.py", option, *extra)
+            assert result.ret == pytest.ExitCode.USAGE_ERROR, (option, extra, result.stdout.str(), result.stderr.str())
+            assert f"ERROR: {option.split('=')[0]}: {message}" in result.stderr.lines, result.stderr.lines
+            assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+            assert not (shop.path / "ran").exists(), option  # no test ran
+    # Good paths: a new report file, a dot folder made on first use.
+    result = run(shop, "test_ran.py", "--signalscope-report=report.json", "--signalscope-dot=dots/new")
+    result.assert_outcomes(passed=1)
+    assert (shop.path / "report.json").exists() and (shop.path / "dots" / "new").is_dir()

@@ -540,3 +540,71 @@ print(__import__("json").dumps([touched, calls]))
     touched, calls = json.loads(out)
     assert touched == []
     assert calls == ["__main__:Proxy.__call__"]
+
+
+def test_a_patch_of_signal_send_straddling_a_tracer_stop_is_kept_then_undone() -> None:
+    out = snippet(
+        """
+from unittest import mock
+from signalscope.tracing import recorder
+ping = Signal()
+def a(sender, **kw): return 1
+ping.connect(a)
+DJANGO_SEND = ORIGINALS["send"]
+
+def clean(step):
+    assert not recorder.installed(), step
+    assert Signal.send is DJANGO_SEND, (step, Signal.send)
+    assert_restored()
+    assert ping.send(sender=None) == [(a, 1)], step
+
+# 1. The patch starts inside the trace and ends after it: the mock stays until its own end.
+tracer = Tracer().start()
+patch = mock.patch.object(Signal, "send", return_value="mocked")
+patch.start()
+tracer.stop()
+assert ping.send(sender=None) == "mocked" and not recorder.installed()
+patch.stop()  # puts back what it saw: the tracer's hook, which does nothing and goes on its first call
+assert ping.send(sender=None) == [(a, 1)] and Signal.__dict__["send"] is DJANGO_SEND
+clean(1)
+
+# 1b. ... or at the next installed(), install() or uninstall().
+tracer = Tracer().start()
+patch = mock.patch.object(Signal, "send", return_value="mocked")
+patch.start()
+tracer.stop()
+patch.stop()
+assert not recorder.installed() and Signal.__dict__["send"] is DJANGO_SEND
+clean("1b")
+
+# 2. The patch starts before the trace and ends inside it: Django's send comes back, not the mock.
+patch = mock.patch.object(Signal, "send", return_value="mocked")
+patch.start()
+tracer = Tracer().start()
+patch.stop()
+tracer.stop()
+clean(2)
+
+# 3. As the pytest plugin's phases with pytest-mock: a second tracer starts before the patch ends.
+first = Tracer().start()
+patch = mock.patch.object(Signal, "send", return_value="mocked")
+patch.start()
+first.stop()
+second = Tracer().start()
+patch.stop()
+ping.send(sender=None)
+second.stop()
+assert [e.kind for e in second.log().events] == ["send", "call"]  # still traced meanwhile
+clean(3)
+
+# 4. A saved hook put back after the tracer stopped removes itself on its first call.
+tracer = Tracer().start()
+saved = Signal.__dict__["send"]
+tracer.stop()
+Signal.send = saved
+assert ping.send(sender=None) == [(a, 1)]
+clean(4)
+print("ok")
+"""
+    )
+    assert out == "ok\n"

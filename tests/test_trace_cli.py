@@ -173,3 +173,45 @@ def test_exclude_none_keeps_pre_init(shop: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     signals = {e["signal"].split(":")[1] for e in json.loads(out.read_text())["events"]}
     assert {"pre_init", "post_init", "post_save"} <= signals
+
+
+USER_LIKE = "'auth.User' or 'auth.User_groups' or 'auth.Group'"  # as `signalscope list --sender auth.Usr`
+
+
+def test_typod_filters_fail_with_close_matches(shop: Path, tmp_path: Path) -> None:
+    check = ["--", "manage.py", "check"]
+    # Senders and apps are checked as soon as Django is set up: the program stops there.
+    for args, lines in [
+        (["--sender", "auth.Usr"], ["Unknown sender 'auth.Usr'.", f"Did you mean {USER_LIKE}?"]),
+        (["--app", "acounts"], ["Unknown app label 'acounts'.", "Did you mean 'accounts'?"]),
+        (["--sender", "auth.user"], ["Unknown sender 'auth.user'.", f"Did you mean {USER_LIKE}?"]),  # as matched
+    ]:
+        result = signalscope("trace", "--project", str(shop), *args, *check)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.splitlines() == [
+            f"signalscope: error: {lines[0]}",
+            lines[1],
+            "It was checked once the program had set Django up, and the program was stopped there.",
+        ], args
+        assert result.stdout == ""  # `check` never got to run
+    # A signal can be defined any time: it is checked when the program has ended.
+    result = signalscope("trace", "--project", str(shop), "--signal", "post_sav", "--signal", "post_save", *check)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "System check identified no issues (0 silenced).\n"
+    assert result.stderr.splitlines() == [
+        "signalscope: error: Unknown signal 'post_sav'.",
+        "Did you mean 'post_save' or 'pre_save' or 'post_migrate'?",
+        "It was checked after the program ended (exit status 0): no signal of this run has that name.",
+    ]
+    # A program that never sets Django up can't send from any sender.
+    result = signalscope("trace", "--sender", "auth.User", "--", "-m", "json.tool", "--help", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "signalscope: error: --sender auth.User: the program never set Django up, so no send could come from it."
+    )
+    # Names that exist pass, whatever the program does with them.
+    result = signalscope(
+        "trace", "-f", "summary", "--project", str(shop), "--signal", "post_save", "--sender", "auth.User",
+        "--sender", "<AppConfig: auth>", "--app", "auth", "--exclude", "pre_init", *check,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr

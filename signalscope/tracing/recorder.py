@@ -38,6 +38,7 @@ import functools
 import inspect
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -106,6 +107,12 @@ _ids = iter(range(1, 2**63)).__next__  # next() on a C iterator: atomic under th
 _lock = threading.Lock()
 _installed = 0
 _originals: dict[str, Any] = {}
+_HOOKED = ("send", "send_robust", "asend", "asend_robust", "_live_receivers")
+_signal_class: Any = None  # django.dispatch.Signal, once installed
+_active: dict[str, Any] = {}  # the hooks the current install put on Signal, by name
+# Every hook made: id -> (weak reference to it, what it replaced). Weakly: a hook goes when nothing
+# holds it any more (a mock.patch that saw one holds it, and may put it back after uninstall).
+_replaced: dict[int, tuple[weakref.ref[Any], Any]] = {}
 # One per active tracer. A tuple, replaced (under _lock) on every change, so a
 # send iterates it as it is without copying it.
 _listeners: tuple[Callable[[list[Any]], None], ...] = ()
@@ -147,7 +154,12 @@ def unsubscribe(listener: Callable[[list[Any]], None]) -> None:
 
 
 def installed() -> bool:
-    """Return whether the hooks are on the Signal class now."""
+    """Return whether the hooks are on the Signal class now.
+
+    A hook put back after its tracer stopped (see uninstall) is taken off first.
+    """
+    if not _installed and len(_replaced):
+        _remove_stale()
     return _installed > 0
 
 
@@ -349,6 +361,8 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
 
     def hook(self: Any, sender: Any, **named: Any) -> Any:
         if not _listeners and _mute is None:
+            if not _installed:  # put back after uninstall (see there): take it off
+                _remove_stale()
             return original(self, sender, **named)
         record = _new_record(self, sender, named, name)
         token = _set_current(record)
@@ -383,6 +397,8 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
 
     async def hook(self: Any, sender: Any, **named: Any) -> Any:
         if not _listeners and _mute is None:
+            if not _installed:  # put back after uninstall (see there): take it off
+                _remove_stale()
             return await original(self, sender, **named)
         record = _new_record(self, sender, named, name)
         token = _set_current(record)
@@ -421,28 +437,42 @@ def _listener_failed(listener: Callable[[list[Any]], None], exc: Exception) -> N
 
 def install() -> None:
     """Put the hooks on the Signal class (counted: every install needs an uninstall)."""
-    global _installed
+    global _installed, _signal_class
     from django.dispatch import Signal
 
     with _lock:
         _installed += 1
         if _installed > 1:
             return
-        for name in ("send", "send_robust", "asend", "asend_robust", "_live_receivers"):
+        _signal_class = Signal
+        _put_back_stale()  # so that what the hooks replace is never an old hook
+        for name in _HOOKED:
             if name in vars(Signal):
                 _originals[name] = vars(Signal)[name]
-        for name in ("send", "send_robust", "asend", "asend_robust"):
+        for name in _HOOKED:
             if name not in _originals:
                 continue  # asend and asend_robust arrived in Django 5.0
-            make = _make_async_hook if inspect.iscoroutinefunction(_originals[name]) else _make_sync_hook
-            setattr(Signal, name, make(name))
-        Signal._live_receivers = _make_live_receivers(_originals["_live_receivers"])  # type: ignore[method-assign]
+            if name == "_live_receivers":
+                hook = _make_live_receivers(_originals[name])
+            else:
+                make = _make_async_hook if inspect.iscoroutinefunction(_originals[name]) else _make_sync_hook
+                hook = make(name)
+            setattr(Signal, name, hook)
+            _active[name] = hook
+            _remember(hook, _originals[name])
 
 
 def uninstall() -> None:
-    """Undo one install; the last one puts Django's own methods back, exactly."""
+    """Undo one install; the last one puts back, exactly, what the hooks replaced.
+
+    A method that is no longer the hook put there (a ``mock.patch`` started
+    while tracing and still running) is left as it is, never clobbered. Its
+    owner may put the hook back later (a patch restores what it saw): such a
+    hook does nothing and takes itself off, putting back what it replaced, on
+    its first call or at the next install(), uninstall() or installed(),
+    whichever comes first.
+    """
     global _installed
-    from django.dispatch import Signal
 
     with _lock:
         if _installed == 0:
@@ -450,6 +480,42 @@ def uninstall() -> None:
         _installed -= 1
         if _installed:
             return
-        for name, original in _originals.items():
-            setattr(Signal, name, original)
+        for name, hook in _active.items():
+            if vars(_signal_class).get(name) is hook:
+                setattr(_signal_class, name, _originals[name])
+        _active.clear()
         _originals.clear()
+        _put_back_stale()  # an older hook a patch put back while this install was on
+
+
+def _remove_stale() -> None:
+    """Take off the hooks put back after uninstall (see there), with no install on."""
+    with _lock:
+        if not _installed:
+            _put_back_stale()
+
+
+def _put_back_stale() -> None:
+    """Replace each hook on Signal that no install put there now with what it replaced. Holds _lock."""
+    if _signal_class is None:
+        return
+    current = {id(hook) for hook in _active.values()}
+    for name in _HOOKED:
+        value = found = vars(_signal_class).get(name)
+        while id(value) not in current:
+            entry = _replaced.get(id(value))
+            if entry is None or entry[0]() is not value:
+                break  # not one of ours
+            value = entry[1]
+        if value is not found:
+            setattr(_signal_class, name, value)
+
+
+def _remember(hook: Any, original: Any) -> None:
+    key = id(hook)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if _replaced.get(key, (None,))[0] is ref:
+            del _replaced[key]
+
+    _replaced[key] = (weakref.ref(hook, forget), original)
