@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Generator
 
 from ..errors import UnknownName
 from ..model import Connection, call_order_for_sender
@@ -31,6 +32,30 @@ def _steps(cmap: CascadeMap, model: str, action: str) -> list[tuple[str, str]]:
     return [(M2M_SIGNALS[0], through) for _attr, through in ref.m2m]
 
 
+_Path = tuple[tuple[str, str | None], ...]  # the (signal, sender) states being handled above a node
+_Builder = Generator["_Builder", ImpactNode, ImpactNode]  # yields its children's builders, returns its node
+
+
+def _build(root: _Builder) -> ImpactNode:
+    """Run `root` and the builders it yields, depth first, on a list rather than the call stack."""
+    stack: list[_Builder] = []
+    started: _Builder | None = root  # a builder to start, or None: send the top one the node just made
+    made: ImpactNode | None = None
+    while True:
+        try:
+            if started is not None:
+                stack.append(started)
+                started = next(started)
+            else:
+                assert made is not None
+                started = stack[-1].send(made)
+        except StopIteration as done:
+            stack.pop()
+            made, started = done.value, None
+            if not stack:
+                return made
+
+
 def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> ImpactNode:
     """Return the tree of what runs when `action` is done to `model`, in Django's call order.
 
@@ -55,15 +80,22 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
     names = {s.path: s.name for s in cmap.registry.signals}
     cascades = cascade_index(cmap)
 
-    def state(signal: str, sender: str, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
+    # Each builder is a generator that yields the builders of its children and
+    # is sent their nodes back: _build runs them on a stack of its own, so a
+    # cascade hundreds of receivers deep needs no Python call stack.
+    def state(signal: str, sender: str, path: _Path, level: int) -> _Builder:
         label = f"{names.get(signal, signal.rpartition(':')[2])}({sender})"
         conns = [c for c in by_signal.get(signal, ()) if c.sender.is_any or c.sender.label == sender]
-        children = tuple(receiver(c, (*path, (signal, sender)), level) for c in call_order_for_sender(conns))
-        return ImpactNode(kind="signal", label=label, detail=signal, children=children)
+        children = []
+        for c in call_order_for_sender(conns):
+            children.append((yield receiver(c, (*path, (signal, sender)), level)))
+        return ImpactNode(kind="signal", label=label, detail=signal, children=tuple(children))
 
-    def receiver(conn: Connection, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
+    def receiver(conn: Connection, path: _Path, level: int) -> _Builder:
         ref = conn.receiver
-        kids = tuple(effect_node(e, path, level) for e in effects.get(ref.path, ()))
+        kids = []
+        for e in effects.get(ref.path, ()):
+            kids.append((yield effect_node(e, path, level)))
         return ImpactNode(
             kind="receiver",
             label=ref.path,
@@ -71,10 +103,10 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
             line=ref.line,
             detail="async" if ref.is_async else None,
             in_cycle=any(k.in_cycle for k in kids),
-            children=kids,
+            children=tuple(kids),
         )
 
-    def effect_node(effect: EffectRef, path: tuple[tuple[str, str | None], ...], level: int) -> ImpactNode:
+    def effect_node(effect: EffectRef, path: _Path, level: int) -> _Builder:
         kids: list[ImpactNode] = []
         for signal, sender in expand_deletes(effect, cascades):
             sender_label = "<unknown sender>" if sender is None else sender
@@ -88,11 +120,13 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
             elif sender is None:
                 conns = [c for c in by_signal.get(signal, ()) if c.sender.is_any]
                 label = f"{names.get(signal, signal.rpartition(':')[2])}({sender_label})"
-                grand = tuple(receiver(c, (*path, (signal, None)), level - 1) for c in call_order_for_sender(conns))
+                grand = []
+                for c in call_order_for_sender(conns):
+                    grand.append((yield receiver(c, (*path, (signal, None)), level - 1)))
                 if grand:
-                    kids.append(ImpactNode(kind="signal", label=label, detail=signal, children=grand))
+                    kids.append(ImpactNode(kind="signal", label=label, detail=signal, children=tuple(grand)))
             else:
-                nested = state(signal, sender, path, level - 1)
+                nested = yield state(signal, sender, path, level - 1)
                 if nested.children:  # below the top, a signal nothing listens to is noise
                     kids.append(nested)
         detail = effect.kind if effect.target is None else f"{effect.kind} {effect.target}"
@@ -111,5 +145,5 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
         )
 
     steps = _steps(cmap, model, action)
-    top = tuple(state(signal, sender, (), depth) for signal, sender in steps)
+    top = tuple(_build(state(signal, sender, (), depth)) for signal, sender in steps)
     return ImpactNode(kind="action", label=f"{action} {model}", children=top)

@@ -76,15 +76,27 @@ class ImpactNode:
     children: tuple[ImpactNode, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "label": self.label,
-            "file": self.file,
-            "line": self.line,
-            "detail": self.detail,
-            "in_cycle": self.in_cycle,
-            "children": [child.to_dict() for child in self.children],
-        }
+        """Return the tree as JSON data, built with a stack rather than recursion (trees can be deep)."""
+
+        def fields(node: ImpactNode) -> dict[str, Any]:
+            return {
+                "kind": node.kind,
+                "label": node.label,
+                "file": node.file,
+                "line": node.line,
+                "detail": node.detail,
+                "in_cycle": node.in_cycle,
+                "children": [],
+            }
+
+        top = fields(self)
+        todo = [(self, top)]
+        while todo:
+            node, data = todo.pop()
+            for child in node.children:
+                data["children"].append(fields(child))
+                todo.append((child, data["children"][-1]))
+        return top
 
 
 @dataclass(frozen=True, slots=True, order=True)

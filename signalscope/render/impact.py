@@ -1,8 +1,15 @@
-"""Renderers of impact trees: plain text, a rich tree, and JSON (names escaped as model.escaping shows them)."""
+"""Renderers of impact trees: plain text, a rich tree, and JSON (names escaped as model.escaping shows them).
+
+Trees are walked with a stack of their own, never by recursion: a cascade
+hundreds of receivers deep is as many levels deep here.
+"""
 
 from __future__ import annotations
 
-from ..model import SCHEMA_VERSION, dump_json
+import json
+from typing import Any
+
+from ..model import SCHEMA_VERSION
 from ..model.cascade import ImpactNode
 from ..model.escaping import escape_controls
 from .text import capture_console, captured
@@ -32,15 +39,14 @@ def _raw_line(node: ImpactNode) -> str:
 def render_impact_text(tree: ImpactNode) -> str:
     """Return `tree` as plain text with box-drawing branches."""
     lines = [escape_controls(tree.label)]
-
-    def walk(node: ImpactNode, prefix: str, last: bool) -> None:
+    todo = [(child, "", i == len(tree.children) - 1) for i, child in enumerate(tree.children)][::-1]
+    while todo:
+        node, prefix, last = todo.pop()
         lines.append(prefix + ("└─ " if last else "├─ ") + _line(node))
         inner = prefix + ("   " if last else "│  ")
-        for i, child in enumerate(node.children):
-            walk(child, inner, i == len(node.children) - 1)
-
-    for i, child in enumerate(tree.children):
-        walk(child, "", i == len(tree.children) - 1)
+        todo.extend(
+            (child, inner, i == len(node.children) - 1) for i, child in reversed(list(enumerate(node.children)))
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -52,23 +58,56 @@ def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | Non
     console = capture_console(color, width)
     styles = {"signal": "cyan", "receiver": "bold", "effect": "", "cycle": "bold red", "depth": "dim"}
     root = Tree(Text(escape_controls(tree.label), style="bold"))  # Text, not markup: names print as written
-
-    def walk(node: ImpactNode, branch: Tree) -> None:
+    todo = [(node, root) for node in reversed(tree.children)]
+    while todo:
+        node, branch = todo.pop()
         style = styles.get(node.kind, "")
         if node.kind == "effect" and not node.children:
             style = "dim"
         if node.in_cycle and node.kind == "receiver":
             style = "bold red"
         child = branch.add(Text(_line(node)), style=style)
-        for grandchild in node.children:
-            walk(grandchild, child)
-
-    for node in tree.children:
-        walk(node, root)
+        todo.extend((grandchild, child) for grandchild in reversed(node.children))
     console.print(root)
     return captured(console)
 
 
 def render_impact_json(tree: ImpactNode, *, model: str, action: str) -> str:
-    """Return `tree` as JSON: {"schema", "model", "action", "tree"}."""
-    return dump_json({"schema": SCHEMA_VERSION, "model": model, "action": action, "tree": tree.to_dict()})
+    """Return `tree` as JSON: {"schema", "model", "action", "tree"}.
+
+    The bytes of model.dump_json, written without recursion (json.dumps
+    recurses once per level, and a deep cascade nests a level per node).
+    """
+    return _dump_deep_json({"schema": SCHEMA_VERSION, "model": model, "action": action, "tree": tree.to_dict()})
+
+
+class _Raw(str):
+    """Text to write as it is (punctuation and indentation), not a value to encode."""
+
+
+def _dump_deep_json(data: Any) -> str:
+    """Return ``json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\\n"``, for any depth."""
+    out: list[str] = []
+    todo: list[tuple[Any, int]] = [(data, 0)]
+    while todo:
+        value, level = todo.pop()
+        if isinstance(value, _Raw):
+            out.append(value)
+        elif isinstance(value, dict) and value:
+            inner, items = "\n" + "  " * (level + 1), sorted(value.items())
+            parts: list[tuple[Any, int]] = [(_Raw("{"), level)]
+            for i, (key, item) in enumerate(items):
+                parts += [(_Raw(("," if i else "") + inner + json.dumps(key, ensure_ascii=False) + ": "), level)]
+                parts += [(item, level + 1)]
+            parts += [(_Raw("\n" + "  " * level + "}"), level)]
+            todo.extend(reversed(parts))
+        elif isinstance(value, list) and value:
+            inner = "\n" + "  " * (level + 1)
+            parts = [(_Raw("["), level)]
+            for i, item in enumerate(value):
+                parts += [(_Raw(("," if i else "") + inner), level), (item, level + 1)]
+            parts += [(_Raw("\n" + "  " * level + "]"), level)]
+            todo.extend(reversed(parts))
+        else:  # a scalar, or an empty list or object
+            out.append(json.dumps(value, ensure_ascii=False))
+    return "".join(out) + "\n"
