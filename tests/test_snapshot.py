@@ -132,3 +132,14 @@ def test_the_django_app_adds_system_checks_and_a_command(tmp_path: Path) -> None
     )  # fmt: skip
     assert command.returncode == 1, command.stderr
     assert [f["rule"] for f in json.loads(command.stdout)["findings"]] == ["SS004"]
+
+
+def test_dispatch_uids_made_of_ids_are_stable() -> None:
+    # django-auditlog: dispatch_uid=(id(self), id(signal), id(receiver)), other numbers in every process.
+    from signalscope.introspect.receivers import _uid_text
+
+    assert _uid_text((140356807885648, 140356807886288, 94322809898336)) == "(<id>, <id>, <id>)"
+    assert _uid_text((id(object()),)) == "(<id>,)"
+    assert _uid_text(("orders", 3)) == "('orders', 3)"
+    assert _uid_text("receipt") == "receipt"
+    assert _uid_text(2**32 + 1) == "4294967297"  # not an address: kept

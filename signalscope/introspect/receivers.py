@@ -71,9 +71,25 @@ class _SenderLookup:
 
 
 def _uid_text(uid: Any) -> str | None:
+    """A dispatch_uid as text; a part that is an object's id() is ``<id>``.
+
+    Apps build uids from ids (django-auditlog: ``(id(self), id(signal),
+    id(receiver))``): as numbers they differ in every process, and would
+    make `list --json` and snapshots change with nothing changed.
+    """
     if uid is None:
         return None
-    return uid if isinstance(uid, str) else repr(uid)
+    return uid if isinstance(uid, str) else _uid_part(uid)
+
+
+def _uid_part(value: Any) -> str:
+    # CPython's ids are addresses: 16-byte aligned, and above 4 GiB on 64-bit builds.
+    if type(value) is int and value >= 2**32 and value % 16 == 0:
+        return "<id>"
+    if type(value) is tuple:
+        inner = ", ".join(_uid_part(item) for item in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
 
 
 def _dispatch_uid(entry: _compat.Entry) -> str | None:
