@@ -123,6 +123,11 @@ def _ss002(data: CheckInput) -> list[Finding]:
         # A partial's bound arguments may make each connection different on purpose: not judged.
         if conn.is_dead or r.file is None or r.kind == "partial":
             continue
+        # Django keys a bound method by (id(its object), id(its function)) and never connects one key
+        # twice: two such connections without a dispatch_uid are bound to two objects, each running once
+        # (Django 5.1+ binds Options.setting_changed to every swappable model's _meta; storages bind theirs).
+        if r.kind == "method" and conn.dispatch_uid is None:
+            continue
         # Wrappers made by one decorator share their code: the same receiver wraps the same functions.
         inner = tuple((w.file, w.line, _short(w.path)) for w in data.wrapped.get(conn, ()))
         key = (conn.signal, conn.sender.kind, conn.sender.label, r.file, r.line, _short(r.path), inner)
