@@ -608,3 +608,23 @@ print("ok")
 """
     )
     assert out == "ok\n"
+
+
+def test_a_partial_of_a_bound_method_is_named_by_its_function_as_list_names_it() -> None:
+    # django-simple-history connects partial(self.m2m_changed, attr=...): it was 'builtins:method.__call__'.
+    out = snippet(
+        """
+import functools
+from signalscope.introspect.naming import describe_receiver
+from signalscope.tracing.tracer import receiver_path
+class History:
+    def m2m_changed(self, sender, attr, **kw): return attr
+history = History()
+for receiver in (functools.partial(history.m2m_changed, attr="tags"),
+                 functools.partial(functools.partial(history.m2m_changed), attr="x"), history.m2m_changed):
+    listed = describe_receiver(receiver, is_async=False, relpath=lambda path: path).path
+    assert receiver_path(receiver) == listed == "__main__:History.m2m_changed", (receiver_path(receiver), listed)
+print("ok")
+"""
+    )
+    assert out == "ok\n"

@@ -410,9 +410,19 @@ def unbound(receiver: Any) -> Any:
 
 
 def receiver_path(receiver: Any) -> str:
-    func = unbound(receiver)
-    while issubclass(type(func), functools.partial):
-        func = func.func
+    """The receiver's module:qualname, as `signalscope list` names it; by type, running nothing of it.
+
+    Bound methods and partials are seen through in any nesting (simple-history
+    connects ``partial(self.m2m_changed, ...)``): the function inside names it.
+    """
+    func = receiver
+    while True:
+        if type(func) is types.MethodType:
+            func = func.__func__
+        elif issubclass(type(func), functools.partial):
+            func = func.func
+        else:
+            break
     cls = type(func)
     # Read its own __qualname__ only where attribute lookup is plain (functions, C
     # callables like lru_cache wrappers): a class with __getattr__ would run its code.
