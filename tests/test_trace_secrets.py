@@ -181,4 +181,4 @@ def test_the_pk_policy() -> None:
     assert pk_text(uuid.UUID(int=1)) == "00000000-0000-0000-0000-000000000001"
     assert pk_text("a3f9session") == "<str>"
     assert pk_text(True) == "<bool>"
-    assert pk_text(None) == "<NoneType>"
+    assert pk_text(None) == "None"  # not saved yet

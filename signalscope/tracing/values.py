@@ -4,7 +4,7 @@ The policy (the README's "What a trace records"):
 
 - By default a send's keyword arguments are recorded as names and type
   names only. A model instance is recorded as ``app_label.Model(pk=...)``
-  where the pk is an integer or a UUID; any other pk (a session key, an API
+  where the pk is an integer, a UUID or None (not saved yet); any other pk (a session key, an API
   token's key, a slug) is recorded by its type: ``sessions.Session(pk=<str>)``.
 - With capture_values, values are recorded as text, redacted deeply: the
   value of any key, at any depth (keyword arguments, dict keys, request
@@ -66,7 +66,7 @@ def is_secret_name(name: object, words: tuple[str, ...] = SECRET_WORDS) -> bool:
 
 def pk_text(pk: Any) -> str:
     """The pk as a trace shows it: an integer or UUID as is, anything else by its type only."""
-    if type(pk) is int:
+    if type(pk) is int or pk is None:  # None: an instance not saved yet
         return str(pk)
     if isinstance(pk, uuid.UUID):
         return str(pk)
