@@ -522,3 +522,26 @@ def test_dot_header_holds_no_project_path_and_survives_any_value() -> None:
         "digraph signalscope {",
     ]
     pydot.graph_from_dot_data(text)
+
+
+def test_error_messages_show_names_escaped() -> None:
+    # An unknown name is quoted back in the error, and a project's error text goes to stderr too.
+    import sys as _sys
+
+    from helpers import FIXTURES, run
+
+    result = run(
+        [
+            _sys.executable,
+            "-m",
+            "signalscope",
+            "list",
+            "--project",
+            str(FIXTURES / "shop"),
+            "--sender",
+            "auth.\x1b[2JUser",
+        ]
+    )
+    assert result.returncode == 2
+    assert "\x1b" not in result.stderr
+    assert "auth.\\x1b[2JUser" in result.stderr

@@ -48,5 +48,14 @@ def progress(message: str) -> Iterator[None]:
 
 
 def error(message: str) -> None:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    """Write `message` on stderr, each line with its control characters escaped.
+
+    Messages quote names from the project and from the command line (an
+    unknown sender, a file that failed to import, the error it raised): they
+    are shown, never obeyed by the terminal.
+    """
+    from ..model.escaping import escape_controls
+
+    lines = message.rstrip("\n").split("\n")
+    sys.stderr.write("\n".join(escape_controls(line) for line in lines) + "\n")
     sys.stderr.flush()
