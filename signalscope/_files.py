@@ -71,6 +71,19 @@ def _kind(target: str) -> tuple[str, os.stat_result | None]:
     return "refused", info
 
 
+def _classify(path: str) -> tuple[str, str, os.stat_result | None]:
+    """Resolve `path`'s symlinks; return the target, its kind (new, regular, stream) and its stat.
+
+    Raises OutputError for what is never written: a folder, a block device, a socket.
+    """
+    target = os.path.realpath(path)
+    kind, info = _kind(target)
+    if kind == "refused":
+        assert info is not None
+        raise _refusal(path, info)
+    return target, kind, info
+
+
 def _refusal(path: str, info: os.stat_result) -> Exception:
     mode = info.st_mode
     what = (
@@ -93,11 +106,7 @@ def check_output(path: str | None) -> None:
     """
     if path is None or path == "-" or _descriptor(path) is not None:
         return
-    target = os.path.realpath(path)
-    kind, info = _kind(target)
-    if kind == "refused":
-        assert info is not None
-        raise _refusal(path, info)
+    target, kind, _ = _classify(path)
     if kind == "stream":
         return
     folder = os.path.dirname(target) or "."
@@ -128,11 +137,7 @@ def write_output(path: str | None, data: str | bytes) -> None:
                 sys.stderr.flush()
         _write_fd(path, fd, payload)
         return
-    target = os.path.realpath(path)
-    kind, info = _kind(target)
-    if kind == "refused":
-        assert info is not None
-        raise _refusal(path, info)
+    target, kind, info = _classify(path)
     if kind == "stream" or (kind == "regular" and info is not None and info.st_nlink > 1):
         _write_in_place(path, target, payload)
         return
@@ -299,11 +304,7 @@ def open_output_stream(path: str) -> IO[str]:
     fd = _descriptor(path)
     if fd is not None:
         return open(os.dup(fd), "w", encoding="utf-8", closefd=True)
-    target = os.path.realpath(path)
-    kind, info = _kind(target)
-    if kind == "refused":
-        assert info is not None
-        raise _refusal(path, info)
+    target, _, _ = _classify(path)
     try:
         return open(target, "w", encoding="utf-8")
     except OSError as exc:
