@@ -180,3 +180,43 @@ def test_sarif_validates_against_the_schema(tmp_path: Path) -> None:
         pass
     else:
         raise AssertionError("the schema accepted version 2.0")
+
+
+def test_ss003_names_doomed_connects_and_not_djangos_own_dead_entries(tmp_path: Path) -> None:
+    # A partial and a temporary's bound method connected weakly die at once;
+    # a dead entry nothing in the source explains (a FileSystemStorage made and dropped, as the
+    # staticfiles system check does) is not a finding.
+    import shutil
+
+    project = tmp_path / "proj"
+    shutil.copytree(FIXTURES / "pitfalls_clean", project)
+    (project / "notify" / "doomed.py").write_text(
+        "import functools\n"
+        "from django.core.files.storage import FileSystemStorage\n"
+        "from django.db.models.signals import post_save\n"
+        "from billing.models import Order\n\n\n"
+        "def note(sender, tag, **kwargs):\n    return tag\n\n\n"
+        "class Watcher:\n    def seen(self, sender, **kwargs):\n        return sender\n\n\n"
+        "post_save.connect(functools.partial(note, tag='x'), sender=Order)\n"
+        "post_save.connect(Watcher().seen, sender=Order)\n"
+        "FileSystemStorage()  # connects its bound method to setting_changed weakly, then goes\n"
+    )
+    apps = project / "notify" / "apps.py"
+    apps.write_text(
+        apps.read_text().replace("from . import decorated, receivers", "from . import decorated, doomed, receivers")
+    )
+    listed = signalscope("list", "--json", "--project", str(project))
+    assert listed.returncode == 0, listed.stderr
+    rows = receivers(listed.json())
+    # Both doomed receivers are gone (Django drops dead entries at its next connect), so neither can run ...
+    assert not [r for r in rows if r["receiver"] in ("notify.doomed:note", "notify.doomed:Watcher.seen")]
+    # ... while the storage's dead entry is still in the list.
+    assert [r["signal"].rsplit(":", 1)[-1] for r in rows if r["dead"]] == ["setting_changed"]
+    result = signalscope("check", "--project", str(project), "--format", "json")
+    findings = result.json()["findings"]
+    assert [(f["file"], f["line"], f["rule"]) for f in findings] == [
+        ("notify/doomed.py", 16, "SS003"),
+        ("notify/doomed.py", 17, "SS003"),
+    ], findings
+    assert "a partial made in the call" in findings[0]["message"]
+    assert "the method seen of an object made in the call" in findings[1]["message"]

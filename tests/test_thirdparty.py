@@ -647,3 +647,16 @@ def test_snapshot_holds_the_third_party_and_local_wiring(snapshot: Path) -> None
 def test_diff_against_the_same_project_is_clean(snapshot: Path) -> None:
     result = signalscope("diff", str(snapshot), "--project", str(PROJECT), cwd=snapshot.parent)
     assert (result.returncode, result.stdout.strip()) == (0, "No wiring changes."), result.stdout
+
+
+def test_manage_py_check_with_signalscopes_app_reports_nothing(tmp_path: Path) -> None:
+    # The staticfiles system check makes a FileSystemStorage that connects a bound method to
+    # setting_changed weakly and goes: that dead entry was reported as signalscope.E003.
+    (tmp_path / "with_signalscope.py").write_text(
+        "from thirdparty_site.settings import *  # noqa: F403\n"
+        "INSTALLED_APPS = [*INSTALLED_APPS, 'signalscope.contrib.django']  # noqa: F405\n"
+    )
+    env = clean_env(PYTHONPATH=str(tmp_path), THIRDPARTY_DB=str(tmp_path / "db.sqlite3"))
+    result = run([sys.executable, "manage.py", "check", "--settings", "with_signalscope"], cwd=PROJECT, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout

@@ -37,6 +37,17 @@ class WeakConnect:
     what: str  # "a lambda"
 
 
+def _doomed(target: ast.expr) -> str | None:
+    """What `target` is when nothing but the connect can hold it (so a weak one dies at once), else None."""
+    if isinstance(target, ast.Lambda):
+        return "a lambda"
+    if isinstance(target, ast.Call) and _name(target.func) == "partial":
+        return "a partial made in the call"
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Call):
+        return f"the method {target.attr} of an object made in the call"
+    return None
+
+
 def _skipped(path: Path) -> bool:
     parts = set(path.parts)
     return "migrations" in parts or "tests" in parts or path.name == "tests.py" or path.name.startswith("test_")
@@ -123,8 +134,9 @@ class _Visitor(ast.NodeVisitor):
             return
         weak = next((k.value for k in node.keywords if k.arg == "weak"), None)
         strong = isinstance(weak, ast.Constant) and weak.value is False
-        if isinstance(target, ast.Lambda) and not strong:
-            self.weak.append(WeakConnect(self.file, node.lineno, signal, "a lambda"))
+        doomed = _doomed(target)
+        if doomed is not None and not strong:
+            self.weak.append(WeakConnect(self.file, node.lineno, signal, doomed))
         elif isinstance(target, ast.Name) and target.id in self.top_functions:
             line = self.top_functions[target.id]
             self.declarations.append(Declaration(self.module, target.id, self.file, line, "connect"))
