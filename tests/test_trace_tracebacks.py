@@ -74,7 +74,8 @@ print(json.dumps(both(lambda: [raised(lambda: post_save.send(sender=User, instan
     )
     assert traced == untraced
     direct = untraced[0][0]
-    assert [name for _, name, _ in direct] == ["raised", "<lambda>", "send", "boom"]
+    # Django 4.2's send calls receivers in a list comprehension: its own frame before Python 3.12.
+    assert [name for _, name, _ in direct if name != "<listcomp>"] == ["raised", "<lambda>", "send", "boom"]
     assert all("signalscope" not in filename for filename, _, _ in direct)
 
 

@@ -174,10 +174,23 @@ def none_id() -> Any:
 
 
 def dispatcher_is_async(receiver: Any) -> bool:
-    """Return whether Django 5.0+ would treat `receiver` as async (for 4.2, which doesn't record it)."""
+    """Return whether Django 5.0+ would treat `receiver` as async (for 4.2, which doesn't record it).
+
+    Django 4.2 itself never asks, so neither may this run the receiver's own
+    code: an object whose class looks attributes up itself (``__getattr__``,
+    a lazy proxy) is not asked, and counts as sync, as 4.2 calls it.
+    """
+    import functools
+    import types
+
     from asgiref.sync import iscoroutinefunction
 
-    return bool(iscoroutinefunction(receiver))
+    cls = type(receiver)
+    known = cls in (types.FunctionType, types.MethodType) or issubclass(cls, functools.partial)
+    plain = (
+        getattr(cls, "__getattribute__", None) is object.__getattribute__ and getattr(cls, "__getattr__", None) is None
+    )
+    return bool(iscoroutinefunction(receiver)) if known or plain else False
 
 
 def read_pending(apps: Apps) -> Iterator[PendingConnect]:
