@@ -182,3 +182,31 @@ def test_the_pk_policy() -> None:
     assert pk_text("a3f9session") == "<str>"
     assert pk_text(True) == "<bool>"
     assert pk_text(None) == "None"  # not saved yet
+
+
+def test_capture_values_keeps_row_values_and_string_pks_out() -> None:
+    # pre_init's args are a row's columns (Model.from_db): the session key and the session's data.
+    out = snippet(
+        """
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.db.models.signals import pre_init
+def heard(sender, **kw): pass
+pre_init.connect(heard)
+store = SessionStore(); store["who"] = "ada"; store.create()
+with Tracer(capture_values=True, exclude=()) as t:
+    loaded = Session.objects.get(pk=store.session_key)
+text = render_trace_json(t.log())
+assert store.session_key not in text and loaded.session_data not in text
+print(json.dumps([dict(e.kwargs) for e in t.log().events if e.kind == "send" and e.signal.endswith(":pre_init")]))
+"""
+    )
+    (pre_init,) = json.loads(out)
+    assert pre_init["args"] == "(<str>, <str>, <datetime>)"
+
+
+def test_pk_sets_follow_the_pk_policy() -> None:
+    from signalscope.tracing.values import captured_kwargs
+
+    shown = dict(captured_kwargs({"pk_set": {"slug-secret", 3}, "action": "post_add", "args": ("a",)}))
+    assert shown == {"pk_set": "{3, <str>}", "action": "'post_add'", "args": "(<str>,)"}

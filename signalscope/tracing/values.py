@@ -7,6 +7,8 @@ The policy (the README's "What a trace records"):
   where the pk is an integer, a UUID or None (not saved yet); any other pk (a session key, an API
   token's key, a slug) is recorded by its type: ``sessions.Session(pk=<str>)``.
 - With capture_values, values are recorded as text, redacted deeply: the
+  pks in m2m_changed's ``pk_set`` follow the pk policy, and pre_init's
+  ``args`` (a row's column values, in field order) are types only; the
   value of any key, at any depth (keyword arguments, dict keys, request
   ``environ`` entries), whose name looks secret is ``<redacted>``; so is a
   ``setting_changed`` value whose setting name looks secret, and the
@@ -147,6 +149,28 @@ def _text(value: Any, words: tuple[str, ...], depth: int) -> str:
     return f"<{kind.__module__}.{kind.__qualname__}>"
 
 
+def _types_only(value: Any) -> str:
+    # pre_init's `args`: a model's field values in field order (Model.from_db passes every column:
+    # a session key, a token's key, a password hash). Nothing tells which is which: types only.
+    if type(value) is tuple:
+        return (
+            "(" + ", ".join(f"<{type(item).__qualname__}>" for item in value) + ("," if len(value) == 1 else "") + ")"
+        )
+    return f"<{type(value).__qualname__}>"
+
+
+def _pks_text(value: Any) -> str:
+    # m2m_changed's `pk_set`: pks, by the pk policy (a string pk may be a credential).
+    if isinstance(value, set | frozenset):
+        shown = sorted(pk_text(pk) for pk in value)
+        return "{" + ", ".join(shown) + "}" if shown else "set()"
+    return _types_only(value)
+
+
+# Keyword arguments whose values are recorded by a rule of their own.
+_BY_TYPE = {"args": _types_only, "pk_set": _pks_text}
+
+
 def captured_kwargs(named: dict[str, Any], words: tuple[str, ...] = SECRET_WORDS) -> tuple[tuple[str, str], ...]:
     """The keyword arguments of a send as ``(name, text)`` pairs, sorted, redacted by the module's policy."""
     secret_setting = is_secret_name(named.get("setting"), words)  # setting_changed(setting="SECRET_KEY", value=...)
@@ -154,6 +178,8 @@ def captured_kwargs(named: dict[str, Any], words: tuple[str, ...] = SECRET_WORDS
     for name, value in named.items():
         if is_secret_name(name, words) or (secret_setting and name == "value"):
             shown = REDACTED
+        elif name in _BY_TYPE:
+            shown = _BY_TYPE[name](value)
         else:
             shown = _text(value, words, 0)
             if len(shown) > _MAX_TEXT:
