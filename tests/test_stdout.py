@@ -20,6 +20,7 @@ COMMANDS = [
     ["impact", "auth.User", "--project", SHOP],
     ["graph", "--project", SHOP],
     ["snapshot", "--project", SHOP],
+    ["trace", "-o", "-", "--", str(ROOT / "tests" / "data" / "quiet.py")],  # the tree and summary to stdout
 ]
 
 

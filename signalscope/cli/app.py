@@ -619,8 +619,14 @@ def _report_trace(log: Any, fmt: str, target: str | None, slow: float, unheard: 
     else:
         text = "" if fmt == "summary" else render.render_plain_tree(log, slow_ms=slow, unheard=unheard) + "\n"
         text += render.render_plain_summary(log)
-    stream.write(text)
-    stream.flush()
+    if stream is sys.stdout:
+        write_output(None, text)  # a closed pipe or a full disk: an error of its own, not a crash
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except OSError:  # stderr itself is gone: nowhere left to say anything
+        pass
 
 
 def _exit_as_program(status: int) -> None:
