@@ -57,7 +57,9 @@ BAD_SNAPSHOTS = [
     pytest.param(_snapshot(signals=[]), '"signals" is not an object', id="signals-a-list"),
     pytest.param({"schema": 1}, '"signals" is not an object', id="no-signals"),
     pytest.param(_snapshot(include_django="yes"), '"include_django" is not true or false', id="str-include-django"),
-    pytest.param(_snapshot(schema=2), "not a signalscope snapshot (schema 1)", id="schema-2"),
+    pytest.param(_snapshot(schema=2), "a snapshot of schema 2, from a newer signalscope", id="schema-2"),
+    pytest.param(_snapshot(schema=True), "not a signalscope snapshot (schema 1)", id="schema-true"),
+    pytest.param(_snapshot(schema="1"), "not a signalscope snapshot (schema 1)", id="schema-a-string"),
     pytest.param([SNAPSHOT], "not a signalscope snapshot", id="a-list"),
 ]
 
@@ -123,7 +125,13 @@ BAD_TRACES = [
     pytest.param(_trace(EVENT, _event(parent=1)), 'events[1]: "id" 1 is not unique', id="duplicate-id"),
     pytest.param(_trace(dropped=None), '"dropped" is not an integer', id="null-dropped"),
     pytest.param(_trace(dropped=-1), '"dropped" is negative', id="negative-dropped"),
-    pytest.param(_trace(schema=2), '"schema" is 2, not 1', id="schema-2"),
+    pytest.param(_trace(schema=2), "a trace of schema 2, from a newer signalscope", id="schema-2"),
+    pytest.param(_trace(schema=True), '"schema" is true, not 1', id="schema-true"),
+    pytest.param(_trace(_event(parent=1)), "event 1 is its own ancestor", id="own-parent"),
+    pytest.param(_trace(_event(parent=7)), 'events[0]: "parent" 7 is no event of the trace', id="missing-parent"),
+    pytest.param(
+        _trace(_event(parent=2), {**CALL, "parent": 1}), "is its own ancestor: the parents make a loop", id="loop"
+    ),
     pytest.param([EVENT], "json`: not a JSON object.", id="a-list"),
 ]
 
@@ -213,3 +221,23 @@ def test_any_trace_is_read_or_refused_property(data: Any) -> None:
     render_plain_tree(log, unheard=True)
     render_chrome(log)
     assert trace_from_dict(json.loads(render_trace_json(log))) == log
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"\xff\xfe\x00garbage", id="not-utf-8"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-too-deep"),
+    ],
+)
+def test_files_that_are_not_json_at_all_are_usage_errors(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "bad.json").write_bytes(content)
+    (tmp_path / "good.json").write_text(json.dumps(SNAPSHOT))
+    for args in (["diff", "bad.json", "good.json"], ["diff", "good.json", "bad.json"]):
+        result = signalscope(*args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("signalscope: error: bad.json is not"), result.stderr
+    report = ["report", "--project", str(FIXTURES / "shop"), "-o", str(tmp_path / "r"), "--trace", "bad.json"]
+    result = signalscope(*report, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("signalscope: error: bad.json is not"), result.stderr

@@ -832,7 +832,6 @@ def diff_command(
 
 def _read_snapshot(path: str, git: str | None) -> dict[str, Any]:
     """Read a snapshot file, or its content at a git ref. Raises UsageError."""
-    import json
     import subprocess
 
     from ..errors import UsageError
@@ -846,17 +845,9 @@ def _read_snapshot(path: str, git: str | None) -> dict[str, Any]:
             raise UsageError(f"--git needs the git program: {exc.strerror or exc}.") from exc
         if proc.returncode != 0:
             raise UsageError(f"git show {spec} failed: {proc.stderr.strip() or 'no output'}.")
-        text = proc.stdout
+        data = _parse_json(path, proc.stdout)
     else:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise UsageError(f"Can't read {path}: {exc.strerror or exc}.") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path} is not JSON: {exc}.") from exc
+        data = _read_json(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a signalscope snapshot.")
     try:
@@ -932,20 +923,42 @@ def report_command(
             webbrowser.open(target.resolve().as_uri())
 
 
+def _read_json(path: str) -> Any:
+    """The JSON in the file `path`. Raises UsageError (unreadable, not UTF-8, not JSON, nested too deep)."""
+    from ..errors import UsageError
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise UsageError(f"Can't read {path}: {exc.strerror or exc}.") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not JSON: it is not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+    return _parse_json(path, text)
+
+
+def _parse_json(path: str, text: str) -> Any:
+    import json
+
+    from ..errors import UsageError
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not JSON: {exc}.") from exc
+    except RecursionError:  # [[[[...]]]]: no file signalscope writes nests that deep
+        raise UsageError(f"{path} is not a file signalscope wrote: its JSON nests too deep to read.") from None
+
+
 def _read_trace(path: str) -> Any:
     """A TraceLog from `signalscope trace --format json` output. Raises UsageError."""
-    import json
 
     from ..errors import UsageError
     from ..render.trace import trace_from_dict
 
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise UsageError(f"Can't read {path}: {exc.strerror or exc}.") from exc
-    except ValueError as exc:  # not JSON, or not UTF-8
-        raise UsageError(f"{path} is not JSON: {exc}.") from exc
+    data = _read_json(path)
     try:
         return trace_from_dict(data)
     except ValueError as exc:  # JSON of the wrong shape: say where

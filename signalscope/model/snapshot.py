@@ -74,7 +74,14 @@ def check_snapshot(data: Any) -> dict[str, Any]:
     flags (false); "receiver" may not. Other keys are ignored.
     """
     problem = f"not a signalscope snapshot (schema {SNAPSHOT_SCHEMA})"
-    if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA:
+    if not isinstance(data, dict):
+        raise ValueError(problem)
+    schema = data.get("schema")
+    if type(schema) is int and schema > SNAPSHOT_SCHEMA:
+        raise ValueError(
+            f"a snapshot of schema {schema}, from a newer signalscope: this one reads schema {SNAPSHOT_SCHEMA}"
+        )
+    if type(schema) is not int or schema != SNAPSHOT_SCHEMA:  # `true == 1` in Python: not a schema
         raise ValueError(problem)
     if not isinstance(data.get("include_django", False), bool):
         raise ValueError(f'{problem}: "include_django" is not true or false')

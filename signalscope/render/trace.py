@@ -349,10 +349,13 @@ def trace_from_dict(data: Any) -> TraceLog:
     """
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
-    if data.get("schema") != TRACE_SCHEMA:
-        raise ValueError(
-            f'"schema" is {json.dumps(data["schema"])}, not {TRACE_SCHEMA}' if "schema" in data else 'no "schema"'
-        )
+    schema = data.get("schema")
+    if type(schema) is not int or schema != TRACE_SCHEMA:  # `true == 1` in Python: not a schema
+        if type(schema) is int and schema > TRACE_SCHEMA:
+            raise ValueError(
+                f"a trace of schema {schema}, from a newer signalscope: this one reads schema {TRACE_SCHEMA}"
+            )
+        raise ValueError(f'"schema" is {json.dumps(schema)}, not {TRACE_SCHEMA}' if "schema" in data else 'no "schema"')
     if "events" not in data:
         raise ValueError('no "events"')
     if not isinstance(data["events"], list):
@@ -370,7 +373,30 @@ def trace_from_dict(data: Any) -> TraceLog:
             raise ValueError(f'events[{i}]: "id" {event.id} is not unique')
         seen.add(event.id)
         events.append(event)
+    _check_parents(events)
     return TraceLog(events=tuple(events), dropped=dropped)
+
+
+def _check_parents(events: list[TraceEvent]) -> None:
+    """Raise ValueError unless every parent is an event of the log and no event is its own ancestor.
+
+    The tracer writes null for a parent it did not keep, so either is a file
+    that was edited or made by something else.
+    """
+    parents = {event.id: event.parent for event in events}
+    for index, event in enumerate(events):
+        if event.parent is not None and event.parent not in parents:
+            raise ValueError(f'events[{index}]: "parent" {event.parent} is no event of the trace')
+    done: set[int] = set()
+    for event in events:
+        path: set[int] = set()
+        node: int | None = event.id
+        while node is not None and node not in done:
+            if node in path:
+                raise ValueError(f"event {node} is its own ancestor: the parents make a loop")
+            path.add(node)
+            node = parents[node]
+        done |= path
 
 
 def render_trace_json(log: TraceLog) -> str:
