@@ -98,7 +98,7 @@ def test_diff_usage_errors(shop: Path) -> None:
     for args, message in [
         (["missing.json"], "Can't read missing.json: No such file or directory."),
         (["junk.json"], "junk.json is not a signalscope snapshot."),
-        (["other.json", "other.json"], "other.json: not a signalscope snapshot (schema 1)."),
+        (["other.json", "other.json"], "other.json: a snapshot of schema 7, from a newer signalscope"),
     ]:
         result = signalscope("diff", *args, cwd=shop)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
