@@ -628,3 +628,26 @@ print("ok")
 """
     )
     assert out == "ok\n"
+
+
+def test_sender_filters_ignore_case_and_a_named_default_exclusion_is_traced() -> None:
+    # As `signalscope list --sender auth.user` matches; and --signal pre_init used to record nothing.
+    out = snippet(
+        """
+import json
+from django.contrib.auth.models import Group, User
+from django.db.models.signals import post_save, pre_init
+def heard(sender, **kw): pass
+post_save.connect(heard); pre_init.connect(heard)
+with Tracer(senders=["auth.group"]) as by_sender, Tracer(include=["pre_init"]) as by_signal:
+    post_save.send(sender=Group, instance=Group(pk=1), created=True)
+    post_save.send(sender=User, instance=None, created=True)
+print(json.dumps([
+    sorted({e.sender for e in by_sender.log().events}),
+    sorted({e.signal.rsplit(":", 1)[-1] for e in by_signal.log().events}),
+]))
+"""
+    )
+    senders, signals = json.loads(out)
+    assert senders == ["auth.Group"]
+    assert signals == ["pre_init"]

@@ -85,7 +85,7 @@ class FilterCheck:
 
     def _check_early(self) -> None:
         for label in sorted(self.tracer.senders):
-            check_sender_label(label, final=False)
+            check_sender_label(label, ignore_case=True, final=False)
         for label in sorted(self.tracer.apps):
             check_app_label(label)
 
@@ -114,7 +114,7 @@ class FilterCheck:
         seen = [event.sender for event in log.events if event.sender is not None]
         for label in sorted(self.tracer.senders):
             try:
-                _explained(after % "sender", check_sender_label, label, seen=seen)
+                _explained(after % "sender", check_sender_label, label, ignore_case=True, seen=seen)
             except UnknownName:
                 raise
             except UsageError:  # a model or app config label, and Django never set up

@@ -87,7 +87,10 @@ class Tracer:
         self.on_send = on_send
         self.scoped = scoped
         self._scope_token: contextvars.Token[frozenset[int]] | None = None
-        self.exclude = frozenset(DEFAULT_EXCLUDE if exclude is None else exclude)
+        # The default exclusions give way to a signal named in `include` (--signal pre_init traces it).
+        named = {name.rpartition(":")[2] for name in self.include}
+        self.exclude = frozenset(exclude if exclude is not None else (n for n in DEFAULT_EXCLUDE if n not in named))
+        self._senders_folded = frozenset(label.lower() for label in self.senders)  # as `list --sender` matches
         self.capture_values = capture_values
         self.redact = tuple(word.lower() for word in redact)
         # deque.append is atomic under the GIL: no lock on the hot path.
@@ -308,7 +311,7 @@ class Tracer:
         return label
 
     def _sender_wanted(self, sender: Any) -> bool:
-        if self.senders and sender_label(sender) not in self.senders:
+        if self.senders and (sender_label(sender) or "").lower() not in self._senders_folded:
             return False
         return not self.apps or _sender_app(sender) in self.apps
 
