@@ -464,7 +464,8 @@ def trace_command(
             "--exclude",
             "-x",
             metavar="NAME",
-            help="Leave out this signal (repeatable; default: pre_init and post_init unless --signal names them; --exclude none keeps all).",
+            help="Leave out this signal (repeatable; default: pre_init and post_init unless --signal names them; "
+            "--exclude none keeps all).",
             rich_help_panel=FILTER_PANEL,
         ),
     ] = None,
