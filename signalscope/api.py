@@ -107,6 +107,11 @@ def select(
         conns = [c for c in conns if _module_of(c) == prefix or _module_of(c).startswith(prefix + ".")]
         narrowed = True
     if receiver is not None:
+        everywhere = {c.receiver.path for c in smap.connections}
+        if not any(fnmatch.fnmatchcase(path, receiver) for path in everywhere):  # a typo, not an empty answer
+            globs = {f"{path.split('.')[0].split(':')[0]}.*" for path in everywhere}
+            globs |= {f"{path.partition(':')[0]}:*" for path in everywhere}
+            raise UnknownName("receiver glob", receiver, sorted(globs | everywhere))
         conns = [c for c in conns if fnmatch.fnmatchcase(c.receiver.path, receiver)]
         narrowed = True
     if hide_django:

@@ -112,7 +112,14 @@ def test_receiver_glob_and_hide_django() -> None:
     rows = receivers(hidden)
     assert rows and not [r for r in rows if r["receiver"].startswith("django.")]
     assert len(rows) == 18
-    none = signalscope("list", "--project", SHOP, "--receiver", "nothing.matches:*")
+    # A glob that matches no receiver at all is a typo: an error with close matches, never an empty pass.
+    typo = signalscope("list", "--project", SHOP, "--receiver", "ordrs.*")
+    assert typo.returncode == 2 and typo.stderr.splitlines() == [
+        "signalscope: error: Unknown receiver glob 'ordrs.*'.",
+        "Did you mean 'orders.*'?",
+    ], typo.stderr
+    # Filters that each match, together nothing: an answer.
+    none = signalscope("list", "--project", SHOP, "--receiver", "django.*", "--hide-django")
     assert none.returncode == 0 and "No receivers match." in none.stdout
 
 
