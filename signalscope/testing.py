@@ -276,6 +276,7 @@ class SignalRecorder:
         __tracebackhide__ = True  # pytest: the failure is the caller's line
         wanted = resolve_signal(signal)
         self._check_sender(sender)
+        self._check_arguments(wanted, kwargs)
         matching = [
             s for s in self.all_sends
             if s.signal is wanted and _sender_matches(sender, s.sender) and not _differences(s.kwargs, kwargs)
@@ -317,6 +318,8 @@ class SignalRecorder:
         path = _receiver_spec_path(receiver)
         shown = receiver if isinstance(receiver, str) else receiver_path(unbound(receiver))
         ran = [e for e in self.log.events if e.kind == "call" and _norm_path(e.receiver or "") == path]
+        if not ran:  # `count=0` of a typo, or of a function never connected, would pass: refuse it
+            _check_receiver(receiver, shown, {e.receiver for e in self.log.events if e.kind == "call" and e.receiver})
         if (count is None and ran) or (count is not None and len(ran) == count):
             return
         how_many = "at least once" if count is None else _times(count)
@@ -326,6 +329,18 @@ class SignalRecorder:
             f"Expected receiver {shown} to run {how_many}, but it ran {_times(len(ran))}.\n"
             f"Receivers that ran during the block: {seen}."
         )
+
+    def _check_arguments(self, signal: Any, kwargs: dict[str, Any]) -> None:
+        """Refuse a keyword `signal` never sends (``craeted=True``): "not sent with it" would always pass.
+
+        Known: Django's own signals' arguments, and those of every recorded
+        send of `signal`. A custom signal with no send recorded can't be checked.
+        """
+        known = set(_DJANGO_ARGUMENTS.get(signal_name(signal)[0], ()))
+        known.update(name for send in self.all_sends if send.signal is signal for name in send.kwargs)
+        for name in kwargs:
+            if known and name not in known:
+                raise UnknownName(f"argument of {signal_name(signal)[1]}", name, sorted(known))
 
     def _check_sender(self, spec: Any) -> None:
         if isinstance(spec, str):
@@ -482,6 +497,49 @@ def _update() -> None:
         recorder.set_mute(None)
         return
     recorder.set_mute(lambda signal, receiver: any(m._silences(signal, receiver) for m in active))
+
+
+# The keyword arguments Django's own signals are sent with (4.2 to 6.x), besides `signal` and `sender`.
+_DJANGO_ARGUMENTS = {
+    "django.db.models.signals:pre_init": ("args", "kwargs"),
+    "django.db.models.signals:post_init": ("instance",),
+    "django.db.models.signals:pre_save": ("instance", "raw", "using", "update_fields"),
+    "django.db.models.signals:post_save": ("instance", "created", "raw", "using", "update_fields"),
+    "django.db.models.signals:pre_delete": ("instance", "using", "origin"),
+    "django.db.models.signals:post_delete": ("instance", "using", "origin"),
+    "django.db.models.signals:m2m_changed": ("action", "instance", "reverse", "model", "pk_set", "using"),
+    "django.core.signals:request_started": ("environ", "scope"),
+    "django.core.signals:got_request_exception": ("request",),
+    "django.core.signals:setting_changed": ("setting", "value", "enter"),
+    "django.contrib.auth.signals:user_logged_in": ("request", "user"),
+    "django.contrib.auth.signals:user_logged_out": ("request", "user"),
+    "django.contrib.auth.signals:user_login_failed": ("credentials", "request"),
+}
+
+
+def _check_receiver(spec: Any, shown: str, ran: Iterable[str]) -> None:
+    """Raise UnknownName (close matches in the spelling given) unless `spec` is or names a receiver
+    connected now, or one of the receivers that `ran`."""
+    connected, connected_ids = _connected_receivers()
+    if not isinstance(spec, str) and id(unbound(spec)) in connected_ids:
+        return
+    paths = connected | {_norm_path(path) for path in ran}
+    if _receiver_spec_path(spec) in paths:
+        return
+    choices = sorted(paths) if ":" not in shown else sorted({*_connected_paths_as_listed(), *ran})
+    raise UnknownName("receiver", shown, choices)
+
+
+def _connected_paths_as_listed() -> set[str]:
+    """The module:qualname paths, as `signalscope list` shows them, of every receiver connected now."""
+    from .introspect._compat import read_entries
+
+    return {
+        receiver_path(unbound(entry.receiver))
+        for signal in known_signals()
+        for entry in read_entries(signal)
+        if entry.receiver is not None
+    }
 
 
 def _connected_receivers() -> tuple[set[str], set[int]]:

@@ -327,3 +327,46 @@ assert_restored()
 """
     )
     assert out == "This SignalRecorder is already recording: use a second one to record a block inside it.\n"
+
+
+def test_assertions_that_would_pass_on_a_typo_are_errors() -> None:
+    # count=0 of a receiver nobody connected, and "not sent with craeted=True", passed whatever happened.
+    out = python_snippet(
+        PRELUDE
+        + """
+from django.contrib.auth.models import Group
+from django.db.models.signals import post_save
+from signalscope.testing import SignalRecorder
+from signalscope.errors import UnknownName
+
+ping = Signal()
+def on_ping(sender, amount, **kw): return amount
+def never_connected(sender, **kw): return 2
+ping.connect(on_ping)
+
+def error(call):
+    try:
+        call()
+    except UnknownName as exc:
+        return f"{exc.message} {exc.hint}"
+    raise SystemExit(f"did not fail: {call}")
+
+with SignalRecorder() as rec:
+    ping.send(sender=None, amount=3)
+print(error(lambda: rec.assert_receiver_ran("__main__:on_pnig", count=0)))
+print(error(lambda: rec.assert_receiver_ran(never_connected, count=0)))
+print(error(lambda: rec.assert_not_sent(ping, amuont=3)))
+print(error(lambda: rec.assert_not_sent(post_save, sender="auth.Group", craeted=True)))
+# What exists still passes or fails as it should.
+rec.assert_receiver_ran(on_ping, count=1)
+rec.assert_not_sent(ping, amount=4)
+rec.assert_not_sent(post_save, sender="auth.Group", created=True)
+print("ok")
+"""
+    )
+    lines = out.splitlines()
+    assert lines[0] == "Unknown receiver '__main__:on_pnig'. Did you mean '__main__:on_ping'?"
+    assert lines[1].startswith("Unknown receiver '__main__:never_connected'.")
+    assert lines[2] == "Unknown argument of ping 'amuont'. Did you mean 'amount'?"
+    assert lines[3] == "Unknown argument of post_save 'craeted'. Did you mean 'created'?"
+    assert lines[4] == "ok"
