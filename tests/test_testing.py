@@ -23,7 +23,8 @@ from signalscope.errors import UnknownName, UsageError
 ping = Signal()
 def a(sender, **kw): return 1
 def b(sender, **kw): return 2
-ping.connect(a); ping.connect(b)
+def c(sender, **kw): return 3
+ping.connect(a); ping.connect(b); pre_save.connect(c)  # c is connected, and never runs in the block
 
 def fails(call):
     try:
