@@ -81,6 +81,8 @@ def _classify(path: str) -> tuple[str, str, os.stat_result | None]:
     if kind == "refused":
         assert info is not None
         raise _refusal(path, info)
+    if path.endswith(("/", os.sep)):  # realpath drops the slash: `-o out.json/` would write out.json
+        raise _error(path, "it ends in a slash but names no folder", hint="Name a file, or - for stdout.")
     return target, kind, info
 
 
@@ -111,7 +113,9 @@ def check_output(path: str | None) -> None:
         return
     folder = os.path.dirname(target) or "."
     if not os.path.isdir(folder):
-        raise _error(path, f"there is no folder {os.path.dirname(path) or '.'}")
+        # Name the folder as given; through a symlink, the folder its target is missing.
+        shown = folder if os.path.islink(path) else (os.path.dirname(path) or ".")
+        raise _error(path, f"there is no folder {shown}")
     if kind == "new" and not os.access(folder, os.W_OK):
         raise _error(path, "its folder is not writable")
     if kind == "regular" and not os.access(target, os.W_OK):

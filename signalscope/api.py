@@ -235,11 +235,11 @@ def trace_program(
         if not folder.is_dir():
             raise UsageError(f"{flag} {entry}: no such folder.")
         folders.append(folder)
+    for folder in reversed(folders):  # first: `-m module` is looked for on them too
+        sys.path.insert(0, str(folder))
     command = find_program(argv, Path(project).resolve() if project is not None else None)
     if settings:
         os.environ["DJANGO_SETTINGS_MODULE"] = settings
-    for folder in reversed(folders):
-        sys.path.insert(0, str(folder))
     tracer = Tracer(**options)
     check = FilterCheck(tracer)
     with check.watching():

@@ -234,3 +234,35 @@ def test_a_slow_dot_is_stopped_with_a_clear_message(tmp_path: Path) -> None:
     assert "SIGNALSCOPE_DOT_TIMEOUT" in result.stderr
     assert not _alive(int((tmp_path / "dot.pid").read_text()))
     assert not out.exists()
+
+
+def test_a_trailing_slash_never_writes_the_file_before_it(tmp_path: Path) -> None:
+    # realpath("x.json/") is x.json: the shell's `>` refuses it ("Not a directory"), and so must -o.
+    existing = tmp_path / "existing.json"
+    existing.write_text("KEEP\n")
+    result = signalscope("check", "--project", str(FIXTURES / "shop"), "-o", f"{existing}/")
+    assert result.returncode == 2 and "ends in a slash" in result.stderr, result.stderr
+    assert existing.read_text() == "KEEP\n"
+    script = tmp_path / "prog.py"
+    script.write_text("pass\n")
+    result = signalscope("trace", "-f", "json", "-o", f"{tmp_path / 'newdir'}/", "--", str(script))
+    assert result.returncode == 2 and "ends in a slash" in result.stderr, result.stderr
+    assert not (tmp_path / "newdir").exists()
+
+
+def test_a_missing_module_leaves_the_jsonl_file_alone(tmp_path: Path) -> None:
+    old = tmp_path / "old.jsonl"
+    old.write_text("KEEP\n")
+    result = signalscope("trace", "-f", "jsonl", "-o", str(old), "--", "-m", "nosuchmodule_here", cwd=tmp_path)
+    assert result.returncode == 2 and "No module named 'nosuchmodule_here'" in result.stderr, result.stderr
+    assert old.read_text() == "KEEP\n"
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "found_here.py").write_text("print('ran')\n")
+    found = signalscope("trace", "-f", "summary", "--pythonpath", str(tmp_path / "lib"), "--", "-m", "found_here")
+    assert found.returncode == 0 and found.stdout == "ran\n", found.stderr
+
+
+def test_a_dangling_symlink_names_the_missing_folder(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere" / "x.json")
+    with pytest.raises(OutputError, match=f"there is no folder {tmp_path / 'nowhere'}"):
+        check_output(str(tmp_path / "link"))

@@ -54,6 +54,7 @@ def find_program(argv: Sequence[str], project: Path | None = None) -> list[str]:
     if argv[0] == "-m":
         if len(argv) < 2:
             raise UsageError("-m needs a module name, e.g. -- -m pytest tests/")
+        _check_module(argv[1], project)
         return list(argv)
     script = argv[0]
     if not os.path.exists(script) and project is not None and (project / script).exists():
@@ -64,6 +65,25 @@ def find_program(argv: Sequence[str], project: Path | None = None) -> list[str]:
     if os.path.isdir(script) and not os.path.exists(os.path.join(script, "__main__.py")):
         raise UsageError(f"{argv[0]} is a folder without __main__.py.")
     return [script, *argv[1:]]
+
+
+def _check_module(name: str, project: Path | None) -> None:
+    """Raise UsageError when no top-level package or module `name` starts with can be found.
+
+    Only the first part is looked for, on the path the program will have (the
+    working folder first, and `project`): finding ``a.b`` would import ``a``,
+    running the program's code before it starts. Python says the rest.
+    """
+    import importlib.machinery
+
+    top = name.partition(".")[0]
+    if not top or top in sys.modules or top in sys.builtin_module_names:
+        return
+    path = [os.getcwd(), *([str(project)] if project is not None else []), *sys.path]
+    if importlib.machinery.FrozenImporter.find_spec(top) is not None:
+        return
+    if importlib.machinery.PathFinder.find_spec(top, path) is None:
+        raise UsageError(f"No module named {top!r} (from -m {name}).", hint="Install it, or check its name.")
 
 
 def run_program(argv: Sequence[str]) -> int:
