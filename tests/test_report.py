@@ -88,12 +88,15 @@ def test_hostile_names_are_escaped(tmp_path: Path) -> None:
         receivers.read_text()
         + "\n\nfrom django.dispatch import Signal\n\nalarm = Signal()\n"
         + 'alarm.connect(send_receipt, sender="</script><script>alert(1)</script>\\"\'")\n'
+        + 'alarm.connect(send_receipt, sender="bell\\x07esc\\x1b[2J")\n'
     )
     result = signalscope("report", "--project", str(project), "-o", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "out" / "index.html").read_text()
     assert "<script>alert(1)" not in html
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown, escaped
+    assert "\x1b" not in html and "\x07" not in html  # a control character is shown, never written raw
+    assert "bell\\x07esc\\x1b[2J" in html
     page = Page()
     page.feed(html)
     scripts = [attrs for tag, attrs in page.tags if tag == "script"]

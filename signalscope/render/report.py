@@ -8,20 +8,31 @@ name can close the script element.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import defaultdict
-from html import escape
 from importlib.resources import files
 from typing import Any
 
 from ..model import SignalMap
 from ..model.check import RULES, Finding
+from ..model.escaping import escape_controls
 from ..model.trace import TraceLog
 from .dot import dot_node_ids
 from .trace import event_children, label
 
 __all__ = ["render_report"]
+
+
+def escape(text: str) -> str:
+    """`text` for HTML: markup escaped, and control characters shown (a name's ESC never reaches the page)."""
+    return html.escape(escape_controls(text))
+
+
+def _escape_lines(text: str) -> str:
+    """As escape, for text of several lines (source, a rendered tree): the line breaks stay."""
+    return "\n".join(escape(line.replace("\t", "    ")) for line in text.split("\n"))
 
 
 def _asset(name: str) -> str:
@@ -135,7 +146,7 @@ def _impact_section(impacts: dict[str, dict[str, Any]]) -> str:
     trees = "".join(
         f'<pre class="impact" data-model="{escape(model)}" data-action="{escape(action)}"'
         f"{'' if (model, action) == (models[0], actions[0]) else ' hidden'}>"
-        f"{escape(render_impact_text(tree))}</pre>"
+        f"{_escape_lines(render_impact_text(tree))}</pre>"
         for model in models
         for action, tree in sorted(impacts[model].items())
     )
@@ -170,7 +181,7 @@ def _signals_section(smap: SignalMap, sources: dict[str, str], receiver_apps: di
             )
             sender = conn.sender.label if conn.sender.kind != "any" else "any sender"
             source = sources.get(r.path)
-            excerpt = f'<pre class="source">{escape(source)}</pre>' if source else ""
+            excerpt = f'<pre class="source">{_escape_lines(source)}</pre>' if source else ""
             app = receiver_apps.get(_short(r.path), "")
             search = f"{signal.name} {signal.path} {sender} {r.path}".lower()
             rows.append(
