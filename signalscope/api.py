@@ -57,6 +57,9 @@ def _sender_matches(conn: Connection, label: str) -> bool:
     return conn.sender.is_any or (conn.sender.label or "").lower() == label
 
 
+_MIGRATE_SIGNALS = frozenset({"django.db.models.signals:pre_migrate", "django.db.models.signals:post_migrate"})
+
+
 def select(
     smap: SignalMap,
     *,
@@ -92,11 +95,14 @@ def select(
     if sender is not None:
         label = sender.strip().lower()
         known = smap.model_labels() + [c.sender.label for c in smap.connections if c.sender.label]
+        known += [f"<AppConfig: {a.label}>" for a in smap.apps]  # pre_migrate's and post_migrate's senders
         if label not in {k.lower() for k in known}:
             raise UnknownName("sender", sender, known)
         own_signals = {c.signal for c in conns if not c.sender.is_any and _sender_matches(c, label)}
         if label in {m.lower() for m in smap.model_labels()}:
             own_signals |= {s.path for s in smap.signals if s.category == "model"}
+        if label in {f"<appconfig: {a.label.lower()}>" for a in smap.apps}:  # migrate sends from each app
+            own_signals |= {s.path for s in smap.signals if s.path in _MIGRATE_SIGNALS}
         conns = call_order_for_sender([c for c in conns if c.signal in own_signals and _sender_matches(c, label)])
         narrowed = True
     if app is not None:

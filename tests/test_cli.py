@@ -184,3 +184,11 @@ def test_debug_shows_where_the_settings_came_from() -> None:
     assert "settings shop.settings (from manage.py)" in result.stdout
     assert f"project root {SHOP}" in result.stdout
     assert "ROOT_URLCONF imported: yes" in result.stdout
+
+
+def test_an_app_config_is_a_sender_of_the_migrate_signals() -> None:
+    # post_migrate is sent with sender=<each AppConfig>: its any-sender receivers run for each app.
+    data = signalscope("list", "--json", "--project", SHOP, "--sender", "<AppConfig: auth>").json()
+    rows = receivers(data)
+    assert rows and {r["signal"].rsplit(":", 1)[-1] for r in rows} <= {"pre_migrate", "post_migrate"}
+    assert "django.contrib.auth.management:create_permissions" in {r["receiver"] for r in rows}

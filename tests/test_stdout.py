@@ -153,3 +153,13 @@ def test_json_output_in_an_encoding_without_its_characters_stays_json(tmp_path: 
     )
     assert proc.returncode == 0, proc.stderr.decode()
     assert json.loads(proc.stdout.decode(encoding)) == utf8.json()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_stderr_keeps_the_exit_code() -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "signalscope", "list", "--project", SHOP, "--sender", "auth.Usr"],
+            cwd=ROOT, env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=full, check=False,
+        )  # fmt: skip
+    assert proc.returncode == 2  # a usage error, not 1 (findings)

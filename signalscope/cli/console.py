@@ -57,5 +57,8 @@ def error(message: str) -> None:
     from ..model.escaping import escape_controls
 
     lines = message.rstrip("\n").split("\n")
-    sys.stderr.write("\n".join(escape_controls(line) for line in lines) + "\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write("\n".join(escape_controls(line) for line in lines) + "\n")
+        sys.stderr.flush()
+    except OSError:  # stderr is full or closed: nowhere to say it; the exit code still does
+        pass
