@@ -70,3 +70,17 @@ def django_version() -> tuple[int, int]:
     import django
 
     return django.VERSION[0], django.VERSION[1]
+
+
+def needs_dot() -> str:
+    """Graphviz's dot, or skip the test where it is not installed (CI installs it: there, fail)."""
+    import shutil
+
+    import pytest
+
+    program = shutil.which("dot")
+    if program is None:
+        if os.environ.get("CI"):
+            pytest.fail("Graphviz's dot is missing: .ci/run installs it")
+        pytest.skip("Graphviz's dot is not installed")
+    return program

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,19 +10,10 @@ from typing import Any
 import networkx as nx
 import pydot
 import pytest
-from helpers import FIXTURES, clean_env, signalscope
+from helpers import FIXTURES, clean_env, needs_dot, signalscope
 
 CASCADE = str(FIXTURES / "cascade")
 SHOP = str(FIXTURES / "shop")
-
-
-def needs_dot() -> str:
-    program = shutil.which("dot")
-    if program is None:
-        if os.environ.get("CI"):
-            pytest.fail("Graphviz's dot is missing: .ci/run installs it")
-        pytest.skip("Graphviz's dot is not installed")
-    return program
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
-from helpers import FIXTURES, signalscope
+from helpers import FIXTURES, needs_dot, signalscope
 
 
 class Page(HTMLParser):
@@ -33,6 +33,7 @@ class Page(HTMLParser):
 
 
 def test_report_of_the_shop_is_one_offline_page(tmp_path: Path) -> None:
+    needs_dot()  # the report's graph is drawn by Graphviz
     trace = tmp_path / "trace.json"
     shop = tmp_path / "shop"
     shutil.copytree(FIXTURES / "shop", shop, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
@@ -81,6 +82,7 @@ def test_report_of_the_shop_is_one_offline_page(tmp_path: Path) -> None:
 
 
 def test_hostile_names_are_escaped(tmp_path: Path) -> None:
+    needs_dot()  # the report's graph is drawn by Graphviz
     project = tmp_path / "evil"
     shutil.copytree(FIXTURES / "pitfalls", project, ignore=shutil.ignore_patterns("__pycache__"))
     receivers = project / "notify" / "receivers.py"
