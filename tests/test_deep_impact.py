@@ -25,11 +25,19 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _loads(text: str) -> Any:
-    """json.loads for a deep tree: the decoder recurses once per level of nesting, two per tree level."""
+    """json.loads for a deep tree: the decoder recurses once per level of nesting, two per tree level.
+
+    With json's pure-Python scanner, whose recursion the recursion limit governs: Python 3.12+ caps the
+    C scanner's at a fixed C recursion limit that no setrecursionlimit raises.
+    """
+    import json.scanner
+
+    decoder = json.JSONDecoder()
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20_000))
     try:
-        return json.loads(text)
+        return decoder.decode(text)
     finally:
         sys.setrecursionlimit(limit)
 
