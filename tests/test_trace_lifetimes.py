@@ -89,20 +89,26 @@ for e in events:
     parent = by_id.get(e.parent)
     up = short(parent.receiver) if parent is not None and parent.kind == "call" else (parent and parent.kind)
     rows.append([e.kind, short(e.signal) if e.kind == "call" else e.sender, short(e.receiver), e.outcome, up])
-print(json.dumps(rows))
+from django.dispatch import dispatcher
+# Django 6.1+ runs async receivers in a TaskGroup: the first failure cancels the others (and waits
+# for them); before, asyncio.gather let them run on after asend had raised.
+print(json.dumps({"rows": rows, "taskgroup": hasattr(dispatcher, "_run_parallel")}))
 """
     )
-    rows = json.loads(out)
-    if rows is None:
+    result = json.loads(out)
+    if result is None:
         pytest.skip("asend arrived in Django 5.0")
+    rows, taskgroup = result["rows"], result["taskgroup"]
     calls = {row[2]: row for row in rows if row[0] == "call"}
     assert {"fails_at_once", "slow", "sync_side"} <= set(calls), rows
-    assert calls["fails_at_once"][3] == "error" and calls["slow"][3] == "ok" and calls["sync_side"][3] == "ok"
+    # Cancelled by the TaskGroup, `slow` ends in CancelledError: recorded as it happened.
+    slow = "error" if taskgroup else "ok"
+    assert calls["fails_at_once"][3] == "error" and calls["slow"][3] == slow and calls["sync_side"][3] == "ok"
     sends = [row for row in rows if row[0] == "send"]
     roots = [row for row in sends if row[4] is None]
     assert [row[1] for row in roots] == ["'web'"], f"nested sends became roots: {rows}"
     inner_parents = sorted(row[4] for row in sends if row[1] in ("'slow'", "'sync'"))
-    assert inner_parents == ["slow", "sync_side"]
+    assert inner_parents == (["sync_side"] if taskgroup else ["slow", "sync_side"])
 
 
 def test_a_receiver_traceback_gains_no_frame_when_asend_runs_sync_receivers() -> None:
