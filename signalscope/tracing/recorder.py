@@ -231,18 +231,10 @@ def _wrap_async(record: list[Any], receiver: Any) -> Any:
 
 
 def _timed_part(record: list[Any], receivers: list[Any]) -> Iterator[Any]:
-    # asend's sync receivers, run by Django in a worker thread: as _timed, and the part ends when
-    # they are done, or at the first that raises (asend stops there). Each is wrapped to see that.
-    taken = record[RECEIVERS]
-    times = record[TIMES]
-    ids = record[CALL_IDS]
-    record[CALL_THREAD] = _thread()
-    for receiver in receivers:
-        taken.append(receiver)
-        ids.append(_ids())
-        times.append(_clock())
-        yield _wrap_part(record, receiver)
-    times.append(_clock())
+    # asend's sync receivers, run by Django in a worker thread: timed as send_robust's, and the
+    # part ends when they are done, or at the first that raises (asend stops there): each is
+    # wrapped to see that.
+    yield from _timed_robust(record, receivers, [_wrap_part(record, receiver) for receiver in receivers])
     _end_part(record)
 
 
