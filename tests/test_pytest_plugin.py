@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, clean_env
+from helpers import FIXTURES, clean_env, needs_dot
 
 pytest_plugins = ["pytester"]
 
@@ -125,8 +125,8 @@ def test_report_and_dot_files_merge_under_xdist(shop: pytest.Pytester) -> None:
     assert any(e["kind"] == "call" and e["receiver"] == "accounts.signals:create_user_profile" for e in call)
     dot = (dots / "test_signals.py_test_passes.dot").read_text()
     assert '"post_save(auth.User)" -> "accounts.signals:create_user_profile";' in dot
-    # Valid DOT, for Graphviz.
-    subprocess.run(["dot", "-Tsvg", "-o", "/dev/null"], input=dot, text=True, check=True)
+    # Valid DOT, for Graphviz (where it is installed: CI's is).
+    subprocess.run([needs_dot(), "-Tsvg", "-o", "/dev/null"], input=dot, text=True, check=True)
 
 
 def test_nothing_is_patched_without_options(shop: pytest.Pytester) -> None:
