@@ -457,7 +457,8 @@ class mute(_Block):
             else:
                 objects.add(id(unbound(spec)))
         if paths or objects:
-            connected, connected_ids = _connected_receivers()
+            listed, connected_ids = _connected_receivers()
+            connected = {_norm_path(path) for path in listed}
             for path in paths:
                 if path not in connected:
                     raise UnknownName("receiver", path, sorted(connected))
@@ -520,30 +521,19 @@ _DJANGO_ARGUMENTS = {
 def _check_receiver(spec: Any, shown: str, ran: Iterable[str]) -> None:
     """Raise UnknownName (close matches in the spelling given) unless `spec` is or names a receiver
     connected now, or one of the receivers that `ran`."""
-    connected, connected_ids = _connected_receivers()
+    listed, connected_ids = _connected_receivers()
     if not isinstance(spec, str) and id(unbound(spec)) in connected_ids:
         return
-    paths = connected | {_norm_path(path) for path in ran}
+    known = {*listed, *ran}
+    paths = {_norm_path(path) for path in known}
     if _receiver_spec_path(spec) in paths:
         return
-    choices = sorted(paths) if ":" not in shown else sorted({*_connected_paths_as_listed(), *ran})
-    raise UnknownName("receiver", shown, choices)
-
-
-def _connected_paths_as_listed() -> set[str]:
-    """The module:qualname paths, as `signalscope list` shows them, of every receiver connected now."""
-    from .introspect._compat import read_entries
-
-    return {
-        receiver_path(unbound(entry.receiver))
-        for signal in known_signals()
-        for entry in read_entries(signal)
-        if entry.receiver is not None
-    }
+    raise UnknownName("receiver", shown, sorted(known if ":" in shown else paths))
 
 
 def _connected_receivers() -> tuple[set[str], set[int]]:
-    """Paths, and ids of the functions, of every receiver connected to any module-level signal now."""
+    """Paths (module:qualname, as `signalscope list` shows them), and ids of the functions, of every
+    receiver connected to any module-level signal now."""
     from .introspect._compat import read_entries
 
     paths, ids = set(), set()
@@ -551,7 +541,7 @@ def _connected_receivers() -> tuple[set[str], set[int]]:
         for entry in read_entries(signal):
             if entry.receiver is not None:
                 func = unbound(entry.receiver)
-                paths.add(_norm_path(receiver_path(func)))
+                paths.add(receiver_path(func))
                 ids.add(id(func))
     return paths, ids
 

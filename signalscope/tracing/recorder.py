@@ -163,6 +163,16 @@ def installed() -> bool:
     return _installed > 0
 
 
+def _drop_own_frame(exc: BaseException) -> None:
+    """Take the hook's or wrapper's own frame off `exc`'s traceback, before a bare ``raise``.
+
+    The traceback starts at the frame that handles the exception, and a bare
+    raise adds none: the program then sees the traceback Django's own methods give.
+    """
+    if exc.__traceback__ is not None:
+        exc.__traceback__ = exc.__traceback__.tb_next
+
+
 def _timed(record: list[Any], receivers: Iterable[Any]) -> Iterator[Any]:
     taken = record[RECEIVERS]
     times = record[TIMES]
@@ -197,7 +207,7 @@ def _wrap_robust(record: list[Any], receiver: Any, index: int) -> Any:
             return receiver(*args, **kwargs)
         except Exception as exc:
             record[RAISED].add(index)
-            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            _drop_own_frame(exc)
             raise  # without this frame: the traceback send_robust logs and returns is Django's own
 
     traced.__qualname__ = receiver.__qualname__  # what send_robust's error log reads
@@ -217,7 +227,7 @@ def _wrap_async(record: list[Any], receiver: Any) -> Any:
             record[ASYNC].append((call, receiver, start, _clock(), _thread(), exc, None))
             _reset_current(token)
             _end_part(record)
-            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            _drop_own_frame(exc)
             raise  # without this frame, as Django's own call of the receiver
         record[ASYNC].append((call, receiver, start, _clock(), _thread(), None, result))
         _reset_current(token)
@@ -244,7 +254,7 @@ def _wrap_part(record: list[Any], receiver: Any) -> Any:
             return receiver(*args, **kwargs)
         except BaseException as exc:
             _end_part(record)
-            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            _drop_own_frame(exc)
             raise  # without this frame: the traceback is the one Django's own asend gives
 
     if hasattr(receiver, "__qualname__"):
@@ -366,7 +376,7 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
             record[ERROR] = exc
             _reset_current(token)
             _notify(record)
-            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            _drop_own_frame(exc)
             raise  # without this frame: the traceback is the one Django's own send gives
         record[END] = _clock()
         if record[_ORIGINALS]:
@@ -405,7 +415,7 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
                 deferred = record[_DEFERRED] = record[_PENDING] > 0
             if not deferred:
                 _notify(record)
-            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            _drop_own_frame(exc)
             raise  # without this frame: the traceback is the one Django's own send gives
         record[END] = _clock()
         if record[_ORIGINALS]:
