@@ -1,0 +1,423 @@
+"""The one table of output formats: (kind, format) -> renderer, file extensions, default files, --help lists."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UnknownFormat
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from ..model import SignalMap
+    from ..model.cascade import ImpactNode
+    from ..model.check import Finding
+    from ..model.snapshot import Change
+    from ..model.trace import TraceLog
+
+__all__ = [
+    "KINDS",
+    "Format",
+    "choose_format",
+    "extension_map",
+    "format_help",
+    "formats",
+    "get",
+    "render",
+]
+
+#: What can be rendered, each kind with its own data (a model record) and formats.
+KINDS = ("list", "graph", "impact", "check", "trace", "snapshot", "diff")
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One output format of one kind of data.
+
+    `renderer` is called as ``renderer(data, color=..., width=..., **options)``
+    and takes every option of its kind (see `render`). `extensions` are the
+    file name endings that choose it (only graph has any); `is_binary` says
+    the renderer returns bytes (svg and png, drawn by Graphviz), not str;
+    `default_file` is where the CLI writes it when no -o is given (None:
+    the terminal).
+    """
+
+    kind: str
+    name: str
+    extensions: tuple[str, ...]
+    is_binary: bool
+    help: str
+    renderer: Callable[..., str | bytes]
+    default_file: str | None = None
+
+
+# Every renderer is imported inside its entry, so that importing this module
+# imports neither rich nor networkx (nor Django, which the render package never
+# imports at all). Each entry of a kind takes all that kind's options, so a
+# caller can pass the same options whichever format was chosen.
+
+
+def _list_table(smap: SignalMap, *, color: bool = False, width: int | None = None) -> str:
+    from .text import render_plain_table, render_rich_table
+
+    return render_rich_table(smap, color=True, width=width) if color else render_plain_table(smap)
+
+
+def _list_tree(smap: SignalMap, *, color: bool = False, width: int | None = None) -> str:
+    from .text import render_plain_tree, render_rich_tree
+
+    return render_rich_tree(smap, color=True, width=width) if color else render_plain_tree(smap)
+
+
+def _list_json(smap: SignalMap, *, color: bool = False, width: int | None = None) -> str:
+    from .json import render_json
+
+    return render_json(smap)
+
+
+def _graph_dot(
+    graph: nx.MultiDiGraph,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    rankdir: str = "LR",
+    cluster_by_app: bool = False,
+) -> str:
+    from .dot import render_dot
+
+    return render_dot(graph, rankdir=rankdir, cluster_by_app=cluster_by_app)
+
+
+def _graph_mermaid(
+    graph: nx.MultiDiGraph,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    rankdir: str = "LR",
+    cluster_by_app: bool = False,
+) -> str:
+    from .mermaid import render_mermaid
+
+    return render_mermaid(graph, rankdir=rankdir)
+
+
+def _graph_json(
+    graph: nx.MultiDiGraph,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    rankdir: str = "LR",
+    cluster_by_app: bool = False,
+) -> str:
+    from .graphdata import render_graph_json
+
+    return render_graph_json(graph)
+
+
+def _graph_graphml(
+    graph: nx.MultiDiGraph,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    rankdir: str = "LR",
+    cluster_by_app: bool = False,
+) -> str:
+    from .graphdata import render_graphml
+
+    return render_graphml(graph)
+
+
+def _drawn(fmt: str) -> Callable[..., bytes]:
+    """Return the entry that draws the DOT of a graph as `fmt` with Graphviz."""
+
+    def draw(
+        graph: nx.MultiDiGraph,
+        *,
+        color: bool = False,
+        width: int | None = None,
+        rankdir: str = "LR",
+        cluster_by_app: bool = False,
+    ) -> bytes:
+        from .dot import render_dot
+        from .graphviz import run_graphviz
+
+        return run_graphviz(render_dot(graph, rankdir=rankdir, cluster_by_app=cluster_by_app), fmt)
+
+    draw.__name__ = draw.__qualname__ = f"_graph_{fmt}"
+    return draw
+
+
+def _impact_text(
+    tree: ImpactNode,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    model: str | None = None,
+    action: str | None = None,
+) -> str:
+    from .impact import render_impact_rich, render_impact_text
+
+    return render_impact_rich(tree, color=True, width=width) if color else render_impact_text(tree)
+
+
+def _impact_json(
+    tree: ImpactNode,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    model: str | None = None,
+    action: str | None = None,
+) -> str:
+    from .impact import render_impact_json
+
+    if model is None or action is None:
+        raise TypeError("impact's json format needs model= and action=")
+    return render_impact_json(tree, model=model, action=action)
+
+
+def _check_text(findings: list[Finding], *, color: bool = False, width: int | None = None) -> str:
+    from .check import render_check_text
+
+    return render_check_text(findings)
+
+
+def _check_json(findings: list[Finding], *, color: bool = False, width: int | None = None) -> str:
+    from .check import render_check_json
+
+    return render_check_json(findings)
+
+
+def _check_github(findings: list[Finding], *, color: bool = False, width: int | None = None) -> str:
+    from .check import render_check_github
+
+    return render_check_github(findings)
+
+
+def _check_sarif(findings: list[Finding], *, color: bool = False, width: int | None = None) -> str:
+    from .. import __version__
+    from .check import render_check_sarif
+
+    return render_check_sarif(findings, version=__version__)
+
+
+def _trace_tree(
+    log: TraceLog,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    slow_ms: float | None = None,
+    unheard: bool = False,
+    pid: int = 1,
+) -> str:
+    from .trace import render_plain_summary, render_plain_tree, render_rich_summary, render_rich_tree
+
+    if color:
+        tree = render_rich_tree(log, slow_ms=slow_ms, unheard=unheard, color=True, width=width)
+        return tree + render_rich_summary(log, color=True, width=width)
+    # The plain tree ends in its footer line: a blank line sets the summary apart.
+    return render_plain_tree(log, slow_ms=slow_ms, unheard=unheard) + "\n" + render_plain_summary(log)
+
+
+def _trace_summary(
+    log: TraceLog,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    slow_ms: float | None = None,
+    unheard: bool = False,
+    pid: int = 1,
+) -> str:
+    from .trace import render_plain_summary, render_rich_summary
+
+    return render_rich_summary(log, color=True, width=width) if color else render_plain_summary(log)
+
+
+def _trace_json(
+    log: TraceLog,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    slow_ms: float | None = None,
+    unheard: bool = False,
+    pid: int = 1,
+) -> str:
+    from .trace import render_trace_json
+
+    return render_trace_json(log)
+
+
+def _trace_jsonl(
+    log: TraceLog,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    slow_ms: float | None = None,
+    unheard: bool = False,
+    pid: int = 1,
+) -> str:
+    from .trace import render_jsonl
+
+    return render_jsonl(log.events)
+
+
+def _trace_chrome(
+    log: TraceLog,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    slow_ms: float | None = None,
+    unheard: bool = False,
+    pid: int = 1,
+) -> str:
+    from .trace import render_chrome
+
+    return render_chrome(log, pid=pid)
+
+
+def _snapshot_json(data: dict[str, Any], *, color: bool = False, width: int | None = None) -> str:
+    from ..model.snapshot import snapshot_json
+
+    return snapshot_json(data)
+
+
+def _diff_text(changes: list[Change], *, color: bool = False, width: int | None = None) -> str:
+    from ..model.snapshot import render_diff
+
+    return render_diff(changes)
+
+
+def _diff_json(changes: list[Change], *, color: bool = False, width: int | None = None) -> str:
+    from .diff import render_diff_json
+
+    return render_diff_json(changes)
+
+
+_TABLE: tuple[Format, ...] = (
+    Format("list", "table", (), False, "one row per receiver, in call order", _list_table),
+    Format("list", "tree", (), False, "signal, then sender, then receivers", _list_tree),
+    Format("list", "json", (), False, "the registry as JSON", _list_json),
+    Format("graph", "dot", (".dot", ".gv"), False, "Graphviz DOT", _graph_dot),
+    Format("graph", "mermaid", (".mmd", ".mermaid"), False, "a Mermaid flowchart", _graph_mermaid),
+    Format("graph", "json", (".json",), False, "nodes and edges as JSON", _graph_json),
+    Format("graph", "graphml", (".graphml",), False, "GraphML (yEd, Gephi)", _graph_graphml),
+    Format("graph", "svg", (".svg",), True, "drawn by Graphviz's dot", _drawn("svg")),
+    Format("graph", "png", (".png",), True, "drawn by Graphviz's dot", _drawn("png")),
+    Format("impact", "text", (), False, "the tree of what runs", _impact_text),
+    Format("impact", "json", (), False, "the tree as JSON", _impact_json),
+    Format("check", "text", (), False, "one line per finding, then the counts", _check_text),
+    Format("check", "json", (), False, "the findings as JSON", _check_json),
+    Format("check", "github", (), False, "GitHub Actions annotations", _check_github),
+    Format("check", "sarif", (), False, "SARIF 2.1.0, for code scanning", _check_sarif),
+    Format("trace", "tree", (), False, "the causal tree, then the summary", _trace_tree),
+    Format("trace", "summary", (), False, "time per receiver", _trace_summary),
+    Format("trace", "json", (), False, "the whole trace", _trace_json, "signalscope-trace.json"),
+    Format("trace", "jsonl", (), False, "one event per line", _trace_jsonl, "signalscope-trace.jsonl"),
+    Format(
+        "trace", "chrome", (), False, "Perfetto / chrome://tracing", _trace_chrome, "signalscope-trace.perfetto.json"
+    ),
+    Format("snapshot", "json", (), False, "the wiring, sorted", _snapshot_json),
+    Format("diff", "text", (), False, "one line per change", _diff_text),
+    Format("diff", "json", (), False, "the changes as JSON", _diff_json),
+)
+_BY_KEY: dict[tuple[str, str], Format] = {(f.kind, f.name): f for f in _TABLE}
+
+
+def _entries(kind: str) -> tuple[Format, ...]:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of output {kind!r}: one of {', '.join(KINDS)}")
+    return tuple(f for f in _TABLE if f.kind == kind)
+
+
+def formats(kind: str) -> tuple[str, ...]:
+    """Return the format names of `kind`, in table order (for --help and error messages).
+
+    Raises ValueError for a `kind` not in KINDS.
+    """
+    return tuple(f.name for f in _entries(kind))
+
+
+def format_help(kind: str) -> str:
+    """Return the format names of `kind` as a phrase: "dot, mermaid, json, graphml, svg or png".
+
+    Raises ValueError for a `kind` not in KINDS.
+    """
+    names = formats(kind)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def extension_map(kind: str) -> dict[str, str]:
+    """Return the file name endings that choose a format of `kind` (".gv" -> "dot"), in table order.
+
+    Empty for every kind but graph. Raises ValueError for a `kind` not in KINDS.
+    """
+    return {ext: f.name for f in _entries(kind) for ext in f.extensions}
+
+
+def _unknown(kind: str, fmt: str) -> UnknownFormat:
+    choices = ", ".join(formats(kind))
+    if kind == "graph":  # the words api.graph_format has always used
+        return UnknownFormat(f"Unknown graph format {fmt!r}.", hint=f"Choose one of {choices}.")
+    return UnknownFormat(f"--format {fmt}: choose one of {choices}.")
+
+
+def get(kind: str, fmt: str) -> Format:
+    """Return the entry for `fmt` of `kind`.
+
+    Raises UnknownFormat, with the choices, for a format `kind` has not,
+    and ValueError for a `kind` not in KINDS.
+    """
+    entry = _BY_KEY.get((kind, fmt))
+    if entry is None:
+        raise _unknown(kind, fmt)
+    return entry
+
+
+def choose_format(kind: str, fmt: str | None, output: str | None, *, default: str) -> str:
+    """Return the format of `kind` to write: `fmt` if given, else the extension of `output`, else `default`.
+
+    The extension is read only for kinds that have extensions (graph), and
+    never for `output` "-" (stdout).
+
+    Raises UnknownFormat, with the choices, for a `fmt` not in the table or
+    an `output` whose extension chooses none; ValueError for a `kind` not
+    in KINDS or a `default` that is not one of its formats.
+    """
+    if default not in formats(kind):
+        raise ValueError(f"{default!r} is not a {kind} format")
+    if fmt:
+        return get(kind, fmt).name
+    by_extension = extension_map(kind)
+    if by_extension and output and output != "-":
+        suffix = os.path.splitext(output)[1].lower()
+        if suffix not in by_extension:
+            raise UnknownFormat(
+                f"Can't tell the format of {output!r} from its extension.",
+                hint=f"Pass --format ({', '.join(formats(kind))}) or use one of {', '.join(sorted(by_extension))}.",
+            )
+        return by_extension[suffix]
+    return default
+
+
+def render(
+    kind: str, fmt: str, data: Any, *, color: bool = False, width: int | None = None, **options: Any
+) -> str | bytes:
+    """Return `data` (the model record of `kind`) in `fmt`: str, or bytes for a format that `is_binary`.
+
+    `color` chooses the rich renderer, `width` columns wide (None: rich's
+    default), over the plain one, where a format has both (list table and
+    tree, impact text, trace tree and summary); the others ignore both.
+    `options`, by kind -- graph: rankdir, cluster_by_app; impact: model and
+    action (json needs them); trace: slow_ms, unheard, pid (chrome); the
+    other kinds take none. The data -- list: SignalMap; graph: the
+    networkx graph; impact: ImpactNode; check: list of Findings; trace:
+    TraceLog; snapshot: the dict of model.snapshot.snapshot_dict; diff: the
+    list of Changes of model.snapshot.diff_snapshots.
+
+    Raises UnknownFormat for a format `kind` has not, TypeError for an
+    option it does not take, and what the renderer raises (svg and png:
+    MissingExtra without Graphviz, IntrospectionError when dot fails).
+    """
+    return get(kind, fmt).renderer(data, color=color, width=width, **options)
