@@ -23,7 +23,7 @@ from signalscope.render.mermaid import render_mermaid
 PROJECTS = ["shop", "cascade"]
 IMPACTS = {"shop": ("auth.User", "create"), "cascade": ("billing.Payment", "save")}
 RENDERERS: dict[str, tuple[str, Callable[[CascadeMap], str]]] = {
-    "graph-dot": ("dot", lambda c: render_dot(build_graph(c), cluster_by_app=True, command="signalscope graph")),
+    "graph-dot": ("dot", lambda c: render_dot(build_graph(c), cluster_by_app=True)),
     "graph-mermaid": ("mmd", lambda c: render_mermaid(build_graph(c))),
     "graph-json": ("json", lambda c: render_graph_json(build_graph(c))),
     "graph-graphml": ("graphml", lambda c: render_graphml(build_graph(c))),

@@ -20,7 +20,10 @@ import networkx as nx
 
 from ..model.escaping import escape_controls
 
-__all__ = ["dot_node_ids", "dot_quote", "edge_label", "render_dot"]
+__all__ = ["DOT_TITLE", "dot_node_ids", "dot_quote", "edge_label", "render_dot"]
+
+#: The header comment of every DOT file: fixed text, never the command line (no argv, no paths).
+DOT_TITLE = "signal dependency graph, made by signalscope"
 
 _SHAPES = {
     "sender": 'shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
@@ -93,18 +96,20 @@ def render_dot(
     *,
     rankdir: str = "LR",
     cluster_by_app: bool = False,
-    title: str = "signalscope",
+    title: str = DOT_TITLE,
     command: str | None = None,
 ) -> str:
     """Return `graph` as DOT text.
 
     `rankdir` is Graphviz's (TB, LR, BT, RL); `cluster_by_app` draws each
-    app's receivers and models in a ``cluster_<app>`` subgraph; `command`,
-    when given, goes in a header comment, as graph_models does. The comment
-    lines show control characters escaped: no value can end them early.
+    app's receivers and models in a ``cluster_<app>`` subgraph; `title` is
+    the one header comment line, its control characters escaped so that it
+    can't end early. `command` is accepted and ignored (for one release): the
+    output no longer holds the command line, which could name paths.
     """
+    del command  # deprecated: the header is fixed text
     ids = dot_node_ids(graph)
-    lines = [f"// {escape_controls(line)}" for line in (title, command) if line]
+    lines = [f"// {escape_controls(title)}"] if title else []
     lines += [
         "digraph signalscope {",
         f'  graph [rankdir={dot_quote(rankdir)}, fontname="Helvetica", fontsize=10];',
