@@ -1,17 +1,22 @@
-"""Questions about a CascadeMap: what runs, in order, when a model is written (`impact`)."""
+"""Questions about a CascadeMap: what runs, in order, when a model is written (`impact`), and what a write reaches."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
+from typing import TYPE_CHECKING, Any
 
-from ..errors import UnknownName
+from ..errors import UnknownName, UsageError
 from ..model import Connection, call_order_for_sender
 from ..model.cascade import CascadeMap, EffectRef, ImpactNode
+from ..model.select import select
 from .build import cascade_index, deleted_with, expand_deletes
+
+if TYPE_CHECKING:
+    import networkx as nx
 from .effects import DELETE_SIGNALS, M2M_SIGNALS, SAVE_SIGNALS
 
-__all__ = ["ACTIONS", "impact"]
+__all__ = ["ACTIONS", "dependency_graph", "impact", "impact_all", "reachable_from_model"]
 
 _S = "django.db.models.signals:"
 ACTIONS = ("create", "save", "update", "delete", "m2m")
@@ -147,3 +152,99 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
     steps = _steps(cmap, model, action)
     top = tuple(_build(state(signal, sender, (), depth)) for signal, sender in steps)
     return ImpactNode(kind="action", label=f"{action} {model}", children=top)
+
+
+def check_action(action: str) -> str:
+    """Return `action` if `impact` knows it. Raises UsageError, naming the choices."""
+    if action not in ACTIONS:
+        raise UsageError(f"Unknown action {action!r}.", hint=f"Choose one of {', '.join(ACTIONS)}.")
+    return action
+
+
+def impact_all(
+    cmap: CascadeMap, *, actions: Iterable[str] = ("create", "save", "delete"), depth: int = 8
+) -> dict[str, dict[str, ImpactNode]]:
+    """`impact` trees for every model that a receiver listens to, for each of `actions`: model -> action -> tree."""
+    models = sorted({c.sender.label for c in cmap.registry.connections if c.sender.kind == "model" and c.sender.label})
+    return {model: {action: impact(cmap, model, action, depth=depth) for action in actions} for model in models}
+
+
+def dependency_graph(
+    cmap: CascadeMap,
+    *,
+    signals: Iterable[str] = (),
+    sender: str | None = None,
+    app: str | None = None,
+    receiver: str | None = None,
+    hide_django: bool = False,
+    model: str | None = None,
+    depth: int | None = None,
+    cascade: bool = True,
+) -> nx.MultiDiGraph:
+    """Return the dependency graph of `cmap`, or of the part of it the filters keep.
+
+    The registry filters are model.select's; `model` keeps what is
+    reachable from that model's signals, `depth` receivers deep at most;
+    without `cascade`, receivers' effects are left out.
+
+    Raises UnknownName.
+    """
+    from .build import build_graph
+
+    registry = select(cmap.registry, signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django)
+    kept = CascadeMap(registry, cmap.models, cmap.effects)
+    graph = build_graph(kept, cascade=cascade)
+    if model is not None:
+        labels = {m.label.lower(): m.label for m in cmap.models}
+        if model.lower() not in labels:
+            raise UnknownName("model", model, list(labels.values()))
+        graph = reachable_from_model(graph, kept, labels[model.lower()], depth)
+    return graph
+
+
+def reachable_from_model(graph: nx.MultiDiGraph, cmap: CascadeMap, model: str, depth: int | None) -> nx.MultiDiGraph:
+    """Return the part of `graph` a write to `model` can set off, `depth` receivers deep at most.
+
+    Signal nodes are shared by every sender, so plain reachability would
+    wander into other models' receivers: the walk goes over (signal, sender)
+    states instead, and keeps the receivers that run in each.
+    """
+    import networkx as nx
+
+    from .build import cascade_states, receiver_node, sender_node, signal_node
+
+    states = cascade_states(cmap)
+    start = [s for s in states if s[1] == model]
+    levels: dict[tuple[str, str | None], int] = {}
+    for state in start:
+        for reached, level in nx.single_source_shortest_path_length(states, state, cutoff=None).items():
+            levels[reached] = min(level, levels.get(reached, level))
+    keep: set[str] = {sender_node(model)}
+    for (signal, sender), level in levels.items():
+        if depth is not None and level >= depth:
+            continue
+        runs = [
+            c
+            for c in cmap.registry.connections
+            if c.signal == signal and (c.sender.is_any or c.sender.label == sender) and not c.is_pending
+        ]
+        if not runs:
+            continue
+        keep.add(signal_node(signal))
+        if sender is not None:
+            keep.add(sender_node(sender))
+        keep.update(receiver_node(c.receiver.path) for c in runs)
+    keep &= set(graph.nodes)
+    leaves = {
+        head for tail, head, data in graph.edges(data=True) if tail in keep and data["kind"] in ("unresolved", "writes")
+    }
+    sub = graph.subgraph(keep | leaves)
+    # Keep only the edges that belong to this walk: connections for these senders.
+    kept_senders = {s for _sig, s in levels} | {None}
+    result: Any = nx.MultiDiGraph()
+    result.add_nodes_from(sub.nodes(data=True))
+    for tail, head, key, data in sub.edges(keys=True, data=True):
+        if data["kind"] == "connected" and data.get("sender") not in kept_senders:
+            continue
+        result.add_edge(tail, head, key=key, **data)
+    return result

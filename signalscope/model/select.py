@@ -1,0 +1,117 @@
+"""Queries on a SignalMap: the signals a name means, and the part of the registry filters let through."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+
+from ..errors import UnknownName
+from . import Connection, SignalMap, SignalRef, call_order_for_sender
+
+__all__ = ["MIGRATE_SIGNALS", "match_signals", "select"]
+
+#: pre_migrate's and post_migrate's senders are AppConfigs, one send per app.
+MIGRATE_SIGNALS = frozenset({"django.db.models.signals:pre_migrate", "django.db.models.signals:post_migrate"})
+
+
+def match_signals(smap: SignalMap, name: str) -> list[SignalRef]:
+    """Return the signals called `name`: a name ("post_save") or a path, with ':' or '.'.
+
+    Raises UnknownName, with close matches, when none is.
+    """
+    wanted = name.strip()
+    found = [s for s in smap.signals if wanted in (s.name, s.path, s.path.replace(":", "."))]
+    if not found:
+        raise UnknownName("signal", name, [s.name for s in smap.signals] + [s.path for s in smap.signals])
+    return found
+
+
+def _sender_matches(conn: Connection, label: str) -> bool:
+    # A receiver for any sender runs for this one too.
+    return conn.sender.is_any or (conn.sender.label or "").lower() == label
+
+
+def select(
+    smap: SignalMap,
+    *,
+    signals: Iterable[str] = (),
+    sender: str | None = None,
+    app: str | None = None,
+    receiver: str | None = None,
+    hide_django: bool = False,
+) -> SignalMap:
+    """Return the part of `smap` the filters let through; no filter keeps everything.
+
+    `signals`: names or paths of signals to keep. `sender`: an
+    "app_label.ModelName" label or another sender label; keeps receivers
+    connected for that sender and, on the signals it can send (those it has
+    receivers of its own on; for a model, also the model signals; for an
+    "<AppConfig: label>", the migrate signals), those for any sender,
+    renumbered and ordered as Django calls them for a send from it.
+    `app`: an app label; keeps receivers defined in that app's modules.
+    `receiver`: a glob over receiver paths ("accounts.*", "*:create_*").
+    `hide_django`: drop receivers defined inside Django itself.
+    A signal is kept when named in `signals`, or when, with any other filter
+    given, some of its receivers pass.
+
+    Raises UnknownName for a signal, sender, app or receiver glob that is not in `smap`.
+    """
+    signal_names = list(signals)
+    kept_signals = list(smap.signals)
+    if signal_names:
+        paths = {s.path for name in signal_names for s in match_signals(smap, name)}
+        kept_signals = [s for s in kept_signals if s.path in paths]
+    conns = [c for c in smap.connections if c.signal in {s.path for s in kept_signals}]
+    narrowed = False
+    if sender is not None:
+        label = sender.strip().lower()
+        known = smap.model_labels() + [c.sender.label for c in smap.connections if c.sender.label]
+        known += [f"<AppConfig: {a.label}>" for a in smap.apps]
+        if label not in {k.lower() for k in known}:
+            raise UnknownName("sender", sender, known)
+        own_signals = {c.signal for c in conns if not c.sender.is_any and _sender_matches(c, label)}
+        if label in {m.lower() for m in smap.model_labels()}:
+            own_signals |= {s.path for s in smap.signals if s.category == "model"}
+        if label in {f"<appconfig: {a.label.lower()}>" for a in smap.apps}:  # migrate sends from each app
+            own_signals |= {s.path for s in smap.signals if s.path in MIGRATE_SIGNALS}
+        conns = call_order_for_sender([c for c in conns if c.signal in own_signals and _sender_matches(c, label)])
+        narrowed = True
+    if app is not None:
+        modules = {a.label: a.module for a in smap.apps}
+        if app not in modules:
+            raise UnknownName("app label", app, list(modules))
+        prefix = modules[app]
+        conns = [c for c in conns if _module_of(c) == prefix or _module_of(c).startswith(prefix + ".")]
+        narrowed = True
+    if receiver is not None:
+        everywhere = {c.receiver.path for c in smap.connections}
+        if not any(fnmatch.fnmatchcase(path, receiver) for path in everywhere):  # a typo, not an empty answer
+            globs = {f"{path.split('.')[0].split(':')[0]}.*" for path in everywhere}
+            globs |= {f"{path.partition(':')[0]}:*" for path in everywhere}
+            raise UnknownName("receiver glob", receiver, sorted(globs | everywhere))
+        conns = [c for c in conns if fnmatch.fnmatchcase(c.receiver.path, receiver)]
+        narrowed = True
+    if hide_django:
+        conns = [c for c in conns if not _is_django(c)]
+        narrowed = True
+    if narrowed and not signal_names:
+        used = {c.signal for c in conns}
+        kept_signals = [s for s in kept_signals if s.path in used]
+    return SignalMap(
+        signalscope=smap.signalscope,
+        django=smap.django,
+        settings=smap.settings,
+        settings_source=smap.settings_source,
+        signals=tuple(kept_signals),
+        connections=tuple(conns),
+        apps=smap.apps,
+    )
+
+
+def _module_of(conn: Connection) -> str:
+    return conn.receiver.path.split(":", 1)[0]
+
+
+def _is_django(conn: Connection) -> bool:
+    module = _module_of(conn)
+    return module == "django" or module.startswith("django.")
