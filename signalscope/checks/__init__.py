@@ -14,15 +14,18 @@ import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..graph.build import cascade_states, cycle_edges
 from ..model import Connection, ReceiverRef
 from ..model.cascade import CascadeMap
-from ..model.check import RULES, SEVERITIES, Finding
+from ..model.check import RULES, SEVERITIES, Finding, at_or_above
 from .declared import Declaration, WeakConnect, scan_sources
 
-__all__ = ["AppInfo", "CheckInput", "run_checks", "scan_sources"]
+if TYPE_CHECKING:
+    from ..loader import Project
+
+__all__ = ["AppInfo", "CheckInput", "at_or_above", "gather_input", "run_checks", "scan_sources"]
 
 #: Signals sent so often that a receiver for every sender costs on every query or save.
 HOT_SIGNALS = {
@@ -68,10 +71,6 @@ def run_checks(data: CheckInput, *, select: Iterable[str] = (), ignore: Iterable
     return sorted(set(findings), key=lambda f: (f.file or "~", f.line or 0, f.rule, f.message))
 
 
-def at_or_above(findings: Iterable[Finding], level: str) -> list[Finding]:
-    """The findings whose severity is `level` or worse."""
-    floor = SEVERITIES.index(level)
-    return [f for f in findings if SEVERITIES.index(f.severity) >= floor]
 
 
 def _short(path: str) -> str:
@@ -292,3 +291,25 @@ _RULE_FUNCTIONS = {
     "SS006": _ss006,
     "SS007": _ss007,
 }
+
+
+def gather_input(project: Project, cmap: CascadeMap, wrapped: Mapping[Connection, tuple[ReceiverRef, ...]]) -> CheckInput:
+    """Return what the rules read about the set-up `project`, given its cascade map and wrapped receivers.
+
+    The project's source is read with `ast` (nothing is imported or run).
+    """
+    import sys
+
+    from ..introspect.project import project_apps, project_modules
+
+    apps = project_apps(project)
+    declarations, weak = scan_sources([(a.module, a.folder, a.root) for a in apps])
+    return CheckInput(
+        cmap,
+        [AppInfo(a.label, a.module, a.config, a.config_file) for a in apps],
+        declarations,
+        weak,
+        frozenset(sys.modules),
+        frozenset(project_modules(project)),
+        wrapped=wrapped,
+    )

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .receivers import scan, scan_wrapped
+from .receivers import scan, scan_all, scan_wrapped
 
-__all__ = ["scan", "scan_wrapped"]
+__all__ = ["scan", "scan_all", "scan_wrapped"]

@@ -127,15 +127,7 @@ def scan_wrapped(project: Project) -> dict[Connection, tuple[ReceiverRef, ...]]:
 
     Raises IntrospectionError when Django's internals have an unknown layout.
     """
-    live: list[tuple[Connection, Any]] = []
-    with collection_paused():
-        _scan(project, live)
-        wrapped = {}
-        for conn, obj in live:
-            functions = describe_wrapped(obj, relpath=project.relpath)
-            if functions:
-                wrapped[conn] = functions
-    return wrapped
+    return scan_all(project)[1]
 
 
 def _scan(project: Project, live: list[tuple[Connection, Any]] | None = None) -> SignalMap:
@@ -307,3 +299,19 @@ def _pending(
             live.append((result[-1], op.receiver))
         counts[slot] += 1
     return result
+
+
+def scan_all(project: Project) -> tuple[SignalMap, dict[Connection, tuple[ReceiverRef, ...]]]:
+    """Return `scan` and `scan_wrapped` of the set-up `project` from one walk over the receivers.
+
+    Raises IntrospectionError when Django's internals have an unknown layout.
+    """
+    live: list[tuple[Connection, Any]] = []
+    with collection_paused():
+        smap = _scan(project, live)
+        wrapped = {}
+        for conn, obj in live:
+            functions = describe_wrapped(obj, relpath=project.relpath)
+            if functions:
+                wrapped[conn] = functions
+    return smap, wrapped

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["RULES", "SEVERITIES", "Finding", "Rule"]
+__all__ = ["RULES", "SEVERITIES", "Finding", "Rule", "at_or_above"]
 
 #: Severities, mildest first.
 SEVERITIES = ("warning", "error")
@@ -107,3 +108,9 @@ class Finding:
     @property
     def severity(self) -> str:
         return RULES[self.rule].severity
+
+
+def at_or_above(findings: Iterable[Finding], level: str) -> list[Finding]:
+    """Return the findings whose severity is `level` or worse."""
+    floor = SEVERITIES.index(level)
+    return [f for f in findings if SEVERITIES.index(f.severity) >= floor]
