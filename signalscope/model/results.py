@@ -1,0 +1,34 @@
+"""Records of what a Session call answers, when no other record holds it: impact, the report's data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import SignalMap
+from .cascade import ImpactNode
+from .check import Finding
+from .trace import TraceLog
+
+__all__ = ["Impact", "ReportData"]
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """What runs, in order, when `action` is done to `model`: `impact`'s answer."""
+
+    action: str  # one of graph.queries.ACTIONS
+    model: str  # the model's label as the project spells it
+    tree: ImpactNode
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything `report` shows, gathered from one scan of the project."""
+
+    registry: SignalMap
+    graph: Any  # the dependency graph (a networkx MultiDiGraph)
+    findings: tuple[Finding, ...]
+    sources: dict[str, str]  # receiver path -> its first lines of source
+    impacts: dict[str, dict[str, ImpactNode]]  # model -> action -> tree
+    log: TraceLog | None = field(default=None)
