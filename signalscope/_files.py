@@ -27,7 +27,16 @@ from typing import IO, TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from .errors import OutputError
 
-__all__ = ["check_output", "open_output_stream", "stdout_error", "write_output", "write_stdout"]
+__all__ = [
+    "LazyOutputStream",
+    "check_output",
+    "check_output_folder",
+    "make_folder",
+    "open_output_stream",
+    "stdout_error",
+    "write_output",
+    "write_stdout",
+]
 
 _FD_ALIASES = {"/dev/stdout": 1, "/dev/stderr": 2}
 
@@ -313,3 +322,70 @@ def open_output_stream(path: str) -> IO[str]:
         return open(target, "w", encoding="utf-8")
     except OSError as exc:
         raise _error(path, exc.strerror or str(exc)) from exc
+
+
+class LazyOutputStream:
+    """A text stream to `target` (None or "-": stdout) opened at the first write, for output made as a program runs.
+
+    Opened late, so that a program that can't start leaves an existing file
+    as it was. A failed write (a closed pipe, a full disk) stops the writing
+    quietly: the program it reports on runs on.
+    """
+
+    def __init__(self, target: str | None) -> None:
+        self.target = target
+        self._stream: IO[str] | TextIO | None = None
+        self._owned = False
+        self.is_broken = False
+
+    def _open(self) -> IO[str] | TextIO:
+        if self._stream is None:
+            if self.target in (None, "-"):
+                self._stream = sys.stdout
+            else:
+                self._stream = open_output_stream(self.target)
+                self._owned = True
+        return self._stream
+
+    def write(self, text: str | bytes) -> None:
+        """Write `text` and flush; after a failure, write nothing more."""
+        if self.is_broken or not text:
+            return
+        try:
+            stream = self._open()
+            stream.write(text if isinstance(text, str) else text.decode("utf-8"))
+            stream.flush()
+        except Exception:  # a closed pipe (| head), a full disk: stop writing, let the program run on
+            self.is_broken = True
+
+    def close(self, *, ran: bool) -> None:
+        """Close the file; when the program `ran` and wrote nothing, create it empty. Raises OutputError."""
+        try:
+            if ran:
+                self._open()
+        finally:
+            if self._owned and self._stream is not None:
+                self._stream.close()
+
+
+def check_output_folder(folder: str, name: str) -> None:
+    """Check, before any work, that the file `name` can be written into `folder` (made later if missing).
+
+    Raises OutputError: `folder` is something other than a folder, or the file can't be written.
+    """
+    from .errors import OutputError
+
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise OutputError(f"Can't write the report into {folder}: it is not a folder.")
+    if os.path.isdir(folder):  # a new one is made, with its parents, once the output is ready
+        check_output(os.path.join(folder, name))
+
+
+def make_folder(folder: str) -> None:
+    """Make `folder` and its parents if missing. Raises OutputError."""
+    from .errors import OutputError
+
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Can't create {folder}: {exc.strerror or exc}.") from exc

@@ -20,11 +20,14 @@ from signalscope.graph.queries import impact
 from signalscope.model import SignalMap, cascade_from_dict, loads
 from signalscope.model.cascade import CascadeMap
 from signalscope.model.check import Finding
+from signalscope.model.jsonio import dump_json
+from signalscope.model.results import ReportData
 from signalscope.model.snapshot import diff_snapshots, render_diff, snapshot_dict, snapshot_json
 from signalscope.model.trace import TraceEvent, TraceLog
 from signalscope.render import check as check_render
 from signalscope.render import graphviz, registry
 from signalscope.render import trace as trace_render
+from signalscope.render.diff import render_diff_json
 from signalscope.render.dot import render_dot
 from signalscope.render.graphdata import render_graph_json, render_graphml
 from signalscope.render.impact import render_impact_json, render_impact_rich, render_impact_text
@@ -83,6 +86,7 @@ def data() -> dict[str, Any]:
         "trace": _log(),
         "snapshot": before,
         "diff": changes,
+        "report": ReportData(smap, build_graph(cmap), tuple(FINDINGS), {}, {}, _log()),
     }
 
 
@@ -94,7 +98,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
 
 
 def test_the_table_lists_every_kind_and_format_in_order() -> None:
-    assert registry.KINDS == ("list", "graph", "impact", "check", "trace", "snapshot", "diff")
+    assert registry.KINDS == ("list", "graph", "impact", "check", "trace", "snapshot", "diff", "report")
     assert {kind: registry.formats(kind) for kind in registry.KINDS} == {
         "list": ("table", "tree", "json"),
         "graph": ("dot", "mermaid", "json", "graphml", "svg", "png"),
@@ -103,6 +107,7 @@ def test_the_table_lists_every_kind_and_format_in_order() -> None:
         "trace": ("tree", "summary", "json", "jsonl", "chrome"),
         "snapshot": ("json",),
         "diff": ("text", "json"),
+        "report": ("html",),
     }
     assert registry.format_help("graph") == "dot, mermaid, json, graphml, svg or png"
     assert registry.format_help("trace") == "tree, summary, json, jsonl or chrome"
@@ -223,6 +228,8 @@ def test_every_format_renders_its_kind(
     assert out
     if entry.is_binary:
         assert calls == [(render_dot(data["graph"], rankdir="TB", cluster_by_app=True), fmt)]
+    if kind == "report":  # the report draws its graph with dot
+        assert calls[0] == (render_dot(data["graph"]), "svg") and "<svg>" in str(out)
     # and the same without options where a kind has none it needs
     if kind not in ("impact",):
         assert type(registry.render(kind, fmt, data[kind])) is type(out)
@@ -270,11 +277,12 @@ def _expected(kind: str, fmt: str, color: bool, d: dict[str, Any]) -> str:
         ("trace", "chrome"): lambda: trace_render.render_chrome(log, pid=42),
         ("snapshot", "json"): lambda: snapshot_json(d["snapshot"]),
         ("diff", "text"): lambda: render_diff(d["diff"]),
+        ("diff", "json"): lambda: render_diff_json(d["diff"]),
     }
     return table[kind, fmt]()
 
 
-TEXT = [(k, f) for k, f in ALL if (k, f) not in {("graph", "svg"), ("graph", "png"), ("diff", "json")}]
+TEXT = [(k, f) for k, f in ALL if (k, f) not in {("graph", "svg"), ("graph", "png"), ("report", "html")}]
 
 
 @pytest.mark.parametrize(("kind", "fmt"), TEXT, ids=[f"{k}-{f}" for k, f in TEXT])
@@ -305,16 +313,11 @@ def test_the_registry_matches_the_gold_files(data: dict[str, Any]) -> None:
     assert text == (GOLD / "impact-text" / "shop.txt").read_text(encoding="utf-8")
 
 
-def test_diff_json_is_the_bytes_diff_wrote_before(data: dict[str, Any]) -> None:
+def test_diff_json_is_written_by_the_one_json_writer(data: dict[str, Any]) -> None:
     changes = data["diff"]
-    rows = [
-        {"signal": c.signal, "sender": c.sender, "receiver": c.receiver, "dispatch_uid": c.dispatch_uid,
-         "change": c.kind, "detail": c.detail}
-        for c in changes
-    ]  # fmt: skip
     out = registry.render("diff", "json", changes)
-    assert out == json.dumps({"schema": 1, "changes": rows}, indent=2, sort_keys=True) + "\n"
-    assert "\\u2192" in str(out)  # "weak: strong → weak", escaped as diff always wrote it
+    assert out == dump_json(json.loads(out))
+    assert "→" in str(out)  # "weak: strong → weak": as it is, as every JSON signalscope writes
     assert json.loads(out)["changes"][0]["change"] in ("added", "removed", "changed")
     assert registry.render("diff", "json", []) == '{\n  "changes": [],\n  "schema": 1\n}\n'
 

@@ -1,19 +1,28 @@
-"""Typer commands: parse options, call one api function, render, write. No Django here."""
+"""Typer commands: parse the options, make one Session call, render, write, map the exit code."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from .. import __version__
-from .._files import check_output, open_output_stream
-from .console import progress, use_color, width, write_output, write_stdout
-from .main import reporting_errors
+from .._files import LazyOutputStream, check_output, check_output_folder, make_folder
+from ..render.registry import get, render
+from .console import error, progress, use_color, width, write_output, write_stdout
+from .examples import EXAMPLES
+from .main import exit_as_program
+from .options import FILTER_PANEL, FollowCalls, Output, SignalOption, format_option
+from .options import command as _command
+
+if TYPE_CHECKING:
+    from ..api import Filters, ProjectOptions, Session
+    from ..model.trace import TraceEvent
 
 app = typer.Typer(
     name="signalscope",
@@ -22,51 +31,19 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+command = functools.partial(_command, app)
 
-PROJECT_PANEL = "Project"
-FILTER_PANEL = "Filters"
+def open_session(where: ProjectOptions) -> Session:
+    """Return a Session with its project loaded, for a command whose process ends after its output."""
+    from .. import api
 
-ProjectOpt = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--project",
-        metavar="DIR",
-        help="Folder holding the project's manage.py; its default settings are read without running it.",
-        rich_help_panel=PROJECT_PANEL,
-        file_okay=False,
-    ),
-]
-SettingsOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--settings",
-        metavar="MODULE",
-        help="Settings module, e.g. mysite.settings (default: $DJANGO_SETTINGS_MODULE, then manage.py's).",
-        rich_help_panel=PROJECT_PANEL,
-    ),
-]
-PythonPathOpt = Annotated[
-    Optional[list[Path]],
-    typer.Option(
-        "--pythonpath",
-        metavar="DIR",
-        help="Folder to put on sys.path first (repeatable).",
-        rich_help_panel=PROJECT_PANEL,
-        file_okay=False,
-    ),
-]
-NoUrlsOpt = Annotated[
-    bool,
-    typer.Option(
-        "--no-urls",
-        help="Don't import ROOT_URLCONF (receivers connected at URL import time are then missed).",
-        rich_help_panel=PROJECT_PANEL,
-    ),
-]
-TracebackOpt = Annotated[
-    bool,
-    typer.Option("--traceback", help="Show the full traceback of a failure.", rich_help_panel=PROJECT_PANEL),
-]
+    session = api.Session(where)
+    session.load()
+    # This process ends after printing, and what the scan and the renderers
+    # allocate is freed by reference counting: cyclic collections would only
+    # walk Django's objects again and again, which costs more than the scan.
+    gc.disable()
+    return session
 
 
 def _version(value: bool) -> None:
@@ -89,93 +66,14 @@ def _root(
     """
 
 
-def _load(api: Any, project: Path | None, settings: str | None, pythonpath: list[Path] | None, no_urls: bool) -> Any:
-    """Load the project from the common options, for a command whose process ends after its output."""
-    loaded = api.load_project(settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls)
-    # This process ends after printing, and what the scan and the renderers
-    # allocate is freed by reference counting: cyclic collections would only
-    # walk Django's objects again and again, which costs more than the scan.
-    gc.disable()
-    return loaded
+LOADING = "Loading the Django project…"
 
 
-LIST_EPILOG = """\
-[bold]Examples[/bold]
 
-  signalscope list --project fixtures/shop
-
-  signalscope list --signal post_save --sender auth.User
-
-  signalscope list --app accounts --tree
-
-  signalscope list --receiver 'orders.*' --hide-django --json > signals.json
-
-Exit codes: 0 ok, 2 usage or project-load error.
-"""
-
-
-SignalFilter = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--signal",
-        "-s",
-        metavar="NAME",
-        help="Only this signal: a name (post_save) or path (django.db.models.signals:post_save). Repeatable.",
-        rich_help_panel=FILTER_PANEL,
-    ),
-]
-SenderFilter = Annotated[
-    Optional[str],
-    typer.Option(
-        "--sender",
-        metavar="LABEL",
-        help="Only receivers that run when this sender (app_label.ModelName) sends, "
-        "any-sender ones included, in the order Django calls them.",
-        rich_help_panel=FILTER_PANEL,
-    ),
-]
-AppFilter = Annotated[
-    Optional[str],
-    typer.Option(
-        "--app", metavar="LABEL", help="Only receivers defined in this app (its label).", rich_help_panel=FILTER_PANEL
-    ),
-]
-ReceiverFilter = Annotated[
-    Optional[str],
-    typer.Option(
-        "--receiver",
-        metavar="GLOB",
-        help="Only receivers whose module:qualname path matches this glob, e.g. 'accounts.*'.",
-        rich_help_panel=FILTER_PANEL,
-    ),
-]
-FollowCalls = Annotated[
-    int,
-    typer.Option(
-        "--follow-calls",
-        min=0,
-        metavar="N",
-        help="Read into the project's own functions that receivers call, N calls deep.",
-    ),
-]
-HideDjango = Annotated[
-    bool,
-    typer.Option("--hide-django", help="Hide receivers defined inside Django itself.", rich_help_panel=FILTER_PANEL),
-]
-
-
-@app.command("list", epilog=LIST_EPILOG)
+@command("list", epilog=EXAMPLES["list"], options=("project", "urls", "filters"))
 def list_command(
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    no_urls: NoUrlsOpt = False,
-    traceback: TracebackOpt = False,
-    signal: SignalFilter = None,
-    sender: SenderFilter = None,
-    app_label: AppFilter = None,
-    receiver: ReceiverFilter = None,
-    hide_django: HideDjango = False,
+    where: ProjectOptions,
+    filters: Filters,
     as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON (schema in the README).")] = False,
     tree: Annotated[bool, typer.Option("--tree", help="Show signal → sender → receivers as a tree.")] = False,
 ) -> None:
@@ -184,59 +82,18 @@ def list_command(
     The # column is the receiver's place in the call order for a send from
     that sender (receivers for any sender included).
     """
-    with reporting_errors(show_traceback=traceback):
-        from .. import api
-
-        with progress("Loading the Django project…"):
-            loaded = _load(api, project, settings, pythonpath, no_urls)
-            smap = api.list_receivers(
-                loaded,
-                signals=signal or (),
-                sender=sender,
-                app=app_label,
-                receiver=receiver,
-                hide_django=hide_django,
-            )
-        if as_json:
-            from ..render.json import render_json
-
-            write_stdout(render_json(smap))
-            return
-        from ..render import text
-
-        if use_color(sys.stdout):
-            render = text.render_rich_tree if tree else text.render_rich_table
-            write_stdout(render(smap, color=True, width=width()))
-        else:
-            write_stdout(text.render_plain_tree(smap) if tree else text.render_plain_table(smap))
+    with progress(LOADING):
+        smap = open_session(where).list(filters)
+    fmt = "json" if as_json else "tree" if tree else "table"
+    write_stdout(render("list", fmt, smap, color=use_color(sys.stdout), width=width()))
 
 
-GRAPH_EPILOG = """\
-[bold]Examples[/bold]
-
-  signalscope graph --project fixtures/shop -o signals.svg
-
-  signalscope graph --model auth.User --depth 3 --format mermaid
-
-  signalscope graph --hide-django --cluster-by-app --rankdir TB -o signals.dot
-
-The format comes from --format, else from the -o file's extension (.dot .gv .mmd .json .graphml .svg .png),
-else DOT. svg and png need Graphviz's dot program.
-"""
 
 
-@app.command("graph", epilog=GRAPH_EPILOG)
+@command("graph", epilog=EXAMPLES["graph"], options=("project", "urls", "filters"))
 def graph_command(
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    no_urls: NoUrlsOpt = False,
-    traceback: TracebackOpt = False,
-    signal: SignalFilter = None,
-    sender: SenderFilter = None,
-    app_label: AppFilter = None,
-    receiver: ReceiverFilter = None,
-    hide_django: HideDjango = False,
+    where: ProjectOptions,
+    filters: Filters,
     model: Annotated[
         Optional[str],
         typer.Option(
@@ -259,13 +116,8 @@ def graph_command(
         ),
     ] = False,
     follow_calls: FollowCalls = 2,
-    fmt: Annotated[
-        Optional[str],
-        typer.Option("--format", "-f", metavar="FORMAT", help="dot, mermaid, json, graphml, svg or png."),
-    ] = None,
-    output: Annotated[
-        Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (- for stdout).")
-    ] = None,
+    fmt: Annotated[Optional[str], format_option("graph")] = None,
+    output: Output = None,
     rankdir: Annotated[
         str, typer.Option("--rankdir", metavar="DIR", help="Layout direction: TB, LR, BT or RL (DOT, Mermaid).")
     ] = "LR",
@@ -278,70 +130,29 @@ def graph_command(
     Receivers' code is read (never run) to find the ORM writes and signal
     sends that cascade into further signals; loops are drawn in red.
     """
-    with reporting_errors(show_traceback=traceback):
-        from .. import api
-        from ..errors import UsageError
+    from ..errors import UsageError
+    from ..render.registry import choose_format
 
-        if rankdir.upper() not in ("TB", "LR", "BT", "RL"):
-            raise UsageError(f"--rankdir {rankdir}: choose TB, LR, BT or RL.")
-        chosen = api.graph_format(fmt, output)
-        check_output(output)
-        with progress("Loading the Django project…"):
-            loaded = _load(api, project, settings, pythonpath, no_urls)
-            graph = api.dependency_graph(
-                loaded,
-                signals=signal or (),
-                sender=sender,
-                app=app_label,
-                receiver=receiver,
-                hide_django=hide_django,
-                model=model,
-                depth=depth,
-                cascade=not no_cascade,
-                follow_calls=follow_calls,
-            )
-        command = _command_line("graph", settings=settings, model=model, depth=depth)
-        data = api.render_graph(graph, chosen, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app, command=command)
-        write_output(output, data)
+    if rankdir.upper() not in ("TB", "LR", "BT", "RL"):
+        raise UsageError(f"--rankdir {rankdir}: choose TB, LR, BT or RL.")
+    chosen = choose_format("graph", fmt, output, default="dot")
+    check_output(output)
+    with progress(LOADING):
+        graph = open_session(where).graph(
+            filters, model=model, depth=depth, cascade=not no_cascade, follow_calls=follow_calls
+        )
+    write_output(output, render("graph", chosen, graph, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app))
 
 
-def _command_line(name: str, **options: object) -> str:
-    """Return the command as a header comment shows it: the options that shape the graph.
-
-    Never `--project`: output holds no paths. Values are quoted as a shell
-    reads them; the renderer escapes any control character left.
-    """
-    import shlex
-
-    parts = ["signalscope", name]
-    for key, value in options.items():
-        if value is not None:
-            parts.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
-    return " ".join(parts)
 
 
-IMPACT_EPILOG = """\
-[bold]Examples[/bold]
-
-  signalscope impact auth.User --action create --project fixtures/shop
-
-  signalscope impact billing.Payment --action save --depth 4
-
-  signalscope impact orders.Order --action delete --json
-"""
-
-
-@app.command("impact", epilog=IMPACT_EPILOG)
+@command("impact", epilog=EXAMPLES["impact"])
 def impact_command(
+    where: ProjectOptions,
     model: Annotated[str, typer.Argument(metavar="MODEL", help="The model written: app_label.ModelName.")],
     action: Annotated[
         str, typer.Option("--action", "-a", metavar="ACTION", help="create, save, update, delete or m2m.")
     ] = "save",
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    no_urls: NoUrlsOpt = False,
-    traceback: TracebackOpt = False,
     depth: Annotated[int, typer.Option("--depth", min=0, metavar="N", help="Follow cascades N receivers deep.")] = 8,
     follow_calls: FollowCalls = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the tree as JSON.")] = False,
@@ -353,99 +164,41 @@ def impact_command(
     turn. Loops are marked; update() and bulk_create(), which send nothing,
     are shown as such.
     """
-    with reporting_errors(show_traceback=traceback):
-        from .. import api
-
-        with progress("Loading the Django project…"):
-            loaded = _load(api, project, settings, pythonpath, no_urls)
-            tree = api.impact_tree(loaded, model, action, depth=depth, follow_calls=follow_calls)
-        from ..render import impact as render
-
-        if as_json:
-            write_stdout(render.render_impact_json(tree, model=model, action=action))
-        elif use_color(sys.stdout):
-            write_stdout(render.render_impact_rich(tree, color=True, width=width()))
-        else:
-            write_stdout(render.render_impact_text(tree))
+    with progress(LOADING):
+        found = open_session(where).impact(model, action, depth=depth, follow_calls=follow_calls)
+    fmt = "json" if as_json else "text"
+    color = use_color(sys.stdout)
+    write_stdout(render("impact", fmt, found.tree, model=found.model, action=found.action, color=color, width=width()))
 
 
-DEBUG_EPILOG = """\
-[bold]Examples[/bold]
-
-  signalscope debug
-
-  signalscope debug --project fixtures/shop
-"""
 
 
-@app.command("debug", epilog=DEBUG_EPILOG)
-def debug_command(
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    no_urls: NoUrlsOpt = False,
-    traceback: TracebackOpt = False,
-) -> None:
+@command("debug", epilog=EXAMPLES["debug"])
+def debug_command(where: ProjectOptions) -> None:
     """Show versions, paths and where the settings came from, then load the project."""
-    with reporting_errors(show_traceback=traceback):
-        from .. import api
+    from .. import api
 
-        lines = [
-            f"signalscope {__version__} ({Path(__file__).resolve().parent.parent})",
-            f"python {sys.version.split()[0]} ({sys.executable})",
-        ]
-        try:
-            import django
-
-            lines.append(f"django {django.get_version()} ({Path(django.__file__).resolve().parent})")
-        except ImportError:  # pragma: no cover - a dependency
-            lines.append("django: not installed")
-        write_stdout("\n".join(lines) + "\n")
-        loaded = api.load_project(
-            settings=settings, project=project, pythonpath=tuple(pythonpath or ()), urls=not no_urls
-        )
-        write_stdout(
-            f"settings {loaded.settings_module} (from {loaded.settings_source})\n"
-            f"project root {loaded.root or '-'}\n"
-            f"sys.path added {', '.join(str(p) for p in loaded.added_paths)}\n"
-            f"ROOT_URLCONF imported: {'yes' if loaded.urls_loaded else 'no'}\n"
-        )
+    write_stdout("".join(f"{name} {version} ({place})\n" for name, version, place in api.environment()))
+    loaded = api.Session(where).load()
+    write_stdout(
+        f"settings {loaded.settings_module} (from {loaded.settings_source})\n"
+        f"project root {loaded.root or '-'}\n"
+        f"sys.path added {', '.join(str(p) for p in loaded.added_paths)}\n"
+        f"ROOT_URLCONF imported: {'yes' if loaded.urls_loaded else 'no'}\n"
+    )
 
 
-TRACE_EPILOG = """\
-[bold]Examples[/bold]
-
-  signalscope trace --project fixtures/shop -- manage.py migrate --run-syncdb
-
-  signalscope trace -- manage.py createsuperuser --noinput --username ada --email ada@example.com
-
-  signalscope trace --slow 5 -- manage.py test accounts
-
-  signalscope trace --format chrome -o trace.json -- manage.py migrate   [dim](open in ui.perfetto.dev)[/dim]
-
-  signalscope trace --format jsonl -o signals.jsonl --signal post_save -- -m pytest tests/
-
-The program runs in this process, as python would run it, with every signal send recorded; its exit
-status is signalscope's. The tree and the summary go to stderr (the program keeps stdout) unless -o names
-a file; json, jsonl and chrome go to signalscope-trace.json, .jsonl or .perfetto.json unless -o names one.
-jsonl is written as the program runs, one event per line, each send's events when the send ends.
-"""
-
-TRACE_FORMATS = ("tree", "summary", "json", "jsonl", "chrome")
-_TRACE_DEFAULT_FILES = {
-    "json": "signalscope-trace.json",
-    "jsonl": "signalscope-trace.jsonl",
-    "chrome": "signalscope-trace.perfetto.json",
-}
 
 
-@app.command(
+@command(
     "trace",
-    epilog=TRACE_EPILOG,
+    epilog=EXAMPLES["trace"],
+    options=("project",),
     context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
 )
 def trace_command(
-    command: Annotated[
+    where: ProjectOptions,
+    program: Annotated[
         Optional[list[str]],
         typer.Argument(
             metavar="-- PROGRAM [ARGS]...",
@@ -453,11 +206,7 @@ def trace_command(
             show_default=False,
         ),
     ] = None,
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    traceback: TracebackOpt = False,
-    signal: SignalFilter = None,
+    signal: SignalOption = None,
     exclude: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -487,12 +236,8 @@ def trace_command(
             rich_help_panel=FILTER_PANEL,
         ),
     ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar="FORMAT", help="tree, summary, json, jsonl or chrome.")
-    ] = "tree",
-    output: Annotated[
-        Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (- for stdout).")
-    ] = None,
+    fmt: Annotated[str, format_option("trace")] = "tree",
+    output: Output = None,
     slow: Annotated[
         float, typer.Option("--slow", min=0, metavar="MS", help="Highlight receivers that took at least MS ms.")
     ] = 10.0,
@@ -515,175 +260,65 @@ def trace_command(
     under each receiver the sends it made in turn: `user.save()` →
     post_save(auth.User) → create_user_profile → post_save(accounts.Profile) …
     """
-    with reporting_errors(show_traceback=traceback):
-        from .. import api
-        from ..errors import UsageError
+    from .. import api
 
-        if fmt not in TRACE_FORMATS:
-            raise UsageError(f"--format {fmt}: choose one of {', '.join(TRACE_FORMATS)}.")
-        excluded = None if exclude is None else [name for name in exclude if name.lower() != "none"]
-        target = output if output is not None else _TRACE_DEFAULT_FILES.get(fmt)
-        check_output(target)  # before the program runs, not after
-        stream = _JsonlSink(target) if fmt == "jsonl" else None
-        on_send = stream.write_send if stream is not None else None
-        try:
-            status, log = api.trace_program(
-                command or [],
-                settings=settings,
-                project=project,
-                pythonpath=pythonpath or (),
-                include=signal or (),
-                exclude=excluded,
-                senders=sender or (),
-                apps=app_label or (),
-                capture_values=capture_values,
-                max_sends=max_sends,
-                on_send=on_send,
-            )
-        except BaseException:
-            if stream is not None:
-                stream.close(ran=False)
-            raise
-        if stream is not None:
-            stream.close(ran=True)
-        _report_trace(log, fmt, target, slow, show_unheard)
-        _exit_as_program(status)
-
-
-class _JsonlSink:
-    """trace's jsonl destination: opened at the first send (or at the end), so a program that
-    can't start leaves an existing file as it was; each send's events are written when it ends."""
-
-    def __init__(self, target: str | None) -> None:
-        self.target = target
-        self.stream: Any = None
-        self.owned = False
-        self.broken = False
-
-    def _open(self) -> Any:
-        if self.stream is None:
-            if self.target in (None, "-"):
-                self.stream = sys.stdout
-            else:
-                self.stream = open_output_stream(self.target)
-                self.owned = True
-        return self.stream
-
-    def write_send(self, events: Any, root: int) -> None:
-        from ..render.trace import render_jsonl
-
-        if self.broken or not events:
-            return
-        try:
-            stream = self._open()
-            stream.write(render_jsonl(events))
-            stream.flush()
-        except Exception:  # a closed pipe (| head), a full disk: stop writing, let the program run on
-            self.broken = True
-
-    def close(self, *, ran: bool) -> None:
-        """Close the file; when the program `ran` and sent nothing, create it empty. Raises OutputError."""
-        try:
-            if ran:
-                self._open()
-        finally:
-            if self.owned:
-                self.stream.close()
-
-
-def _report_trace(log: Any, fmt: str, target: str | None, slow: float, unheard: bool) -> None:
-    from ..render import trace as render
-    from .console import error
-
-    if fmt == "jsonl":
-        if target not in (None, "-"):
-            error(f"signalscope: wrote {len(log.events)} events to {target}")
-        return
-    if fmt in ("json", "chrome"):
-        data = render.render_trace_json(log) if fmt == "json" else render.render_chrome(log, pid=os.getpid())
-        write_output(target, data)
-        if target not in (None, "-"):
-            error(f"signalscope: wrote {len(log.events)} events to {target}")
-        return
-    stream = sys.stdout if target == "-" else sys.stderr
-    if target not in (None, "-"):
-        text = "" if fmt == "summary" else render.render_plain_tree(log, slow_ms=slow, unheard=unheard) + "\n"
-        write_output(target, text + render.render_plain_summary(log))
-        return
-    if use_color(stream):
-        text = (
-            ""
-            if fmt == "summary"
-            else render.render_rich_tree(log, slow_ms=slow, unheard=unheard, color=True, width=width())
-        )
-        text += render.render_rich_summary(log, color=True, width=width())
-    else:
-        text = "" if fmt == "summary" else render.render_plain_tree(log, slow_ms=slow, unheard=unheard) + "\n"
-        text += render.render_plain_summary(log)
-    if stream is sys.stdout:
-        write_output(None, text)  # a closed pipe or a full disk: an error of its own, not a crash
-        return
+    entry = get("trace", fmt)  # an unknown format is an error before the program runs
+    target = output if output is not None else entry.default_file
+    check_output(target)
+    stream = LazyOutputStream(target) if fmt == "jsonl" else None
+    options = api.TraceOptions(
+        include=tuple(signal or ()),
+        exclude=None if exclude is None else tuple(name for name in exclude if name.lower() != "none"),
+        senders=tuple(sender or ()),
+        apps=tuple(app_label or ()),
+        capture_values=capture_values,
+        max_sends=max_sends,
+        on_send=None if stream is None else functools.partial(_write_jsonl, stream),
+    )
     try:
-        stream.write(text)
-        stream.flush()
-    except OSError:  # stderr itself is gone: nowhere left to say anything
-        pass
+        status, log = api.trace_program(program or [], options, project=where)
+    except BaseException:
+        if stream is not None:
+            stream.close(ran=False)
+        raise
+    if stream is not None:
+        stream.close(ran=True)
+    _write_trace(log, fmt, target, slow_ms=slow, unheard=show_unheard)
+    exit_as_program(status)
 
 
-def _exit_as_program(status: int) -> None:
-    """Exit with the traced program's `status`; -N (run_program's INTERRUPTED) ends this process by signal N.
+def _write_jsonl(stream: LazyOutputStream, events: list[TraceEvent], root: int) -> None:
+    """Write one ended send's `events` as JSON lines, as the program runs."""
+    from ..model.trace import TraceLog
 
-    Python ends a program stopped by an uncaught KeyboardInterrupt by killing
-    itself with SIGINT, once its traceback is printed and its threads and atexit
-    handlers are done: a shell then sees the signal and stops a script too,
-    where an exit status of 130 would have it carry on. The report is written by then.
-    """
-    import contextlib
-    import signal
-
-    if status >= 0:
-        raise typer.Exit(status)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing left to keep
-            stream.flush()
-    if os.name == "posix":
-        signal.signal(-status, signal.SIG_DFL)
-        os.kill(os.getpid(), -status)
-    # Where no signal can end it (Windows), python exits with STATUS_CONTROL_C_EXIT, else 128 + N.
-    raise typer.Exit(0xC000013A if os.name == "nt" else 128 - status)
+    stream.write(render("trace", "jsonl", TraceLog(tuple(events))))
 
 
-CHECK_EPILOG = """\
-[bold]Examples[/bold]
-
-  signalscope check --project fixtures/pitfalls
-
-  signalscope check --format github                     [dim](annotations in a GitHub Actions job)[/dim]
-
-  signalscope check --format sarif -o signalscope.sarif   [dim](for code scanning)[/dim]
-
-  signalscope check --ignore SS006 --fail-on error
-
-Rules: SS001 receiver never connected, SS002 duplicate connection, SS003 dead or doomed weak receiver,
-SS004 unresolved lazy sender, SS005 cascade cycle, SS006 receiver on every sender of a hot signal,
-SS007 sender that never sends the signal (the README explains each, and its fix).
-Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or project-load error.
-"""
-
-CHECK_FORMATS = ("text", "json", "github", "sarif")
+def _write_trace(log: Any, fmt: str, target: str | None, *, slow_ms: float, unheard: bool) -> None:
+    """Write the trace's `fmt` to `target`: a file, "-" for stdout, None for stderr (the program keeps stdout)."""
+    if fmt != "jsonl":
+        stream = sys.stdout if target == "-" else sys.stderr
+        color = target in (None, "-") and use_color(stream)
+        text = render("trace", fmt, log, slow_ms=slow_ms, unheard=unheard, pid=os.getpid(), color=color, width=width())
+        if target is not None or stream is sys.stdout:
+            write_output(target, text)  # a closed pipe or a full disk: an error of its own, not a crash
+        else:
+            try:
+                stream.write(str(text))
+                stream.flush()
+            except OSError:  # stderr itself is gone: nowhere left to say anything
+                pass
+    if target not in (None, "-") and fmt in ("json", "jsonl", "chrome"):
+        error(f"signalscope: wrote {len(log.events)} events to {target}")
 
 
-@app.command("check", epilog=CHECK_EPILOG)
+
+
+@command("check", epilog=EXAMPLES["check"])
 def check_command(
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    no_urls: NoUrlsOpt = False,
-    traceback: TracebackOpt = False,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text, json, github or sarif.")] = "text",
-    output: Annotated[
-        Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (- for stdout).")
-    ] = None,
+    where: ProjectOptions,
+    fmt: Annotated[str, format_option("check")] = "text",
+    output: Output = None,
     select: Annotated[
         Optional[list[str]], typer.Option("--select", metavar="RULE", help="Only these rules (repeatable).")
     ] = None,
@@ -701,54 +336,27 @@ def check_command(
     of yours is run beyond what manage.py would) and reports each problem
     with its rule id, file and line.
     """
-    with reporting_errors(show_traceback=traceback):
-        from .. import __version__, api
-        from ..checks import at_or_above
-        from ..errors import UsageError
-        from ..render import check as render
+    from ..errors import UsageError
+    from ..model.check import at_or_above
 
-        if fmt not in CHECK_FORMATS:
-            raise UsageError(f"--format {fmt}: choose one of {', '.join(CHECK_FORMATS)}.")
-        if fail_on not in ("warning", "error"):
-            raise UsageError(f"--fail-on {fail_on}: choose warning or error.")
-        check_output(output)
-        select_ids = [rule.upper() for item in select or () for rule in item.split(",") if rule]
-        ignore_ids = [rule.upper() for item in ignore or () for rule in item.split(",") if rule]
-        with progress("Loading the Django project…"):
-            loaded = _load(api, project, settings, pythonpath, no_urls)
-            findings = api.check(loaded, select=select_ids, ignore=ignore_ids, follow_calls=follow_calls)
-        if fmt == "json":
-            text = render.render_check_json(findings)
-        elif fmt == "github":
-            text = render.render_check_github(findings)
-        elif fmt == "sarif":
-            text = render.render_check_sarif(findings, version=__version__)
-        else:
-            text = render.render_check_text(findings)
-        write_output(output, text)
-        if at_or_above(findings, fail_on):
-            raise typer.Exit(1)
+    get("check", fmt)
+    if fail_on not in ("warning", "error"):
+        raise UsageError(f"--fail-on {fail_on}: choose warning or error.")
+    check_output(output)
+    select_ids = [rule.upper() for item in select or () for rule in item.split(",") if rule]
+    ignore_ids = [rule.upper() for item in ignore or () for rule in item.split(",") if rule]
+    with progress(LOADING):
+        findings = open_session(where).check(select=select_ids, ignore=ignore_ids, follow_calls=follow_calls)
+    write_output(output, render("check", fmt, findings))
+    if at_or_above(findings, fail_on):
+        raise typer.Exit(1)
 
 
-SNAPSHOT_EPILOG = """\
-[bold]Examples[/bold]
-
-  signalscope snapshot -o signals.lock.json
-
-  signalscope diff signals.lock.json            [dim](exit 1 if the wiring changed)[/dim]
-
-The snapshot lists what is connected to what (signal, sender, receiver, dispatch_uid, weak/dead/pending),
-without files or lines, sorted: commit it, and `signalscope diff` in CI shows every wiring change.
-"""
 
 
-@app.command("snapshot", epilog=SNAPSHOT_EPILOG)
+@command("snapshot", epilog=EXAMPLES["snapshot"])
 def snapshot_command(
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    no_urls: NoUrlsOpt = False,
-    traceback: TracebackOpt = False,
+    where: ProjectOptions,
     output: Annotated[
         Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (default: stdout).")
     ] = None,
@@ -757,32 +365,17 @@ def snapshot_command(
     ] = False,
 ) -> None:
     """Write the project's signal wiring as a stable, sorted JSON snapshot (for review and `diff`)."""
-    with reporting_errors(show_traceback=traceback):
-        from .. import api
-        from ..model.snapshot import snapshot_dict, snapshot_json
-
-        check_output(output)
-        with progress("Loading the Django project…"):
-            loaded = _load(api, project, settings, pythonpath, no_urls)
-            data = snapshot_dict(api.scan(loaded), include_django=include_django)
-        write_output(output, snapshot_json(data))
+    check_output(output)
+    with progress(LOADING):
+        data = open_session(where).snapshot(include_django=include_django)
+    write_output(output, render("snapshot", "json", data))
 
 
-DIFF_EPILOG = """\
-[bold]Examples[/bold]
-
-  signalscope diff signals.lock.json                 [dim](the snapshot against the project now)[/dim]
-
-  signalscope diff old.json new.json
-
-  signalscope diff --git origin/main signals.lock.json   [dim](the snapshot committed there against now)[/dim]
-
-Exit codes: 0 no change, 1 changes, 2 usage or project-load error.
-"""
 
 
-@app.command("diff", epilog=DIFF_EPILOG)
+@command("diff", epilog=EXAMPLES["diff"])
 def diff_command(
+    where: ProjectOptions,
     old: Annotated[str, typer.Argument(metavar="SNAPSHOT", help="The snapshot to compare against.")],
     new: Annotated[
         Optional[str], typer.Argument(metavar="[NEW]", help="A second snapshot (default: the project now).")
@@ -790,95 +383,31 @@ def diff_command(
     git: Annotated[
         Optional[str], typer.Option("--git", metavar="REF", help="Read SNAPSHOT as committed at this git ref.")
     ] = None,
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    no_urls: NoUrlsOpt = False,
-    traceback: TracebackOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
 ) -> None:
     """Show what was added, removed or changed in the signal wiring since a snapshot; exit 1 on any change."""
-    with reporting_errors(show_traceback=traceback):
-        import json
-
-        from .. import api
-        from ..errors import UsageError
-        from ..model.snapshot import diff_snapshots, render_diff, snapshot_dict
-
-        before = _read_snapshot(old, git)
-        if new is not None:
-            if git is not None:
-                raise UsageError("Give either --git REF or a second snapshot, not both.")
-            after = _read_snapshot(new, None)
-        else:
-            with progress("Loading the Django project…"):
-                loaded = _load(api, project, settings, pythonpath, no_urls)
-                after = snapshot_dict(api.scan(loaded), include_django=bool(before.get("include_django")))
-        try:
-            changes = diff_snapshots(before, after)
-        except ValueError as exc:
-            raise UsageError(f"{old}: {exc}.") from exc
-        if as_json:
-            rows = [
-                {"signal": c.signal, "sender": c.sender, "receiver": c.receiver, "dispatch_uid": c.dispatch_uid,
-                 "change": c.kind, "detail": c.detail}
-                for c in changes
-            ]  # fmt: skip
-            write_stdout(json.dumps({"schema": 1, "changes": rows}, indent=2, sort_keys=True) + "\n")
-        else:
-            write_stdout(render_diff(changes))
-        if changes:
-            raise typer.Exit(1)
-
-
-def _read_snapshot(path: str, git: str | None) -> dict[str, Any]:
-    """Read a snapshot file, or its content at a git ref. Raises UsageError."""
-    import subprocess
-
+    from .. import api
     from ..errors import UsageError
-    from ..model.snapshot import check_snapshot
 
-    if git is not None:
-        spec = f"{git}:./{path}" if not path.startswith("./") else f"{git}:{path}"
-        try:
-            proc = subprocess.run(["git", "show", spec], capture_output=True, text=True, check=False)
-        except OSError as exc:
-            raise UsageError(f"--git needs the git program: {exc.strerror or exc}.") from exc
-        if proc.returncode != 0:
-            raise UsageError(f"git show {spec} failed: {proc.stderr.strip() or 'no output'}.")
-        data = _parse_json(path, proc.stdout)
+    if new is not None and git is not None:
+        raise UsageError("Give either --git REF or a second snapshot, not both.")
+    before = api.read_snapshot(old, git_ref=git)
+    if new is not None:
+        changes = api.Session(where).diff(before, api.read_snapshot(new))
     else:
-        data = _read_json(path)
-    if not isinstance(data, dict):
-        raise UsageError(f"{path} is not a signalscope snapshot.")
-    try:
-        return check_snapshot(data)
-    except ValueError as exc:  # valid JSON, not a snapshot's shape: say which file, and where in it
-        raise UsageError(f"{path}: {exc}.") from exc
+        with progress(LOADING):
+            changes = open_session(where).diff(before)
+    write_stdout(render("diff", "json" if as_json else "text", changes))
+    if changes:
+        raise typer.Exit(1)
 
 
-REPORT_EXAMPLES = """\
-[bold]Examples[/bold]
-
-  signalscope report --project fixtures/shop -o report/ --open
-
-  signalscope trace -f json -o trace.json -- manage.py createsuperuser --noinput --username ada --email a@ex.com
-  signalscope report -o report/ --trace trace.json
-
-One page, report/index.html, that opens offline: findings, the dependency graph (search, filter by app,
-click a node to light up its cascade), every signal with its receivers and their source, and a trace.
-The graph is drawn by Graphviz's dot program, which must be installed.
-"""
 
 
-@app.command("report", epilog=REPORT_EXAMPLES)
+@command("report", epilog=EXAMPLES["report"])
 def report_command(
+    where: ProjectOptions,
     output: Annotated[str, typer.Option("--output", "-o", metavar="DIR", help="Folder to write index.html into.")],
-    project: ProjectOpt = None,
-    settings: SettingsOpt = None,
-    pythonpath: PythonPathOpt = None,
-    no_urls: NoUrlsOpt = False,
-    traceback: TracebackOpt = False,
     trace_file: Annotated[
         Optional[str],
         typer.Option("--trace", metavar="FILE", help="Add a trace written by `signalscope trace --format json`."),
@@ -887,80 +416,17 @@ def report_command(
     follow_calls: FollowCalls = 2,
 ) -> None:
     """Write an HTML report of the project's signals: findings, an interactive graph, receivers, a trace."""
-    with reporting_errors(show_traceback=traceback):
-        from pathlib import Path
+    from .. import api
 
-        from .. import api
-        from ..errors import OutputError
-        from ..render.dot import render_dot
-        from ..render.report import render_report
+    log = api.read_trace(trace_file) if trace_file else None
+    check_output_folder(output, "index.html")
+    with progress(LOADING):
+        html = render("report", "html", open_session(where).report(trace=log, follow_calls=follow_calls))
+    make_folder(output)
+    target = os.path.join(output, "index.html")
+    write_output(target, html)
+    error(f"signalscope: wrote {target}")
+    if open_it:
+        import webbrowser
 
-        log = _read_trace(trace_file) if trace_file else None
-        if os.path.exists(output) and not os.path.isdir(output):
-            raise OutputError(f"Can't write the report into {output}: it is not a folder.")
-        if os.path.isdir(output):  # a new one is made, with its parents, once the report is ready
-            check_output(os.path.join(output, "index.html"))
-        with progress("Loading the Django project…"):
-            loaded = _load(api, project, settings, pythonpath, no_urls)
-            smap = api.scan(loaded)
-            graph = api.dependency_graph(loaded, follow_calls=follow_calls)
-            svg = api.run_graphviz(render_dot(graph), "svg").decode("utf-8")
-            findings = api.check(loaded, follow_calls=follow_calls)
-            impacts = api.impact_trees(loaded, follow_calls=follow_calls)
-            html = render_report(smap, graph, svg, findings, api.receiver_sources(smap), impacts=impacts, log=log)
-        folder = Path(output)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"Can't create {output}: {exc.strerror or exc}.") from exc
-        target = folder / "index.html"
-        write_output(str(target), html)
-        from .console import error
-
-        error(f"signalscope: wrote {target}")
-        if open_it:
-            import webbrowser
-
-            webbrowser.open(target.resolve().as_uri())
-
-
-def _read_json(path: str) -> Any:
-    """The JSON in the file `path`. Raises UsageError (unreadable, not UTF-8, not JSON, nested too deep)."""
-    from ..errors import UsageError
-
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise UsageError(f"Can't read {path}: {exc.strerror or exc}.") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not JSON: it is not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
-    return _parse_json(path, text)
-
-
-def _parse_json(path: str, text: str) -> Any:
-    import json
-
-    from ..errors import UsageError
-
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path} is not JSON: {exc}.") from exc
-    except RecursionError:  # [[[[...]]]]: no file signalscope writes nests that deep
-        raise UsageError(f"{path} is not a file signalscope wrote: its JSON nests too deep to read.") from None
-
-
-def _read_trace(path: str) -> Any:
-    """A TraceLog from `signalscope trace --format json` output. Raises UsageError."""
-
-    from ..errors import UsageError
-    from ..render.trace import trace_from_dict
-
-    data = _read_json(path)
-    try:
-        return trace_from_dict(data)
-    except ValueError as exc:  # JSON of the wrong shape: say where
-        raise UsageError(f"{path} is not a trace written by `signalscope trace --format json`: {exc}.") from exc
+        webbrowser.open(Path(target).resolve().as_uri())

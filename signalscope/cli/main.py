@@ -7,6 +7,7 @@ errors; 70 an internal error (a bug: the traceback is shown with --traceback).
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -15,7 +16,15 @@ from .._files import stdout_error
 from ..errors import SignalscopeError, StdoutClosed
 from .console import error
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main", "reporting_errors"]
+__all__ = [
+    "EXIT_FINDINGS",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "exit_as_program",
+    "main",
+    "reporting_errors",
+]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -83,3 +92,27 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_report(exc, show_traceback=False))
     except OSError as exc:  # --help's, written by rich; each command's own output fails in reporting_errors
         sys.exit(_report(stdout_error(exc), show_traceback=False))
+
+
+def exit_as_program(status: int) -> None:
+    """Exit with a traced program's `status`; -N (tracing.runner.INTERRUPTED) ends this process by signal N.
+
+    Python ends a program stopped by an uncaught KeyboardInterrupt by killing
+    itself with SIGINT, once its traceback is printed and its threads and atexit
+    handlers are done: a shell then sees the signal and stops a script too,
+    where an exit status of 130 would have it carry on. The report is written by then.
+    """
+    import signal
+
+    import typer
+
+    if status >= 0:
+        raise typer.Exit(status)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing left to keep
+            stream.flush()
+    if os.name == "posix":
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+    # Where no signal can end it (Windows), python exits with STATUS_CONTROL_C_EXIT, else 128 + N.
+    raise typer.Exit(0xC000013A if os.name == "nt" else 128 - status)

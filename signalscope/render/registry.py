@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..model import SignalMap
     from ..model.cascade import ImpactNode
     from ..model.check import Finding
+    from ..model.results import ReportData
     from ..model.snapshot import Change
     from ..model.trace import TraceLog
 
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 #: What can be rendered, each kind with its own data (a model record) and formats.
-KINDS = ("list", "graph", "impact", "check", "trace", "snapshot", "diff")
+KINDS = ("list", "graph", "impact", "check", "trace", "snapshot", "diff", "report")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +296,17 @@ def _diff_json(changes: list[Change], *, color: bool = False, width: int | None 
     return render_diff_json(changes)
 
 
+def _report_html(data: ReportData, *, color: bool = False, width: int | None = None) -> str:
+    from .dot import render_dot
+    from .graphviz import run_graphviz
+    from .report import render_report
+
+    svg = run_graphviz(render_dot(data.graph), "svg").decode("utf-8")
+    return render_report(
+        data.registry, data.graph, svg, list(data.findings), data.sources, impacts=data.impacts, log=data.log
+    )
+
+
 _TABLE: tuple[Format, ...] = (
     Format("list", "table", (), False, "one row per receiver, in call order", _list_table),
     Format("list", "tree", (), False, "signal, then sender, then receivers", _list_tree),
@@ -321,6 +333,7 @@ _TABLE: tuple[Format, ...] = (
     Format("snapshot", "json", (), False, "the wiring, sorted", _snapshot_json),
     Format("diff", "text", (), False, "one line per change", _diff_text),
     Format("diff", "json", (), False, "the changes as JSON", _diff_json),
+    Format("report", "html", (), False, "one page that opens offline; the graph drawn by dot", _report_html),
 )
 _BY_KEY: dict[tuple[str, str], Format] = {(f.kind, f.name): f for f in _TABLE}
 

@@ -1,0 +1,196 @@
+"""The options every command shares (the project, the registry filters) and the decorator that adds them."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional, get_type_hints
+
+import typer
+
+from ..render.registry import format_help
+from .main import reporting_errors
+
+__all__ = [
+    "FILTER_OPTIONS",
+    "FILTER_PANEL",
+    "PROJECT_OPTIONS",
+    "PROJECT_PANEL",
+    "FollowCalls",
+    "Output",
+    "SignalOption",
+    "command",
+    "format_option",
+]
+
+PROJECT_PANEL = "Project"
+FILTER_PANEL = "Filters"
+
+
+def _option(annotation: Any, default: Any, *names: str, **info: Any) -> Any:
+    return Annotated[annotation, typer.Option(*names, **info)], default
+
+
+#: The options of every command that loads the project: name -> (annotation, default).
+PROJECT_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "project": _option(
+        Optional[Path],
+        None,
+        "--project",
+        metavar="DIR",
+        help="Folder holding the project's manage.py; its default settings are read without running it.",
+        rich_help_panel=PROJECT_PANEL,
+        file_okay=False,
+    ),
+    "settings": _option(
+        Optional[str],
+        None,
+        "--settings",
+        metavar="MODULE",
+        help="Settings module, e.g. mysite.settings (default: $DJANGO_SETTINGS_MODULE, then manage.py's).",
+        rich_help_panel=PROJECT_PANEL,
+    ),
+    "pythonpath": _option(
+        Optional[list[Path]],
+        None,
+        "--pythonpath",
+        metavar="DIR",
+        help="Folder to put on sys.path first (repeatable).",
+        rich_help_panel=PROJECT_PANEL,
+        file_okay=False,
+    ),
+    "no_urls": _option(
+        bool,
+        False,
+        "--no-urls",
+        help="Don't import ROOT_URLCONF (receivers connected at URL import time are then missed).",
+        rich_help_panel=PROJECT_PANEL,
+    ),
+    "traceback": _option(
+        bool, False, "--traceback", help="Show the full traceback of a failure.", rich_help_panel=PROJECT_PANEL
+    ),
+}
+
+SignalOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--signal",
+        "-s",
+        metavar="NAME",
+        help="Only this signal: a name (post_save) or path (django.db.models.signals:post_save). Repeatable.",
+        rich_help_panel=FILTER_PANEL,
+    ),
+]
+
+#: The registry filters of list and graph.
+FILTER_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "signal": (SignalOption, None),
+    "sender": _option(
+        Optional[str],
+        None,
+        "--sender",
+        metavar="LABEL",
+        help="Only receivers that run when this sender (app_label.ModelName) sends, "
+        "any-sender ones included, in the order Django calls them.",
+        rich_help_panel=FILTER_PANEL,
+    ),
+    "app_label": _option(
+        Optional[str],
+        None,
+        "--app",
+        metavar="LABEL",
+        help="Only receivers defined in this app (its label).",
+        rich_help_panel=FILTER_PANEL,
+    ),
+    "receiver": _option(
+        Optional[str],
+        None,
+        "--receiver",
+        metavar="GLOB",
+        help="Only receivers whose module:qualname path matches this glob, e.g. 'accounts.*'.",
+        rich_help_panel=FILTER_PANEL,
+    ),
+    "hide_django": _option(
+        bool, False, "--hide-django", help="Hide receivers defined inside Django itself.", rich_help_panel=FILTER_PANEL
+    ),
+}
+
+FollowCalls = Annotated[
+    int,
+    typer.Option(
+        "--follow-calls",
+        min=0,
+        metavar="N",
+        help="Read into the project's own functions that receivers call, N calls deep.",
+    ),
+]
+Output = Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (- for stdout).")]
+
+
+def format_option(kind: str) -> Any:
+    """Return the --format option of `kind`, its choices from the render registry."""
+    return typer.Option("--format", "-f", metavar="FORMAT", help=f"{format_help(kind)}.")
+
+
+def command(
+    app: typer.Typer,
+    name: str, *, epilog: str, options: tuple[str, ...] = ("project", "urls"), **settings: Any
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register `name`, whose function takes its own options plus, as records, the shared ones.
+
+    `options` names the shared groups: "project" (--project, --settings,
+    --pythonpath, --traceback; the function gets `where`, a ProjectOptions),
+    "urls" (--no-urls) and "filters" (the registry filters; it gets
+    `filters`, a Filters). Errors raised in it become messages and exit
+    codes (cli.main).
+    """
+
+    def decorate(func: Callable[..., None]) -> Callable[..., None]:
+        # The shared records are filled in here: their hints (TYPE_CHECKING imports) are not evaluated.
+        hints = get_type_hints(func, localns={"ProjectOptions": object, "Filters": object}, include_extras=True)
+        own = [
+            p.replace(annotation=hints[p.name], kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in inspect.signature(func).parameters.values()
+            if p.name not in ("where", "filters")
+        ]
+        shared = dict(PROJECT_OPTIONS)
+        if "urls" not in options:
+            del shared["no_urls"]
+        if "filters" in options:
+            shared.update(FILTER_OPTIONS)
+        extra = [
+            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+            for key, (annotation, default) in shared.items()
+        ]
+
+        @functools.wraps(func)
+        def run(**values: Any) -> None:
+            with reporting_errors(show_traceback=values.pop("traceback")):
+                from ..api import Filters, ProjectOptions
+
+                call: dict[str, Any] = {}
+                call["where"] = ProjectOptions(
+                    project=values.pop("project"),
+                    settings=values.pop("settings"),
+                    pythonpath=tuple(values.pop("pythonpath") or ()),
+                    urls=not values.pop("no_urls", False),
+                )
+                if "filters" in options:
+                    call["filters"] = Filters(
+                        signals=tuple(values.pop("signal") or ()),
+                        sender=values.pop("sender"),
+                        app=values.pop("app_label"),
+                        receiver=values.pop("receiver"),
+                        hide_django=values.pop("hide_django"),
+                    )
+                func(**call, **values)
+
+        del run.__wrapped__  # typer reads the signature below, not the function's
+        run.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in (*own, *extra)}
+        app.command(name, epilog=epilog, **settings)(run)
+        return func
+
+    return decorate
