@@ -15,8 +15,7 @@ def signal_checks(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
     from ...errors import SignalscopeError
 
     try:
-        project = api.load_project()
-        findings = api.check(project)
+        findings = api.Session.of(api.load_project()).check()
     except SignalscopeError as exc:
         return [checks.Warning(f"signalscope could not check the signals: {exc.message}", id="signalscope.W000")]
     messages: list[checks.CheckMessage] = []
