@@ -73,27 +73,18 @@ def _location(path: str) -> str:
     Not a registry scan: in a process that has run an event loop, gc.get_objects()
     can leave CPython 3.12.0-3.12.4's collector looping (gh-122695).
     """
-    import sys
-    import types
+    from ..introspect.naming import resolve_receiver, source_location
 
-    module_name, _, qualname = path.partition(":")
-    target: Any = sys.modules.get(module_name)
-    for part in qualname.split("."):
-        if target is None or part == "<locals>":
-            return ""
-        namespace = getattr(target, "__dict__", None)  # plain dicts only: no attribute hooks run
-        target = namespace.get(part) if isinstance(namespace, dict) else None
-    if isinstance(target, (classmethod, staticmethod)):
-        target = target.__func__
-    while type(target) is types.FunctionType and "__wrapped__" in target.__dict__:  # functools.wraps
-        target = target.__dict__["__wrapped__"]
-    code = target.__code__ if type(target) is types.FunctionType else None
-    if code is None:
-        return ""
-    filename = code.co_filename
+    file, line = source_location(resolve_receiver(path), _sys_path_relative)
+    return "" if line is None else f"{file}:{line}"
+
+
+def _sys_path_relative(filename: str) -> str:
+    """`filename` relative to the longest sys.path folder that holds it; as it is under none."""
+    import sys
+
     roots = sorted((p for p in sys.path if p and filename.startswith(p.rstrip("/") + "/")), key=len, reverse=True)
-    shown = filename[len(roots[0].rstrip("/")) + 1 :] if roots else filename
-    return f"{shown}:{code.co_firstlineno}"
+    return filename[len(roots[0].rstrip("/")) + 1 :] if roots else filename
 
 
 def render_panel(events: list[dict[str, Any]], locations: dict[str, str]) -> SafeString:

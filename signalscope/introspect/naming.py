@@ -6,13 +6,26 @@ import contextlib
 import functools
 import inspect
 import sys
+import weakref
 from collections.abc import Callable, Iterator
-from types import FunctionType, GetSetDescriptorType, MethodType
+from types import FunctionType, GetSetDescriptorType, MappingProxyType, MethodType, WrapperDescriptorType
 from typing import Any
 
-from ..model import ReceiverRef, SenderRef
+from ..model import ReceiverRef, SenderRef, SignalMap
 
-__all__ = ["callable_path", "describe_receiver", "describe_sender", "describe_wrapped"]
+__all__ = [
+    "cached_receiver_path",
+    "callable_path",
+    "describe_receiver",
+    "describe_sender",
+    "describe_wrapped",
+    "receiver_path",
+    "receiver_paths",
+    "receiver_source",
+    "receiver_sources",
+    "resolve_receiver",
+    "source_location",
+]
 
 # Types whose repr() is plain data, safe and deterministic to show as a sender.
 _PLAIN_TYPES = (str, bytes, int, float, bool, complex)
@@ -45,69 +58,218 @@ def _is_staticmethod(func: Any) -> bool:
     return isinstance(inspect.getattr_static(owner, name, None), staticmethod)
 
 
-def _location(func: Any, relpath: Callable[[str | None], str | None]) -> tuple[str | None, int | None]:
-    if hasattr(func, "__wrapped__"):
-        with contextlib.suppress(ValueError):  # ValueError: a __wrapped__ cycle
-            func = inspect.unwrap(func)  # functools.wraps decorators: point at the real code
-    code = getattr(func, "__code__", None)
-    if code is None:
+#: The C slot behind ``partial.func``: read through it, a subclass's attribute hooks don't run.
+_PARTIAL_FUNC: Any = vars(functools.partial)["func"]
+
+#: Receiver paths named so far, by id of the object (a bound method: its function), each with a
+#: weak reference to it: a reused id never gets a stale name, and no receiver is kept alive (an
+#: entry goes when its object does). Read directly by the tracer's hot path (tracing/tracer.py).
+receiver_paths: dict[int, tuple[weakref.ref[Any], str]] = {}
+
+
+def _innermost(obj: Any) -> Any:
+    """See through bound methods and partials, in any nesting, by type: the callable inside."""
+    while True:
+        kind = type(obj)
+        if kind is MethodType:
+            obj = obj.__func__
+        elif issubclass(kind, functools.partial):
+            obj = _PARTIAL_FUNC.__get__(obj, kind)
+        else:
+            return obj
+
+
+def _is_c_callable(kind: type) -> bool:
+    """Whether instances of `kind` are called by C code (a builtin, a method wrapper, an lru_cache
+    wrapper) and their attributes read with no Python code of the user's: no ``__getattr__``, a C
+    ``__getattribute__`` (a lazy proxy would evaluate itself)."""
+    return (
+        type(inspect.getattr_static(kind, "__call__", None)) is WrapperDescriptorType
+        and inspect.getattr_static(kind, "__getattr__", None) is None
+        and type(inspect.getattr_static(kind, "__getattribute__", None)) is not FunctionType
+    )
+
+
+def receiver_path(obj: Any) -> str:
+    """Return the receiver `obj`'s ``module:qualname`` path, as `list`, the tracer and testing name it.
+
+    Bound methods and partials are seen through in any nesting
+    (django-simple-history connects ``partial(self.m2m_changed, ...)``): the
+    function inside names it, by its qualname (functools.wraps copies the
+    wrapped function's). A class is named by its path; a callable instance by
+    its class's ``__call__``; a callable written in C by its own name
+    (``builtins:print``, ``builtins:list.append``); a dead receiver (None) is
+    ``<dead>``. Only types and plain attributes are read: nothing of the
+    user's runs (no ``__getattr__`` of a lazy proxy).
+    """
+    func = _innermost(obj)
+    kind = type(func)
+    if kind is FunctionType:  # the common case first
+        return f"{func.__module__ or '?'}:{func.__qualname__}"
+    if func is None:
+        return "<dead>"
+    if issubclass(kind, type):  # a class: calling it makes an instance
+        return f"{func.__module__}:{func.__qualname__}"
+    if not _is_c_callable(kind):  # a callable instance: what runs is its class's __call__
+        return f"{kind.__module__}:{kind.__qualname__}.__call__"
+    module = getattr(func, "__module__", None)
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or kind.__qualname__
+    if not module:
+        owner = getattr(func, "__self__", None)  # a C method of an object: named by the object's type
+        if owner is not None:
+            return f"{type(owner).__module__}:{type(owner).__qualname__}.{getattr(func, '__name__', name)}"
+        module = "?"
+    return f"{module}:{name}"
+
+
+def cached_receiver_path(obj: Any) -> str:
+    """Return `receiver_path` of `obj`, named once per live object (the tracer's hot path).
+
+    A bound method is cached by its function (methods are made afresh for
+    every send); the cache holds only weak references (see `receiver_paths`),
+    and an object that can't be weakly referenced is named on every call.
+    """
+    func = obj.__func__ if type(obj) is MethodType else obj
+    key = id(func)
+    found = receiver_paths.get(key)
+    if found is not None and found[0]() is func:
+        return found[1]
+    path = receiver_path(func)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if receiver_paths.get(key, (None,))[0] is ref:
+            receiver_paths.pop(key, None)
+
+    with contextlib.suppress(TypeError):  # not weakly referenceable
+        receiver_paths[key] = (weakref.ref(func, forget), path)
+    return path
+
+
+def _code_holder(obj: Any) -> Any:
+    """The function whose code runs when the receiver `obj` is called, or None (a class, C code)."""
+    func = _innermost(obj)
+    kind = type(func)
+    if kind is not FunctionType:
+        if func is None or issubclass(kind, type) or _is_c_callable(kind):
+            return None
+        if kind not in (classmethod, staticmethod):  # a callable instance: its class's __call__
+            func = inspect.getattr_static(kind, "__call__", None)
+        if type(func) in (classmethod, staticmethod):
+            func = func.__func__
+    # functools.wraps decorators: the real code, through __wrapped__ (and bound methods) by type.
+    start, seen = func, set()
+    while id(func) not in seen:
+        seen.add(id(func))
+        if type(func) is MethodType:
+            func = func.__func__
+        elif type(func) is FunctionType and "__wrapped__" in func.__dict__:
+            func = func.__dict__["__wrapped__"]
+        else:
+            return func if type(func) is FunctionType else None
+    return start  # a __wrapped__ cycle: the function itself
+
+
+def source_location(obj: Any, relpath: Callable[[str], str | None] | None = None) -> tuple[str | None, int | None]:
+    """Return the file and first line of the code that runs when the receiver `obj` is called.
+
+    Seen through as by `receiver_path`; a functools.wraps decorator points at
+    the function it wraps, a callable instance at its class's ``__call__``, a
+    classmethod or staticmethod object at its function. The file is
+    ``relpath(filename)`` when `relpath` is given (the project-relative path),
+    else the code's own file name. (None, None) for what has no Python source:
+    None, a class, a builtin.
+    """
+    func = _code_holder(obj)
+    if func is None:
         return None, None
-    return relpath(code.co_filename), code.co_firstlineno
+    code = func.__code__
+    return (relpath(code.co_filename) if relpath is not None else code.co_filename), code.co_firstlineno
+
+
+def resolve_receiver(path: str) -> Any:
+    """Return the object that the ``module:qualname`` `path` names, or None.
+
+    Looked up in modules already imported, through module and class
+    namespaces only: nothing is imported and no attribute hook runs. A name
+    under ``<locals>`` can't be found.
+    """
+    module_name, _, qualname = path.partition(":")
+    target: Any = sys.modules.get(module_name)
+    for part in qualname.split("."):
+        if target is None or part == "<locals>":
+            return None
+        namespace: Any = getattr(target, "__dict__", None)  # plain namespaces only: no attribute hook runs
+        target = namespace.get(part) if type(namespace) in (dict, MappingProxyType) else None
+    return target
+
+
+def receiver_source(receiver: ReceiverRef | str | Any, *, lines: int = 12) -> str | None:
+    """Return the first `lines` lines of the source of `receiver`, or None where there is none.
+
+    `receiver` is a ReceiverRef (read from its line in the file of its
+    module), a ``module:qualname`` path (found by `resolve_receiver`) or the
+    live receiver. Read with linecache from files of modules already
+    imported: nothing is imported or run.
+    """
+    import linecache
+
+    if isinstance(receiver, ReceiverRef):
+        module = sys.modules.get(receiver.path.split(":", 1)[0])
+        filename, line = getattr(module, "__file__", None), receiver.line
+    else:
+        filename, line = source_location(resolve_receiver(receiver) if isinstance(receiver, str) else receiver)
+    if not filename or line is None:
+        return None
+    text = [linecache.getline(filename, n) for n in range(line, line + lines)]
+    return "".join(text).rstrip() + "\n" if any(text) else None
+
+
+def receiver_sources(smap: SignalMap, *, lines: int = 12) -> dict[str, str]:
+    """Return the first `lines` lines of the source of each receiver of `smap`, by receiver path.
+
+    As `receiver_source` reads a ReceiverRef; receivers without a line or a
+    file are left out.
+    """
+    sources: dict[str, str] = {}
+    for conn in smap.connections:
+        ref = conn.receiver
+        if ref.line is not None and ref.path not in sources:
+            text = receiver_source(ref, lines=lines)
+            if text is not None:
+                sources[ref.path] = text
+    return sources
+
+
+def _receiver_kind(obj: Any) -> str:
+    kind = type(obj)
+    if kind is FunctionType:
+        if obj.__name__ == "<lambda>":
+            return "lambda"
+        return "staticmethod" if "." in obj.__qualname__ and _is_staticmethod(obj) else "function"
+    if issubclass(kind, functools.partial):
+        return "partial"
+    if kind is MethodType:
+        return "classmethod" if isinstance(obj.__self__, type) else "method"
+    if not issubclass(kind, type) and _is_c_callable(kind):
+        return "builtin"
+    return "callable"
 
 
 def describe_receiver(obj: Any, *, is_async: bool, relpath: Callable[[str | None], str | None]) -> ReceiverRef:
-    """Return a ReceiverRef for a live receiver callable.
+    """Return a ReceiverRef for a live receiver callable (None: a dead one).
 
-    Partials are unwrapped to their innermost callable; a callable instance is
-    named by its class's ``__call__``; a bound method by its function's
-    qualname. File names go through `relpath`.
+    Named by `receiver_path`, located by `source_location`; file names go
+    through `relpath`.
     """
     if obj is None:
         return ReceiverRef(path="<dead>", file=None, line=None, kind="dead", is_async=is_async)
-    if type(obj) is FunctionType:  # the common case first: a plain function
-        return _describe_function(obj, is_async, relpath)
-    if isinstance(obj, functools.partial):
-        inner = obj.func
-        while isinstance(inner, functools.partial):
-            inner = inner.func
-        described = describe_receiver(inner, is_async=is_async, relpath=relpath)
-        return ReceiverRef(
-            path=described.path, file=described.file, line=described.line, kind="partial", is_async=is_async
-        )
-    if inspect.ismethod(obj):
-        kind = "classmethod" if isinstance(obj.__self__, type) else "method"
-        file, line = _location(obj.__func__, relpath)
-        return ReceiverRef(path=callable_path(obj), file=file, line=line, kind=kind, is_async=is_async)
-    if inspect.isfunction(obj):
-        return _describe_function(obj, is_async, relpath)
-    if inspect.isbuiltin(obj) or inspect.ismethodwrapper(obj) or inspect.ismethoddescriptor(obj):
-        owner = getattr(obj, "__self__", None)
-        path = _qualified(obj)
-        if path.startswith("?:") and owner is not None:
-            path = f"{type(owner).__module__}:{type(owner).__qualname__}.{obj.__name__}"
-        return ReceiverRef(path=path, file=None, line=None, kind="builtin", is_async=is_async)
-    # A callable instance: what runs is its class's __call__.
-    cls = type(obj)
-    call = inspect.getattr_static(cls, "__call__", None)
-    file, line = _location(call, relpath) if call is not None else (None, None)
-    path = f"{cls.__module__}:{cls.__qualname__}.__call__"
-    return ReceiverRef(path=path, file=file, line=line, kind="callable", is_async=is_async)
+    file, line = source_location(obj, relpath)
+    return ReceiverRef(receiver_path(obj), file, line, _receiver_kind(obj), is_async)
 
 
 def _describe_function(func: FunctionType, is_async: bool, relpath: Callable[[str | None], str | None]) -> ReceiverRef:
-    qualname = func.__qualname__
-    if func.__name__ == "<lambda>":
-        kind = "lambda"
-    elif "." in qualname and _is_staticmethod(func):
-        kind = "staticmethod"
-    else:
-        kind = "function"
-    if hasattr(func, "__wrapped__"):
-        file, line = _location(func, relpath)
-    else:  # the usual case, inlined: this runs once per receiver
-        code = func.__code__
-        file, line = relpath(code.co_filename), code.co_firstlineno
-    return ReceiverRef(f"{func.__module__ or '?'}:{qualname}", file, line, kind, is_async)
+    file, line = source_location(func, relpath)
+    return ReceiverRef(receiver_path(func), file, line, _receiver_kind(func), is_async)
 
 
 #: How deep describe_wrapped follows wrappers of wrappers: stacked decorators rarely pass three.
@@ -172,10 +334,6 @@ def _held_callables(obj: Any) -> list[Any]:
         for h in held
         if type(h) in (FunctionType, MethodType) or issubclass(type(h), functools.partial) or _is_callable_instance(h)
     ]
-
-
-#: The C slot behind ``partial.func``: read through it, a subclass's attribute hooks don't run.
-_PARTIAL_FUNC: Any = vars(functools.partial)["func"]
 
 
 def _is_callable_instance(obj: Any) -> bool:

@@ -7,7 +7,6 @@ import contextlib
 import contextvars
 import copy
 import dataclasses
-import functools
 import itertools
 import sys
 import threading
@@ -17,6 +16,7 @@ from collections.abc import Callable, Iterable
 from types import MethodType
 from typing import Any
 
+from ..introspect.naming import cached_receiver_path, receiver_paths
 from ..model.trace import TraceEvent, TraceLog
 from . import recorder
 from .values import SECRET_WORDS, captured_kwargs, pk_text
@@ -98,7 +98,6 @@ class Tracer:
         self._seen = itertools.count(1)
         self._count = self._seen.__next__
         self._signals: dict[int, tuple[Any, str, str, bool]] = {}  # id -> (ref, path, short name, wanted)
-        self._receivers: dict[int, tuple[Any, str]] = {}  # id -> (ref, path)
         self._labels: dict[int, tuple[Any, str | None]] = {}  # sender classes: id -> (ref, label)
         self._models: dict[int, tuple[Any, str | None]] = {}  # instances' classes: id -> (ref, model label or None)
         self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
@@ -198,17 +197,10 @@ class Tracer:
         entry = self._signals[id(signal)] = self._entry(signal, *signal_name(signal))
         return entry
 
-    def _receiver_name(self, func: Any) -> str:
-        entry = self._receivers.get(id(func))
-        if entry is not None and entry[0]() is func:
-            return entry[1]
-        path = receiver_path(func)
-        with contextlib.suppress(TypeError):  # not weakly referenceable: named on every call
-            self._receivers[id(func)] = (weakref.ref(func), path)
-        return path
-
     def _record(self, record: list[Any]) -> None:
-        signal = record[2]  # R.SIGNAL: literal indexes on this path (see recorder's field list)
+        # Literal indexes on this path, each named in its line's comment as recorder.NAME (R.NAME): tests/
+        # test_trace_layout.py checks them against recorder's field constants, the one layout.
+        signal = record[2]  # R.SIGNAL
         entry = self._signals.get(id(signal))
         if entry is None or entry[0]() is not signal:
             entry = self._signal_entry(signal)
@@ -219,7 +211,7 @@ class Tracer:
             or (self.scoped and id(self) not in _scopes.get())
         ):
             if self.on_send is not None and record[19] == record[0]:  # R.ROOT == R.ID: an outermost send
-                self.on_send([], record[0])
+                self.on_send([], record[0])  # R.ID
             return
         if sender is not None:
             # By id, checked through a weak reference: a label may not keep its class alive.
@@ -242,17 +234,18 @@ class Tracer:
             # Interned: most sends repeat a few shapes, and a stored send should be small.
             shape = (tuple(named), tuple([type(value).__qualname__ for value in named.values()]))
             kwargs = self._shapes.setdefault(shape, shape)
-        cache = self._receivers
+        # Receiver names: introspect.naming's cache, read inline (one call only for a new receiver).
+        cache = receiver_paths
         names = []
         for receiver in record[10]:  # R.RECEIVERS
             func = receiver.__func__ if type(receiver) is MethodType else receiver
             found = cache.get(id(func))
-            names.append(found[1] if found is not None and found[0]() is func else self._receiver_name(func))
+            names.append(found[1] if found is not None and found[0]() is func else cached_receiver_path(func))
         responses = record[13]  # R.RESPONSES
         if responses is None:
             results: Any = ()
         elif record[14]:  # R.RAISED: send_robust's receivers that raised
-            raised = record[14]
+            raised = record[14]  # R.RAISED
             results = tuple(
                 [(_error_text(r),) if i in raised else type(r).__qualname__ for i, (_, r) in enumerate(responses)]
             )
@@ -263,7 +256,7 @@ class Tracer:
             asynchronous = [
                 (
                     i,
-                    self._receiver_name(unbound(r)),
+                    cached_receiver_path(r),
                     start,
                     end,
                     thread,
@@ -283,9 +276,11 @@ class Tracer:
             results = shapes.setdefault(results, results)
         # fmt: off
         send = (
-            record[0], record[1], entry[1], sender, record[5], record[7], record[8], record[6],
-            None if error is None else _error_text(error), kwargs, record[12], names_kept, tuple(record[11]),
-            tuple(record[18]), results, tuple(asynchronous), shown,
+            record[0], record[1], entry[1], sender, record[5],  # R.ID, R.PARENT, R.METHOD
+            record[7], record[8], record[6],  # R.START, R.END, R.THREAD
+            None if error is None else _error_text(error), kwargs,
+            record[12], names_kept, tuple(record[11]),  # R.CALL_THREAD, R.TIMES
+            tuple(record[18]), results, tuple(asynchronous), shown,  # R.CALL_IDS
         )
         # fmt: on
         self._sends.append(send)
@@ -412,30 +407,8 @@ def unbound(receiver: Any) -> Any:
     return receiver.__func__ if type(receiver) is types.MethodType else receiver
 
 
-def receiver_path(receiver: Any) -> str:
-    """The receiver's module:qualname, as `signalscope list` names it; by type, running nothing of it.
-
-    Bound methods and partials are seen through in any nesting (simple-history
-    connects ``partial(self.m2m_changed, ...)``): the function inside names it.
-    """
-    func = receiver
-    while True:
-        if type(func) is types.MethodType:
-            func = func.__func__
-        elif issubclass(type(func), functools.partial):
-            func = func.func
-        else:
-            break
-    cls = type(func)
-    # Read its own __qualname__ only where attribute lookup is plain (functions, C
-    # callables like lru_cache wrappers): a class with __getattr__ would run its code.
-    plain = (
-        getattr(cls, "__getattribute__", None) is object.__getattribute__ and getattr(cls, "__getattr__", None) is None
-    )
-    name = getattr(func, "__qualname__", None) if plain or issubclass(cls, type) else None
-    if isinstance(name, str):
-        return f"{getattr(func, '__module__', None) or cls.__module__}:{name}"
-    return f"{cls.__module__}:{cls.__qualname__}.__call__"  # a callable instance: named by its class
+#: Deprecated alias (kept for one release): introspect.naming.cached_receiver_path, `list`'s spelling.
+receiver_path = cached_receiver_path
 
 
 def _error_text(error: BaseException | None) -> str | None:
