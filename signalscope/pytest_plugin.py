@@ -15,7 +15,6 @@ conftest and works with or without pytest-django.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Generator, Iterator
@@ -207,7 +206,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
         report.sections.append((f"Captured signals {report.when}", render_plain_tree(log, hint="")))
     if report.when == "teardown":
-        from .render.trace import event_to_dict
+        from .model.trace import event_to_dict
 
         phases = {phase: [event_to_dict(event) for event in logs[phase].events] for phase in logs}
         setattr(report, _ATTR, phases)
@@ -243,18 +242,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if not target or hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
         return
     from ._files import write_output
-    from .render.trace import TRACE_SCHEMA
+    from .model import schemas
+    from .model.jsonio import dump_json
 
     tests = _state(config)["tests"]
-    data = {"schema": TRACE_SCHEMA, "tests": {nodeid: tests[nodeid] for nodeid in sorted(tests)}}
-    write_output(target, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    data = {"schema": schemas.PYTEST_TRACE, "tests": {nodeid: tests[nodeid] for nodeid in sorted(tests)}}
+    write_output(target, dump_json(data))
 
 
 def _write_dot(folder: Path, nodeid: str, events: list[dict[str, Any]]) -> None:
-    from .model.trace import TraceEvent, TraceLog
+    from .model.trace import TraceLog, event_from_dict
     from .render.trace import render_trace_dot
 
-    log = TraceLog(events=tuple(TraceEvent(**{**e, "kwargs": tuple(sorted(e["kwargs"].items()))}) for e in events))
+    log = TraceLog(events=tuple(map(event_from_dict, events)))
     folder.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:200] + ".dot"
     from ._files import write_output

@@ -208,30 +208,24 @@ class SignalRecorder:
 
     def _build(self) -> tuple[list[RecordedSend], list[RecordedSend]]:
         log = self.log
-        by_id: dict[int, RecordedSend] = {}
-        call_parent: dict[int, int] = {}  # receiver call id -> its send id
+        tree = log.tree()
+        by_id: dict[int, RecordedSend] = {}  # recorded send id -> its record
         flat: list[RecordedSend] = []
         roots: list[RecordedSend] = []
-        for event in log.events:
-            if event.kind == "call":
-                call_parent[event.id] = event.parent  # type: ignore[assignment]
-                owner = by_id.get(event.parent)  # type: ignore[arg-type]
-                if owner is not None and event.receiver is not None:
-                    owner.receivers.append(event.receiver)
-                continue
-            raw = self._raw.get(event.id)
+        for event in log.events:  # start order
+            raw = self._raw.get(event.id) if event.kind == "send" else None
             if raw is None:
                 continue
-            send = RecordedSend(raw[0], raw[1], raw[2], event)
+            ran = [c.receiver for c in tree.children(event.id) if c.kind == "call" and c.receiver is not None]
+            send = RecordedSend(raw[0], raw[1], raw[2], event, ran)
             by_id[event.id] = send
             flat.append(send)
-            parent_send = call_parent.get(event.parent) if event.parent is not None else None
-            if parent_send is None and event.parent in by_id:
-                parent_send = event.parent
-            if parent_send is not None and parent_send in by_id:
-                by_id[parent_send].children.append(send)
-            else:
-                roots.append(send)
+            # A send is made inside a receiver call: the send that made the call (when recorded) holds it.
+            above = tree.parent_of(event)
+            if above is not None and above.kind == "call":
+                above = tree.parent_of(above)
+            owner = by_id.get(above.id) if above is not None else None
+            (owner.children if owner is not None else roots).append(send)
         return roots, flat
 
     def calls(self, signal: Any = None, sender: Any = None) -> list[dict[str, Any]]:

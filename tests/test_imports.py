@@ -25,8 +25,11 @@ def test_list_json_imports_no_rich_networkx_graph_or_tracer() -> None:
         "atexit.register(lambda: sys.stderr.write('MODULES ' + ' '.join(sorted(\n"
         "    m for m in sys.modules if m.split('.')[0] in ('rich', 'networkx')\n"
         "    or m.startswith(('signalscope.graph', 'signalscope.tracing', 'signalscope.model.'))\n"
-        # the renderers' one escaping helper (a regex, stdlib only) is the one model module allowed
-        "    and m != 'signalscope.model.escaping')) + '\\n'))\n"
+        # allowed: the renderers' one escaping helper (a regex, stdlib only), the one JSON writer, the schema ids
+        # and the registry filters (fnmatch)
+        "    and m not in ('signalscope.model.escaping', 'signalscope.model.jsonio', 'signalscope.model.schemas',\n"
+        "                  'signalscope.model.select')))\n"
+        "    + '\\n'))\n"
         "from signalscope.cli.main import main\n"
         f"main(['list', '--json', '--project', {str(FIXTURES / 'shop')!r}])\n"
     )

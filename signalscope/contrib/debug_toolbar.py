@@ -46,7 +46,7 @@ class SignalTracePanel(Panel):
             self._tracer.stop()
 
     def generate_stats(self, request: Any, response: Any) -> None:
-        from ..render.trace import event_to_dict
+        from ..model.trace import event_to_dict
 
         log = self._tracer.log() if self._tracer is not None else None
         events = [event_to_dict(e) for e in log.events] if log is not None else []
@@ -88,33 +88,31 @@ def _sys_path_relative(filename: str) -> str:
 
 
 def render_panel(events: list[dict[str, Any]], locations: dict[str, str]) -> SafeString:
-    """The tree as nested lists; every name is escaped."""
-    children: dict[Any, list[dict[str, Any]]] = {}
-    ids = {e["id"] for e in events}
-    for event in events:
-        parent = event["parent"] if event["parent"] in ids else None
-        children.setdefault(parent, []).append(event)
+    """The tree of `events` (event_to_dict's, as the stats keep them) as nested lists; every name is escaped."""
+    from ..model.trace import TraceEvent, TraceTree, event_from_dict
 
-    def item(event: dict[str, Any]) -> str:
-        ms = event["duration_ns"] / 1e6
-        if event["kind"] == "send":
-            name = f"{event['signal'].rsplit(':', 1)[-1]}({event['sender'] or ''})"
+    tree = TraceTree(event_from_dict(event) for event in events)
+
+    def item(event: TraceEvent) -> str:
+        ms = event.duration_ns / 1e6
+        if event.kind == "send":
+            name = f"{event.signal.rsplit(':', 1)[-1]}({event.sender or ''})"
             label = format_html('<strong class="djdt-signalscope-send">{}</strong>', name)
         else:
-            where = locations.get(event["receiver"] or "", "")
+            where = locations.get(event.receiver or "", "")
             label = format_html(
-                '<code class="djdt-signalscope-receiver">{}</code> <small>{}</small>', event["receiver"], where
+                '<code class="djdt-signalscope-receiver">{}</code> <small>{}</small>', event.receiver, where
             )
-        slow = event["kind"] == "call" and ms >= SLOW_MS
+        slow = event.kind == "call" and ms >= SLOW_MS
         timing = format_html(
             '<span class="{}">{} ms</span>', "djdt-signalscope-slow" if slow else "djdt-signalscope-time", f"{ms:.3f}"
         )
         notes = ""
-        if event["error"]:
-            notes = format_html(' <span class="djdt-signalscope-error">raised {}</span>', event["error"])
-        elif event["outcome"] == "unheard":
+        if event.error:
+            notes = format_html(' <span class="djdt-signalscope-error">raised {}</span>', event.error)
+        elif event.outcome == "unheard":
             notes = mark_safe(' <span class="djdt-signalscope-unheard">no receiver ran</span>')
-        below = children.get(event["id"], [])
+        below = tree.children(event.id)
         nested = "<ul>" + "".join(item(child) for child in below) + "</ul>" if below else ""
         return f"<li>{label} {timing}{notes}{nested}</li>"
 
@@ -125,5 +123,5 @@ def render_panel(events: list[dict[str, Any]], locations: dict[str, str]) -> Saf
         ".djdt-signalscope-error{color:#b00020}.djdt-signalscope-unheard{color:#888}"
         "#djDebug .djdt-signalscope ul{margin-left:1.5em;list-style:disc}</style>"
     )
-    body = "".join(item(event) for event in children.get(None, []))
+    body = "".join(item(event) for event in tree.roots)
     return mark_safe(f'{style}<div class="djdt-signalscope"><ul>{body}</ul></div>')

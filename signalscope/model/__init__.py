@@ -14,6 +14,9 @@ from itertools import groupby
 from operator import attrgetter, call
 from typing import Any
 
+from . import schemas
+from .jsonio import dump_json, dump_json_line, json_string
+
 _LAZY = {
     "EFFECT_KINDS": "cascade",
     "CascadeMap": "cascade",
@@ -52,13 +55,16 @@ __all__ = [
     "TraceEvent",
     "TraceLog",
     "call_order_for_sender",
+    "dump_json",
+    "dump_json_line",
     "dumps",
     "from_dict",
     "loads",
     "to_dict",
 ]
 
-SCHEMA_VERSION = 1  # history -- 1: first release (signalscope 0.1)
+#: The registry's schema (model.schemas.REGISTRY, which tells its history).
+SCHEMA_VERSION = schemas.REGISTRY
 
 #: Receiver kinds, as written in ``ReceiverRef.kind``.
 RECEIVER_KINDS = (
@@ -203,7 +209,7 @@ def _json_or_null(encode: Callable[[Any], str]) -> Callable[[Any], str]:
     return encode_or_null
 
 
-_escape: Callable[[str], str] = json.encoder.encode_basestring  # C-accelerated
+_escape = json_string  # C-accelerated
 _json_bool = ("false", "true").__getitem__
 _json_int = int.__repr__
 
@@ -319,80 +325,7 @@ def dumps(smap: SignalMap) -> str:
     ensure_ascii=False)`` plus a newline (a test holds it to that); receiver
     records, the bulk of it, are written straight from CONNECTION_FIELDS.
     """
-    return dump_json(_as_dict(smap, lambda conn: conn))
-
-
-def dump_json(data: Any) -> str:
-    """Return `data` as indented, key-sorted JSON text ending in a newline.
-
-    Byte-identical to ``json.dumps(data, indent=2, sort_keys=True,
-    ensure_ascii=False) + "\\n"`` (a test holds it to that), and written here
-    because with an indent the standard library drops to its pure-Python
-    encoder. Containers are walked in Python, but a dict or list holding only
-    scalars (every receiver record) is encoded in one call to the C encoder,
-    whose item separator already carries the newline and indentation.
-    Handles what to_dict produces: dicts with str keys, lists, str, int,
-    float, bool and None.
-    """
-    out: list[str] = []
-    _write(data, "\n", out)
-    out.append("\n")
-    return "".join(out)
-
-
-_SCALARS = frozenset((str, int, float, bool, type(None)))
-_leaf_encoders: dict[str, Any] = {}
-
-
-def _leaf_encoder(inner: str) -> Any:
-    encoder = _leaf_encoders.get(inner)
-    if encoder is None:
-        encoder = _leaf_encoders[inner] = json.JSONEncoder(
-            ensure_ascii=False, sort_keys=True, separators=("," + inner, ": ")
-        )
-    return encoder
-
-
-def _write(value: Any, newline: str, out: list[str]) -> None:
-    kind = type(value)
-    if kind is str:
-        out.append(_escape(value))
-    elif kind is dict or kind is list:
-        if not value:
-            out.append("{}" if kind is dict else "[]")
-            return
-        inner = newline + "  "
-        items = value.values() if kind is dict else value
-        if _SCALARS.issuperset(map(type, items)):
-            text = _leaf_encoder(inner).encode(value)
-            out.append(text[0] + inner + text[1:-1] + newline + text[-1])
-            return
-        if kind is dict:
-            sep = "{" + inner
-            for key in sorted(value):
-                out.append(sep)
-                out.append(_escape(key))
-                out.append(": ")
-                _write(value[key], inner, out)
-                sep = "," + inner
-            out.append(newline + "}")
-        else:
-            sep = "[" + inner
-            for item in value:
-                out.append(sep)
-                _write(item, inner, out)
-                sep = "," + inner
-            out.append(newline + "]")
-    elif kind is Connection:
-        out.append(_connection_json(value, newline))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    else:
-        out.append(json.dumps(value))
+    return dump_json(_as_dict(smap, lambda conn: conn), records={Connection: _connection_json})
 
 
 _connection_templates: dict[str, str] = {}

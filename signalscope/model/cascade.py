@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import SignalMap, from_dict, to_dict
+from . import SignalMap, from_dict, schemas, to_dict
 
 __all__ = ["EFFECT_KINDS", "CascadeMap", "EffectRef", "ImpactNode", "ModelRef", "cascade_from_dict", "cascade_to_dict"]
 
@@ -109,8 +109,9 @@ class CascadeMap:
 
 
 def cascade_to_dict(cmap: CascadeMap) -> dict[str, Any]:
-    """Return the JSON-ready form of `cmap`: the registry's form plus "models" and "effects"."""
+    """Return the JSON-ready form of `cmap` (schema CASCADE): the registry's form plus "models" and "effects"."""
     data = to_dict(cmap.registry)
+    data["schema"] = schemas.CASCADE
     data["models"] = [
         {
             "label": m.label,
@@ -144,8 +145,10 @@ def cascade_from_dict(data: dict[str, Any]) -> CascadeMap:
 
     Raises ValueError when `data` has another schema version.
     """
+    if data.get("schema") != schemas.CASCADE:
+        raise ValueError(f"unsupported signalscope schema {data.get('schema')!r} (expected {schemas.CASCADE})")
     return CascadeMap(
-        registry=from_dict(data),
+        registry=from_dict({**data, "schema": schemas.REGISTRY}),
         models=tuple(
             ModelRef(
                 label=m["label"],

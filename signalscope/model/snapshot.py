@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import SignalMap
+from . import SignalMap, schemas
 from .escaping import escape_controls
+from .jsonio import dump_json
 
 __all__ = [
     "SNAPSHOT_SCHEMA",
@@ -25,8 +26,8 @@ __all__ = [
     "snapshot_json",
 ]
 
-#: Version of the snapshot file; bumped on any change.
-SNAPSHOT_SCHEMA = 1
+#: Version of the snapshot file (model.schemas.SNAPSHOT, which tells its history).
+SNAPSHOT_SCHEMA = schemas.SNAPSHOT
 _FLAGS = ("weak", "dead", "pending")
 
 
@@ -52,7 +53,8 @@ def snapshot_dict(smap: SignalMap, *, include_django: bool = False) -> dict[str,
 
 
 def snapshot_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    """Return snapshot_dict's `data` as the snapshot file's text (model.jsonio: names as they are)."""
+    return dump_json(data)
 
 
 @dataclass(frozen=True, order=True)

@@ -1,13 +1,36 @@
-"""Records of traced signal sends and receiver calls.
+"""Records of traced signal sends and receiver calls: their JSON form, their one tree index, and merging logs.
 
+Every consumer of a trace's tree (the renderers, the report, the toolbar
+panel, testing's recorded sends, the OpenTelemetry export) asks TraceTree.
 Loaded on first use: `signalscope list` needs none of it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import heapq
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from operator import attrgetter
+from typing import Any
 
-__all__ = ["TraceEvent", "TraceLog"]
+from . import schemas
+
+__all__ = [
+    "EVENT_FIELDS",
+    "TRACE_SCHEMA",
+    "TraceEvent",
+    "TraceLog",
+    "TraceTree",
+    "event_from_dict",
+    "event_to_dict",
+    "merge_logs",
+    "trace_from_dict",
+    "trace_to_dict",
+]
+
+#: Version of the trace JSON, JSON lines and the args of the Chrome format (model.schemas.TRACE tells its history).
+TRACE_SCHEMA = schemas.TRACE
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -48,5 +71,231 @@ class TraceLog:
     dropped: int = 0
 
     def children(self, event_id: int | None) -> list[TraceEvent]:
-        """Return the events directly under `event_id` (None: the top-level sends), in start order."""
-        return [e for e in self.events if e.parent == event_id]
+        """Return the events directly under `event_id` (None: the top-level sends), in start order.
+
+        As TraceTree.children, over an index built for this call: to ask
+        about many events, build one with `tree`.
+        """
+        return list(self.tree().children(event_id))
+
+    def tree(self, *, keep: Callable[[TraceEvent], bool] | None = None) -> TraceTree:
+        """Return the tree index of this log's events (those `keep` accepts, when given)."""
+        return TraceTree(self.events, keep=keep)
+
+
+class TraceTree:
+    """The parent -> children index of a trace's events, built once in O(n).
+
+    Children are listed in the order of the events given (a TraceLog's is
+    start order). An event whose parent is not among them (dropped by the
+    tracer's ring buffer, left out by `keep`, or in another log) is a root,
+    as a top-level send is.
+    """
+
+    __slots__ = ("_children", "by_id", "roots")
+
+    def __init__(self, events: Iterable[TraceEvent], *, keep: Callable[[TraceEvent], bool] | None = None) -> None:
+        """Index `events`, only those `keep` accepts when it is given."""
+        kept = list(events) if keep is None else [event for event in events if keep(event)]
+        #: Every indexed event by its id.
+        self.by_id: dict[int, TraceEvent] = {event.id: event for event in kept}
+        children: dict[int, list[TraceEvent]] = {}
+        roots: list[TraceEvent] = []
+        for event in kept:
+            if event.parent is not None and event.parent in self.by_id:
+                children.setdefault(event.parent, []).append(event)
+            else:
+                roots.append(event)
+        #: The events with no parent among them, in order.
+        self.roots: tuple[TraceEvent, ...] = tuple(roots)
+        self._children = {parent: tuple(below) for parent, below in children.items()}
+
+    def children(self, event_id: int | None) -> tuple[TraceEvent, ...]:
+        """Return the events directly under `event_id`, in order; None: the roots."""
+        if event_id is None:
+            return self.roots
+        return self._children.get(event_id, ())
+
+    def parent_of(self, event: TraceEvent) -> TraceEvent | None:
+        """Return the indexed parent of `event`; None at the top, or when its parent is not indexed."""
+        return None if event.parent is None else self.by_id.get(event.parent)
+
+    def walk(self, event: TraceEvent) -> list[TraceEvent]:
+        """Return `event` and everything below it, depth first, each event's children in order.
+
+        Walked with a stack of its own: a tree of any depth.
+        """
+        found: list[TraceEvent] = []
+        todo = [event]
+        while todo:
+            node = todo.pop()
+            found.append(node)
+            todo.extend(reversed(self._children.get(node.id, ())))
+        return found
+
+
+def merge_logs(logs: Sequence[TraceLog]) -> TraceLog:
+    """Return one log of the events of `logs` (several processes' traces, say), ids made unique.
+
+    Each log's ids, and its parents, are shifted past the largest id of the
+    logs before it (the first log's stay as they are); a parent that is not
+    an event of its own log becomes None, as the tracer writes it. The
+    result is ordered by start time, stably: each log's own order is kept,
+    and of events that start together the earlier log's come first. The
+    logs' dropped counts are summed.
+    """
+    parts: list[list[TraceEvent]] = []
+    top: int | None = None  # the largest id so far, after shifting
+    for log in logs:
+        if not log.events:
+            continue
+        ids = {event.id for event in log.events}
+        shift = 0 if top is None else top + 1 - min(ids)
+        parts.append([_shifted(event, shift, ids) for event in log.events])
+        top = max(ids) + shift
+    events = tuple(heapq.merge(*parts, key=attrgetter("start_ns")))
+    return TraceLog(events=events, dropped=sum(log.dropped for log in logs))
+
+
+def _shifted(event: TraceEvent, shift: int, ids: set[int]) -> TraceEvent:
+    """Return `event` with its id and parent moved by `shift`; a parent not in `ids` (its log's) becomes None."""
+    parent = event.parent + shift if event.parent is not None and event.parent in ids else None
+    if shift == 0 and parent == event.parent:
+        return event
+    return replace(event, id=event.id + shift, parent=parent)
+
+
+def event_to_dict(event: TraceEvent) -> dict[str, Any]:
+    """Return one event as JSON data (the fields of TraceEvent; kwargs as an object)."""
+    return {
+        "id": event.id,
+        "parent": event.parent,
+        "kind": event.kind,
+        "signal": event.signal,
+        "sender": event.sender,
+        "receiver": event.receiver,
+        "method": event.method,
+        "start_ns": event.start_ns,
+        "duration_ns": event.duration_ns,
+        "thread": event.thread,
+        "is_async": event.is_async,
+        "outcome": event.outcome,
+        "error": event.error,
+        "result_type": event.result_type,
+        "kwargs": dict(event.kwargs),
+    }
+
+
+_NONE = type(None)
+#: event_to_dict's fields: the JSON types each may have, said in words.
+EVENT_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "id": ((int,), "an integer"),
+    "parent": ((int, _NONE), "an integer or null"),
+    "kind": ((str,), '"send" or "call"'),
+    "signal": ((str,), "a string"),
+    "sender": ((str, _NONE), "a string or null"),
+    "receiver": ((str, _NONE), "a string or null"),
+    "method": ((str,), "a string"),
+    "start_ns": ((int,), "an integer"),
+    "duration_ns": ((int,), "an integer"),
+    "thread": ((int,), "an integer"),
+    "is_async": ((bool,), "true or false"),
+    "outcome": ((str,), '"ok", "error" or "unheard"'),
+    "error": ((str, _NONE), "a string or null"),
+    "result_type": ((str, _NONE), "a string or null"),
+    "kwargs": ((dict,), "an object"),
+}
+_OPTIONAL = ("is_async", "outcome", "error", "result_type", "kwargs")  # TraceEvent's defaults
+_CHOICES = {"kind": ("send", "call"), "outcome": ("ok", "error", "unheard")}
+
+
+def event_from_dict(data: Any, *, where: str = "the event") -> TraceEvent:
+    """Return the event event_to_dict wrote as `data` (reading `--format json` output back).
+
+    Raises ValueError, naming `where` and the field, for anything event_to_dict
+    could not have written: not an object, a field missing, unknown or of
+    the wrong type (true is no integer), a kind or outcome it never writes.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} is not an object")
+    for name in data:
+        if name not in EVENT_FIELDS:
+            raise ValueError(f"{where} has an unknown field {json.dumps(name)}")
+    for name, (types, words) in EVENT_FIELDS.items():
+        if name not in data:
+            if name in _OPTIONAL:
+                continue
+            raise ValueError(f'{where} has no "{name}"')
+        value = data[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ValueError(f'{where}: "{name}" is not {words}')
+        if name in _CHOICES and value not in _CHOICES[name]:
+            raise ValueError(f'{where}: "{name}" is not {words}')
+    kwargs = data.get("kwargs", {})
+    if not all(isinstance(v, str) for v in kwargs.values()):
+        raise ValueError(f'{where}: "kwargs" values are not strings')
+    return TraceEvent(**{**data, "kwargs": tuple(sorted(kwargs.items()))})
+
+
+def trace_to_dict(log: TraceLog) -> dict[str, Any]:
+    """Return `log` as JSON data: ``{"schema", "dropped", "events": [...]}``, events in start order."""
+    return {"schema": TRACE_SCHEMA, "dropped": log.dropped, "events": [event_to_dict(e) for e in log.events]}
+
+
+def trace_from_dict(data: Any) -> TraceLog:
+    """Return the TraceLog trace_to_dict wrote as `data` (``{"schema", "dropped", "events"}``).
+
+    Raises ValueError saying what is wrong and where: not an object, another
+    schema, events that are not a list of events (event_from_dict), or two
+    events with one id (the tree would hold a loop).
+    """
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    schema = data.get("schema")
+    if type(schema) is not int or schema != TRACE_SCHEMA:  # `true == 1` in Python: not a schema
+        if type(schema) is int and schema > TRACE_SCHEMA:
+            raise ValueError(
+                f"a trace of schema {schema}, from a newer signalscope: this one reads schema {TRACE_SCHEMA}"
+            )
+        raise ValueError(f'"schema" is {json.dumps(schema)}, not {TRACE_SCHEMA}' if "schema" in data else 'no "schema"')
+    if "events" not in data:
+        raise ValueError('no "events"')
+    if not isinstance(data["events"], list):
+        raise ValueError('"events" is not a list')
+    dropped = data.get("dropped", 0)
+    if not isinstance(dropped, int) or isinstance(dropped, bool):
+        raise ValueError('"dropped" is not an integer')
+    if dropped < 0:
+        raise ValueError('"dropped" is negative')
+    events = []
+    seen: set[int] = set()
+    for i, item in enumerate(data["events"]):
+        event = event_from_dict(item, where=f"events[{i}]")
+        if event.id in seen:
+            raise ValueError(f'events[{i}]: "id" {event.id} is not unique')
+        seen.add(event.id)
+        events.append(event)
+    _check_parents(events)
+    return TraceLog(events=tuple(events), dropped=dropped)
+
+
+def _check_parents(events: list[TraceEvent]) -> None:
+    """Raise ValueError unless every parent is an event of the log and no event is its own ancestor.
+
+    The tracer writes null for a parent it did not keep, so either is a file
+    that was edited or made by something else.
+    """
+    parents = {event.id: event.parent for event in events}
+    for index, event in enumerate(events):
+        if event.parent is not None and event.parent not in parents:
+            raise ValueError(f'events[{index}]: "parent" {event.parent} is no event of the trace')
+    done: set[int] = set()
+    for event in events:
+        path: set[int] = set()
+        node: int | None = event.id
+        while node is not None and node not in done:
+            if node in path:
+                raise ValueError(f"event {node} is its own ancestor: the parents make a loop")
+            path.add(node)
+            node = parents[node]
+        done |= path

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
+from ..model import schemas
 from ..model.check import RULES, Finding
 from ..model.escaping import escape_controls
+from ..model.jsonio import dump_json
 
 __all__ = ["CHECK_SCHEMA", "render_check_github", "render_check_json", "render_check_sarif", "render_check_text"]
 
-#: Version of the check JSON; bumped on any change.
-CHECK_SCHEMA = 1
+#: Version of the check JSON (model.schemas.CHECK, which tells its history).
+CHECK_SCHEMA = schemas.CHECK
 
 
 def _where(finding: Finding) -> str:
@@ -50,7 +51,7 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
 def render_check_json(findings: list[Finding]) -> str:
     """``{"schema": 1, "findings": [{rule, severity, title, message, file, line, signal, receiver}]}``."""
     data = {"schema": CHECK_SCHEMA, "findings": [_finding_dict(f) for f in findings]}
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    return dump_json(data)
 
 
 def _escape_data(text: str) -> str:
@@ -117,4 +118,4 @@ def render_check_sarif(findings: list[Finding], *, version: str) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, sort_keys=True) + "\n"
+    return dump_json(log)

@@ -12,8 +12,9 @@ from typing import Any
 
 import networkx as nx
 
-from ..model import SCHEMA_VERSION, dump_json
+from ..model import schemas
 from ..model.escaping import escape_controls
+from ..model.jsonio import dump_json
 
 __all__ = ["render_graph_json", "render_graphml"]
 
@@ -30,7 +31,7 @@ def render_graph_json(graph: nx.MultiDiGraph) -> str:
         {"source": tail, "target": head, "key": key, **data}
         for tail, head, key, data in graph.edges(keys=True, data=True)
     ]
-    data = {"schema": SCHEMA_VERSION, "directed": True, "multigraph": True, "graph": {}, "nodes": nodes, "edges": edges}
+    data = {"schema": schemas.GRAPH, "directed": True, "multigraph": True, "graph": {}, "nodes": nodes, "edges": edges}
     return dump_json(data)
 
 

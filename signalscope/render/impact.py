@@ -6,12 +6,10 @@ hundreds of receivers deep is as many levels deep here.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from ..model import SCHEMA_VERSION
+from ..model import schemas
 from ..model.cascade import ImpactNode
 from ..model.escaping import escape_controls
+from ..model.jsonio import dump_json
 from .text import capture_console, captured
 
 __all__ = ["render_impact_json", "render_impact_rich", "render_impact_text"]
@@ -75,39 +73,7 @@ def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | Non
 def render_impact_json(tree: ImpactNode, *, model: str, action: str) -> str:
     """Return `tree` as JSON: {"schema", "model", "action", "tree"}.
 
-    The bytes of model.dump_json, written without recursion (json.dumps
-    recurses once per level, and a deep cascade nests a level per node).
+    Written by model.jsonio.dump_json, which keeps no call stack: json.dumps
+    recurses once per level, and a deep cascade nests a level per node.
     """
-    return _dump_deep_json({"schema": SCHEMA_VERSION, "model": model, "action": action, "tree": tree.to_dict()})
-
-
-class _Raw(str):
-    """Text to write as it is (punctuation and indentation), not a value to encode."""
-
-
-def _dump_deep_json(data: Any) -> str:
-    """Return ``json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\\n"``, for any depth."""
-    out: list[str] = []
-    todo: list[tuple[Any, int]] = [(data, 0)]
-    while todo:
-        value, level = todo.pop()
-        if isinstance(value, _Raw):
-            out.append(value)
-        elif isinstance(value, dict) and value:
-            inner, items = "\n" + "  " * (level + 1), sorted(value.items())
-            parts: list[tuple[Any, int]] = [(_Raw("{"), level)]
-            for i, (key, item) in enumerate(items):
-                parts += [(_Raw(("," if i else "") + inner + json.dumps(key, ensure_ascii=False) + ": "), level)]
-                parts += [(item, level + 1)]
-            parts += [(_Raw("\n" + "  " * level + "}"), level)]
-            todo.extend(reversed(parts))
-        elif isinstance(value, list) and value:
-            inner = "\n" + "  " * (level + 1)
-            parts = [(_Raw("["), level)]
-            for i, item in enumerate(value):
-                parts += [(_Raw(("," if i else "") + inner), level), (item, level + 1)]
-            parts += [(_Raw("\n" + "  " * level + "]"), level)]
-            todo.extend(reversed(parts))
-        else:  # a scalar, or an empty list or object
-            out.append(json.dumps(value, ensure_ascii=False))
-    return "".join(out) + "\n"
+    return dump_json({"schema": schemas.IMPACT, "model": model, "action": action, "tree": tree.to_dict()})

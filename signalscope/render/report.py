@@ -9,7 +9,6 @@ name can close the script element.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections import defaultdict
 from importlib.resources import files
@@ -18,9 +17,10 @@ from typing import Any
 from ..model import SignalMap
 from ..model.check import RULES, Finding
 from ..model.escaping import escape_controls
-from ..model.trace import TraceLog
+from ..model.jsonio import dump_json_line
+from ..model.trace import TraceEvent, TraceLog, TraceTree
 from .dot import dot_node_ids
-from .trace import event_children, label
+from .trace import label
 
 __all__ = ["render_report"]
 
@@ -40,7 +40,7 @@ def _asset(name: str) -> str:
 
 
 def _json_for_script(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    text = dump_json_line(data)[:-1]
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
@@ -209,32 +209,32 @@ def _short(path: str) -> str:
 
 
 def _trace_section(log: TraceLog) -> str:
-    children = event_children(log, unheard=False)
+    tree = log.tree(keep=lambda event: event.outcome != "unheard")
 
-    def item(event: Any) -> str:
+    def item(event: TraceEvent) -> str:
         ms = event.duration_ns / 1e6
         name = escape(label(event))
         name = f"<strong>{name}</strong>" if event.kind == "send" else f"<code>{name}</code>"
         timing = f'<span class="{"slow" if event.kind == "call" and ms >= 10 else "muted"}">{ms:.3f} ms</span>'
         error = f' <span class="error">raised {escape(event.error)}</span>' if event.error else ""
-        below = children.get(event.id, [])
+        below = tree.children(event.id)
         nested = f'<ul class="trace">{"".join(item(c) for c in below)}</ul>' if below else ""
         return f"<li>{name} {timing}{error}{nested}</li>"
 
-    roots = children.get(None, [])
+    roots = tree.roots
     sends = sum(1 for e in log.events if e.kind == "send")
     more = f'<p class="muted">{len(roots) - 500} more top-level sends not shown.</p>' if len(roots) > 500 else ""
     return (
         f'<h2>Trace ({sends} sends)</h2><ul class="trace">{"".join(item(e) for e in roots[:500])}</ul>{more}'
-        + _timeline(roots[:50], children)
+        + _timeline(roots[:50], tree)
     )
 
 
-def _timeline(roots: list[Any], children: dict[int | None, list[Any]]) -> str:
+def _timeline(roots: tuple[TraceEvent, ...], tree: TraceTree) -> str:
     """A flame-style timeline of each outermost send that ran receivers: bars placed by time, stacked by depth."""
     blocks = []
     for root in roots:
-        if not children.get(root.id):
+        if not tree.children(root.id):
             continue
         span = max(root.duration_ns, 1)
         rows: list[str] = []
@@ -251,6 +251,6 @@ def _timeline(roots: list[Any], children: dict[int | None, list[Any]]) -> str:
                 f'<div class="bar {event.kind}" style="left:{left:.3f}%;width:{width:.3f}%;top:{depth * 20}px" '
                 f'title="{escape(tip)}">{escape(_short(name) if event.kind == "call" else name)}</div>'
             )
-            todo.extend((child, depth + 1) for child in children.get(event.id, []))
+            todo.extend((child, depth + 1) for child in tree.children(event.id))
         blocks.append(f'<div class="timeline" style="height:{20 * (deepest + 1)}px">{"".join(rows)}</div>')
     return "<h3>Timeline</h3>" + "".join(blocks) if blocks else ""

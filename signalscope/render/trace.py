@@ -7,13 +7,25 @@ their control characters escaped (model.escaping), never as rich markup.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..model.escaping import escape_controls
-from ..model.trace import TraceEvent, TraceLog
+from ..model.jsonio import dump_json, dump_json_line
+
+# event_to_dict ... _check_parents moved to model.trace; importable from here too, for a release.
+from ..model.trace import (
+    TRACE_SCHEMA,
+    TraceEvent,
+    TraceLog,
+    TraceTree,
+    _check_parents,  # noqa: F401
+    event_from_dict,
+    event_to_dict,
+    trace_from_dict,
+    trace_to_dict,
+)
 from .text import capture_console, captured
 
 __all__ = [
@@ -35,8 +47,6 @@ __all__ = [
     "trace_from_dict",
 ]
 
-#: Version of the trace JSON, JSON lines and the args of the Chrome format; bumped on any change.
-TRACE_SCHEMA = 1
 #: The tree shows at most this many top-level sends (the summary counts them all).
 TREE_LIMIT = 500
 
@@ -72,11 +82,28 @@ def _notes(event: TraceEvent, slow_ns: int | None) -> list[str]:
 
 
 def event_children(log: TraceLog, unheard: bool) -> dict[int | None, list[TraceEvent]]:
+    """Return the tree of `log` as parent id -> children (None: the roots); sends no receiver heard only with `unheard`.
+
+    Deprecated: a view of model.trace.TraceTree (what every renderer walks), kept for one release.
+    """
+    tree = _tree(log, unheard)
     children: dict[int | None, list[TraceEvent]] = {}
-    for event in log.events:  # already in start order
-        if unheard or event.outcome != "unheard":
-            children.setdefault(event.parent, []).append(event)
+    for event in tree.by_id.values():
+        below = tree.children(event.id)
+        if below:
+            children[event.id] = list(below)
+    if tree.roots:
+        children[None] = list(tree.roots)
     return children
+
+
+def _tree(log: TraceLog, unheard: bool) -> TraceTree:
+    """The tree the human forms show: without the sends no receiver heard (they have no children) unless `unheard`."""
+    return log.tree() if unheard else log.tree(keep=_heard)
+
+
+def _heard(event: TraceEvent) -> bool:
+    return event.outcome != "unheard"
 
 
 def _footer(log: TraceLog, shown: int, top: int, unheard: bool, hint: str = " (--show-unheard)") -> list[str]:
@@ -115,19 +142,19 @@ def render_plain_tree(
     Sends that no receiver heard are left out (counted at the end) unless `unheard`.
     """
     slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
-    children = event_children(log, unheard)
+    tree = _tree(log, unheard)
     lines: list[str] = []
 
     def walk(event: TraceEvent, prefix: str, last: bool, top: bool) -> None:
         branch = "" if top else ("└─ " if last else "├─ ")
         name, notes = escape_controls(label(event)), escape_controls(", ".join(_notes(event, slow_ns)))
         lines.append(f"{prefix}{branch}{name}  {_ms(event.duration_ns)}" + (f"  [{notes}]" if notes else ""))
-        below = children.get(event.id, [])
+        below = tree.children(event.id)
         inner = prefix if top else prefix + ("   " if last else "│  ")
         for i, child in enumerate(below):
             walk(child, inner, i == len(below) - 1, False)
 
-    roots = children.get(None, [])
+    roots = tree.roots
     for root in roots[:TREE_LIMIT]:
         walk(root, "", True, True)
     lines.append("")
@@ -151,7 +178,7 @@ def render_rich_tree(
     from rich.tree import Tree
 
     slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
-    children = event_children(log, unheard)
+    index = _tree(log, unheard)
     console = capture_console(color, width)
 
     def text(event: TraceEvent) -> Text:
@@ -167,10 +194,10 @@ def render_rich_tree(
         return line
 
     def grow(tree: Any, event: TraceEvent) -> None:
-        for child in children.get(event.id, []):
+        for child in index.children(event.id):
             grow(tree.add(text(child)), child)
 
-    roots = children.get(None, [])
+    roots = index.roots
     for root in roots[:TREE_LIMIT]:
         tree = Tree(text(root), guide_style="dim")
         grow(tree, root)
@@ -268,146 +295,14 @@ def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None 
     return captured(console)
 
 
-def event_to_dict(event: TraceEvent) -> dict[str, Any]:
-    """One event as JSON data (the fields of TraceEvent; kwargs as an object)."""
-    return {
-        "id": event.id,
-        "parent": event.parent,
-        "kind": event.kind,
-        "signal": event.signal,
-        "sender": event.sender,
-        "receiver": event.receiver,
-        "method": event.method,
-        "start_ns": event.start_ns,
-        "duration_ns": event.duration_ns,
-        "thread": event.thread,
-        "is_async": event.is_async,
-        "outcome": event.outcome,
-        "error": event.error,
-        "result_type": event.result_type,
-        "kwargs": dict(event.kwargs),
-    }
-
-
-_NONE = type(None)
-#: event_to_dict's fields: the JSON types each may have, said in words.
-_EVENT_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "id": ((int,), "an integer"),
-    "parent": ((int, _NONE), "an integer or null"),
-    "kind": ((str,), '"send" or "call"'),
-    "signal": ((str,), "a string"),
-    "sender": ((str, _NONE), "a string or null"),
-    "receiver": ((str, _NONE), "a string or null"),
-    "method": ((str,), "a string"),
-    "start_ns": ((int,), "an integer"),
-    "duration_ns": ((int,), "an integer"),
-    "thread": ((int,), "an integer"),
-    "is_async": ((bool,), "true or false"),
-    "outcome": ((str,), '"ok", "error" or "unheard"'),
-    "error": ((str, _NONE), "a string or null"),
-    "result_type": ((str, _NONE), "a string or null"),
-    "kwargs": ((dict,), "an object"),
-}
-_OPTIONAL = ("is_async", "outcome", "error", "result_type", "kwargs")  # TraceEvent's defaults
-_CHOICES = {"kind": ("send", "call"), "outcome": ("ok", "error", "unheard")}
-
-
-def event_from_dict(data: Any, *, where: str = "the event") -> TraceEvent:
-    """The inverse of event_to_dict (reading `--format json` output back).
-
-    Raises ValueError, naming `where` and the field, for anything event_to_dict
-    could not have written: not an object, a field missing, unknown or of
-    the wrong type (true is no integer), a kind or outcome it never writes.
-    """
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} is not an object")
-    for name in data:
-        if name not in _EVENT_FIELDS:
-            raise ValueError(f"{where} has an unknown field {json.dumps(name)}")
-    for name, (types, words) in _EVENT_FIELDS.items():
-        if name not in data:
-            if name in _OPTIONAL:
-                continue
-            raise ValueError(f'{where} has no "{name}"')
-        value = data[name]
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise ValueError(f'{where}: "{name}" is not {words}')
-        if name in _CHOICES and value not in _CHOICES[name]:
-            raise ValueError(f'{where}: "{name}" is not {words}')
-    kwargs = data.get("kwargs", {})
-    if not all(isinstance(v, str) for v in kwargs.values()):
-        raise ValueError(f'{where}: "kwargs" values are not strings')
-    return TraceEvent(**{**data, "kwargs": tuple(sorted(kwargs.items()))})
-
-
-def trace_from_dict(data: Any) -> TraceLog:
-    """The inverse of render_trace_json: a TraceLog from ``{"schema", "dropped", "events"}``.
-
-    Raises ValueError saying what is wrong and where: not an object, another
-    schema, events that are not a list of events (event_from_dict), or two
-    events with one id (the tree would hold a loop).
-    """
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    schema = data.get("schema")
-    if type(schema) is not int or schema != TRACE_SCHEMA:  # `true == 1` in Python: not a schema
-        if type(schema) is int and schema > TRACE_SCHEMA:
-            raise ValueError(
-                f"a trace of schema {schema}, from a newer signalscope: this one reads schema {TRACE_SCHEMA}"
-            )
-        raise ValueError(f'"schema" is {json.dumps(schema)}, not {TRACE_SCHEMA}' if "schema" in data else 'no "schema"')
-    if "events" not in data:
-        raise ValueError('no "events"')
-    if not isinstance(data["events"], list):
-        raise ValueError('"events" is not a list')
-    dropped = data.get("dropped", 0)
-    if not isinstance(dropped, int) or isinstance(dropped, bool):
-        raise ValueError('"dropped" is not an integer')
-    if dropped < 0:
-        raise ValueError('"dropped" is negative')
-    events = []
-    seen: set[int] = set()
-    for i, item in enumerate(data["events"]):
-        event = event_from_dict(item, where=f"events[{i}]")
-        if event.id in seen:
-            raise ValueError(f'events[{i}]: "id" {event.id} is not unique')
-        seen.add(event.id)
-        events.append(event)
-    _check_parents(events)
-    return TraceLog(events=tuple(events), dropped=dropped)
-
-
-def _check_parents(events: list[TraceEvent]) -> None:
-    """Raise ValueError unless every parent is an event of the log and no event is its own ancestor.
-
-    The tracer writes null for a parent it did not keep, so either is a file
-    that was edited or made by something else.
-    """
-    parents = {event.id: event.parent for event in events}
-    for index, event in enumerate(events):
-        if event.parent is not None and event.parent not in parents:
-            raise ValueError(f'events[{index}]: "parent" {event.parent} is no event of the trace')
-    done: set[int] = set()
-    for event in events:
-        path: set[int] = set()
-        node: int | None = event.id
-        while node is not None and node not in done:
-            if node in path:
-                raise ValueError(f"event {node} is its own ancestor: the parents make a loop")
-            path.add(node)
-            node = parents[node]
-        done |= path
-
-
 def render_trace_json(log: TraceLog) -> str:
-    """The whole trace: ``{"schema", "dropped", "events": [...]}``, events in start order."""
-    data = {"schema": TRACE_SCHEMA, "dropped": log.dropped, "events": [event_to_dict(e) for e in log.events]}
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    """The whole trace: ``{"schema", "dropped", "events": [...]}``, events in start order (model.trace_to_dict)."""
+    return dump_json(trace_to_dict(log))
 
 
 def render_jsonl(events: Iterable[TraceEvent]) -> str:
     """One JSON object per line per event (sorted keys, no spaces): for streaming."""
-    return "".join(json.dumps(event_to_dict(e), sort_keys=True, separators=(",", ":")) + "\n" for e in events)
+    return "".join(dump_json_line(event_to_dict(e)) for e in events)
 
 
 def render_chrome(log: TraceLog, *, pid: int = 1, process_name: str = "signalscope trace") -> str:
@@ -448,7 +343,7 @@ def render_chrome(log: TraceLog, *, pid: int = 1, process_name: str = "signalsco
         else:
             out.append({**common, "ph": "X", "ts": ts, "dur": round(event.duration_ns / 1000, 3), "args": args})
     data = {"traceEvents": out, "displayTimeUnit": "ms", "otherData": {"schema": TRACE_SCHEMA, "dropped": log.dropped}}
-    return json.dumps(data, sort_keys=True) + "\n"
+    return dump_json_line(data)
 
 
 def render_trace_dot(log: TraceLog, *, title: str = "signals that fired") -> str:
@@ -458,7 +353,7 @@ def render_trace_dot(log: TraceLog, *, title: str = "signals that fired") -> str
     """
     from .dot import dot_quote
 
-    by_id = {event.id: event for event in log.events}
+    tree = log.tree()
     nodes: dict[str, str] = {}  # label -> shape
     edges: dict[tuple[str, str], int] = {}
 
@@ -469,7 +364,7 @@ def render_trace_dot(log: TraceLog, *, title: str = "signals that fired") -> str
 
     for event in log.events:
         here = node(event)
-        parent = by_id.get(event.parent) if event.parent is not None else None
+        parent = tree.parent_of(event)
         if parent is not None:
             key = (node(parent), here)
             edges[key] = edges.get(key, 0) + 1

@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from ..errors import MissingExtra
-from ..model.trace import TraceEvent
+from ..model.trace import TraceEvent, TraceTree
 from .tracer import Tracer
 
 __all__ = ["ATTRIBUTES", "SpanExporter", "instrument", "uninstrument"]
@@ -111,21 +111,11 @@ class SpanExporter:
     def _descendants(self, root: int, ids: set[int]) -> list[TraceEvent]:
         """Take from the pending events of `root` those below the events `ids` (called under the lock)."""
         pending = self._pending.pop(root, [])
-        taken: list[TraceEvent] = []
-        moved = True
-        while moved and pending:
-            moved = False
-            rest = []
-            for event in pending:
-                if event.parent in ids:
-                    ids.add(event.id)
-                    taken.append(event)
-                    moved = True
-                else:
-                    rest.append(event)
-            pending = rest
-        if pending:
-            self._pending[root] = pending
+        tree = TraceTree(pending)
+        taken = [event for top in tree.roots if top.parent in ids for event in tree.walk(top)]
+        if len(taken) < len(pending):
+            moved = {event.id for event in taken}
+            self._pending[root] = [event for event in pending if event.id not in moved]
         return taken
 
     def _export(self, tree: list[TraceEvent], outer: Any, offset: int, known: dict[int, Any] | None) -> dict[int, Any]:

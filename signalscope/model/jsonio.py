@@ -1,0 +1,132 @@
+"""The one JSON writer: every file signalscope writes as JSON is text from here (UTF-8 as is, keys sorted).
+
+Two forms: `dump_json` (indented by two, a document) and `dump_json_line`
+(compact, one line: JSON lines, the Chrome trace, data embedded in HTML).
+Both write non-ASCII text as it is, not as ``\\u`` escapes, so a name reads
+the same in every command's output. The exceptions are the characters
+model.escaping shows escaped in human output (beyond the C0 controls JSON
+escapes itself): C1 controls and DEL, line and paragraph separators,
+bidirectional controls, lone surrogates (a name decoded with
+surrogateescape: no UTF-8 can hold one) and U+FFFE/U+FFFF. They are written
+as their ``\\u`` escapes, which read back as the same text, so JSON shown on
+a terminal cannot drive it and always encodes as UTF-8.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["dump_json", "dump_json_line", "json_string"]
+
+#: A str as a JSON string literal, non-ASCII as is (the C-accelerated encoder).
+json_string: Callable[[str], str] = json.encoder.encode_basestring
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_leaf_encoders: dict[str, json.JSONEncoder] = {}
+_scalar = json.JSONEncoder(ensure_ascii=False).encode
+_line = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+# model.escaping's unsafe characters less C0 (the encoder escapes those); none is ASCII but DEL.
+_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+
+
+def _leaf_encoder(inner: str) -> json.JSONEncoder:
+    encoder = _leaf_encoders.get(inner)
+    if encoder is None:
+        encoder = _leaf_encoders[inner] = json.JSONEncoder(
+            ensure_ascii=False, sort_keys=True, separators=("," + inner, ": ")
+        )
+    return encoder
+
+
+def _safe(text: str) -> str:
+    """Return JSON `text` with each unsafe character (see the module) as its JSON escape.
+
+    Such characters can only be inside the strings of the text, where the
+    escape stands for the same character.
+    """
+    if (text.isascii() and "\x7f" not in text) or _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(_escape_unsafe, text)
+
+
+def _escape_unsafe(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def dump_json(data: Any, *, records: Mapping[type, Callable[[Any, str], str]] | None = None) -> str:
+    """Return `data` as indented, key-sorted JSON text ending in a newline.
+
+    Byte-identical to ``json.dumps(data, indent=2, sort_keys=True,
+    ensure_ascii=False) + "\\n"`` (tests hold it to that) but for the unsafe
+    characters the module names, written as escapes; written here because with an indent the standard library
+    drops to its pure-Python encoder, which also recurses once per level.
+    This walk keeps a stack of its own, so a tree of any depth (an impact
+    tree hundreds of receivers deep) is written. A dict or list holding only
+    scalars (every receiver record) is encoded in one call to the C encoder,
+    whose item separator already carries the newline and indentation.
+
+    `records` maps a type to the function writing one value of it as JSON
+    text, given the newline-and-indentation it starts at: how model.dumps
+    writes receiver records straight from their fields. Otherwise handles
+    dicts with str keys, lists, tuples, str, int, float, bool and None.
+    """
+    out: list[str] = []
+    append = out.append
+    # Each entry is (text to write first, a value, its newline-and-indentation); no newline: only the text.
+    todo: list[tuple[str, Any, str | None]] = [("", data, "\n")]
+    pop, push = todo.pop, todo.append
+    while todo:
+        prefix, value, newline = pop()
+        append(prefix)
+        if newline is None:
+            continue
+        kind = type(value)
+        if kind is str:
+            append(json_string(value))
+        elif kind is dict or kind is list or isinstance(value, (dict, list, tuple)):
+            is_dict = isinstance(value, dict)
+            if not value:
+                append("{}" if is_dict else "[]")
+                continue
+            inner = newline + "  "
+            if _SCALARS.issuperset(map(type, value.values() if is_dict else value)):
+                text = _leaf_encoder(inner).encode(value)
+                append(text[0] + inner + text[1:-1] + newline + text[-1])
+                continue
+            if is_dict:
+                push((newline + "}", None, None))
+                keys = sorted(value)
+                for i in range(len(keys) - 1, 0, -1):
+                    push(("," + inner + json_string(keys[i]) + ": ", value[keys[i]], inner))
+                push(("{" + inner + json_string(keys[0]) + ": ", value[keys[0]], inner))
+            else:
+                push((newline + "]", None, None))
+                sep = "," + inner
+                for i in range(len(value) - 1, 0, -1):
+                    push((sep, value[i], inner))
+                push(("[" + inner, value[0], inner))
+        elif records is not None and kind in records:
+            append(records[kind](value, newline))
+        elif value is None:
+            append("null")
+        elif value is True:
+            append("true")
+        elif value is False:
+            append("false")
+        else:
+            append(_scalar(value))
+    append("\n")
+    return _safe("".join(out))
+
+
+def dump_json_line(data: Any) -> str:
+    """Return `data` as one line of compact, key-sorted JSON ending in a newline.
+
+    ``json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",",
+    ":")) + "\\n"``, unsafe characters escaped as in dump_json: for JSON lines, the Chrome trace and data embedded in a
+    page.
+    """
+    return _safe(_line(data)) + "\n"

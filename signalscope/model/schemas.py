@@ -1,0 +1,42 @@
+"""Every schema id signalscope writes, with its history: the one place a version is bumped.
+
+A file's ``"schema"`` number changes whenever a field is renamed, removed or
+changes meaning (adding a field a reader may ignore does not bump it). Each
+writer imports its number from here, and its history is told in SCHEMAS.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CASCADE", "CHECK", "DIFF", "GRAPH", "IMPACT", "PYTEST_TRACE", "REGISTRY", "SCHEMAS", "SNAPSHOT", "TRACE"]
+
+#: `signalscope list --json`: the registry (model.to_dict, model.dumps).
+REGISTRY = 1
+#: The registry plus the models and what receivers write (model.cascade.cascade_to_dict).
+CASCADE = 1
+#: `signalscope impact --format json`: one model action's impact tree.
+IMPACT = 1
+#: `signalscope graph --format json`: networkx node-link data of the dependency graph.
+GRAPH = 1
+#: `signalscope trace`: the trace JSON, each JSON line's events, and the Chrome format's ``otherData``.
+TRACE = 1
+#: `signalscope snapshot`: the wiring file `signalscope diff` compares.
+SNAPSHOT = 1
+#: `signalscope check --format json`: the findings.
+CHECK = 1
+#: `signalscope diff --json`: the changes between two snapshots.
+DIFF = 1
+#: The pytest plugin's ``--signalscope-report`` file: every test's trace events, by phase.
+PYTEST_TRACE = 1
+
+#: Every schema: name -> (current version, its history, oldest first).
+SCHEMAS: dict[str, tuple[int, str]] = {
+    "registry": (REGISTRY, "1: first release (0.1)"),
+    "cascade": (CASCADE, "1: first release (0.1)"),
+    "impact": (IMPACT, "1: first release (0.1)"),
+    "graph": (GRAPH, "1: first release (0.1)"),
+    "trace": (TRACE, "1: first release (0.1)"),
+    "snapshot": (SNAPSHOT, "1: first release (0.1)"),
+    "check": (CHECK, "1: first release (0.1)"),
+    "diff": (DIFF, "1: first release (0.1)"),
+    "pytest_trace": (PYTEST_TRACE, "1: first release (0.1); its events are those of trace schema 1"),
+}
