@@ -10,14 +10,50 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["SignalMap", "Tracer", "__version__", "load", "load_project", "scan", "select", "trace"]
+__all__ = [
+    "Filters",
+    "ProjectOptions",
+    "Session",
+    "SignalMap",
+    "TraceOptions",
+    "Tracer",
+    "__version__",
+    "load",
+    "load_project",
+    "read_snapshot",
+    "read_trace",
+    "scan",
+    "select",
+    "trace",
+    "trace_program",
+]
 
 if TYPE_CHECKING:
-    from .api import load, load_project, scan, select, trace
+    from .api import (
+        Filters,
+        ProjectOptions,
+        Session,
+        TraceOptions,
+        load,
+        load_project,
+        read_snapshot,
+        read_trace,
+        scan,
+        select,
+        trace,
+        trace_program,
+    )
     from .model import SignalMap
     from .tracing import Tracer
 
 _LAZY = {
+    "Session": "api",
+    "ProjectOptions": "api",
+    "Filters": "api",
+    "TraceOptions": "api",
+    "read_snapshot": "api",
+    "read_trace": "api",
+    "trace_program": "api",
     "load": "api",
     "load_project": "api",
     "scan": "api",

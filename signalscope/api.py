@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .model.snapshot import Change
     from .model.trace import TraceEvent, TraceLog
     from .tracing import Tracer
+    from .tracing.live import Recording
 
 __all__ = [
     "Filters",
@@ -79,6 +80,7 @@ class TraceOptions:
     max_sends: int = 50_000
     capture_values: bool = False
     redact: tuple[str, ...] | None = None  # None: the default secret words
+    scoped: bool = False  # only the sends of the context it starts in, and contexts copied from it
     on_send: Callable[[list[TraceEvent], int], None] | None = field(default=None, compare=False)
 
     def tracer_options(self) -> dict[str, Any]:
@@ -91,6 +93,7 @@ class TraceOptions:
             "max_sends": self.max_sends,
             "capture_values": self.capture_values,
             "on_send": self.on_send,
+            "scoped": self.scoped,
         }
         if self.redact is not None:
             options["redact"] = self.redact
@@ -416,6 +419,92 @@ def _legacy_trace_options(
     return where, TraceOptions(**legacy)
 
 
+# -- live sends, for test tools (signalscope.testing) ----------------------------
+
+
+def resolve_signal(spec: Any) -> Any:
+    """Return the Signal that `spec` names or is: a name ("post_save") or a module:name path.
+
+    Raises UnknownName (with close matches) and UsageError (tracing.live.resolve_signal).
+    """
+    from .tracing.live import resolve_signal as resolve
+
+    return resolve(spec)
+
+
+def signal_names(signal: Any) -> tuple[str, str]:
+    """Return the path and the short name of the live `signal`: ("django.db.models.signals:post_save", "post_save")."""
+    from .tracing.tracer import signal_name
+
+    return signal_name(signal)
+
+
+def sender_label(sender: Any) -> str | None:
+    """Return the live `sender`'s label as `list` and `trace` spell it ("auth.User"), None for None."""
+    from .tracing.tracer import sender_label as label
+
+    return label(sender)
+
+
+def check_sender_label(label: str, *, seen: Iterable[str] = ()) -> None:
+    """Refuse a sender label no model or sender of `seen` has (case-insensitive). Raises UnknownName."""
+    from .introspect.labels import check_sender_label as check
+
+    check(label, ignore_case=True, seen=list(seen))
+
+
+def receiver_path(receiver: Any) -> str:
+    """Return the live `receiver`'s module:qualname path, as `list` spells it (the one namer, cached)."""
+    from .introspect.naming import cached_receiver_path
+
+    return cached_receiver_path(receiver)
+
+
+def receiver_function(receiver: Any) -> Any:
+    """Return the function a bound method or partial `receiver` calls, the object identity tests compare."""
+    from .tracing.tracer import unbound
+
+    return unbound(receiver)
+
+
+def receiver_location(path: str) -> tuple[str | None, int | None]:
+    """Return the file (relative to its sys.path entry) and first line of the receiver at `path`, if imported."""
+    from .introspect.naming import resolve_receiver, source_location
+    from .loader import relative_to_sys_path
+
+    found = resolve_receiver(path)
+    return (None, None) if found is None else source_location(found, relative_to_sys_path)
+
+
+def connected_receivers() -> tuple[set[str], set[int]]:
+    """Return the paths and the function ids of every receiver connected to a module-level signal now."""
+    from .tracing.live import connected_receivers as connected
+
+    return connected()
+
+
+def record_sends(signals: Sequence[Any], keep: Callable[[Any, Any], bool]) -> Recording:
+    """Return a started Recording of the sends of `signals` (objects; none: all but pre_init and post_init),
+    keeping the live arguments of the sends `keep(signal, sender)` accepts."""
+    from .tracing.live import Recording
+
+    return Recording(list(signals), keep).start()
+
+
+def mute_on(silences: Callable[[Any, Any], bool]) -> None:
+    """Skip the receiver calls `silences(signal, receiver)` is true of until `mute_off` (tracing.live)."""
+    from .tracing.live import mute_on as on
+
+    on(silences)
+
+
+def mute_off(silences: Callable[[Any, Any], bool]) -> bool:
+    """End the mute `silences`; return whether it was on."""
+    from .tracing.live import mute_off as off
+
+    return off(silences)
+
+
 # -- files signalscope wrote -----------------------------------------------------
 
 
@@ -607,4 +696,3 @@ def run_graphviz(dot_text: str, fmt: str, *, timeout: float | None = None) -> by
     from .render.graphviz import run_graphviz as run
 
     return run(dot_text, fmt, timeout=timeout)
-

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from .errors import ProjectLoadError, SettingsNotFound, UsageError
 
-__all__ = ["Project", "find_user_frame", "load_project", "settings_from_manage_py"]
+__all__ = ["Project", "find_user_frame", "load_project", "relative_to_sys_path", "settings_from_manage_py"]
 
 SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
 
@@ -74,6 +74,16 @@ def _relpath(filename: str, roots: tuple[str, ...]) -> str | None:
         if absolute.startswith(root + os.sep):
             return Path(absolute[len(root) + 1 :]).as_posix()
     return Path(absolute).as_posix()
+
+
+def relative_to_sys_path(filename: str) -> str:
+    """Return `filename` relative to the longest sys.path folder that holds it; as it is under none.
+
+    For a process signalscope did not load (the debug toolbar's): the
+    project's own folders are whatever sys.path holds.
+    """
+    roots = sorted((p for p in sys.path if p and filename.startswith(p.rstrip("/") + "/")), key=len, reverse=True)
+    return filename[len(roots[0].rstrip("/")) + 1 :] if roots else filename
 
 
 def settings_from_manage_py(manage_py: Path) -> str | None:
