@@ -25,20 +25,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import inspect
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import api
 from .errors import UnknownName, UsageError
-from .introspect.labels import check_sender_label
 from .model.trace import TraceEvent, TraceLog
-from .tracing import recorder
-from .tracing.tracer import Tracer, known_signals, receiver_path, sender_label, signal_name, unbound
+
+if TYPE_CHECKING:
+    from .tracing.live import Recording
 
 __all__ = ["RecordedSend", "SignalAssertionError", "SignalAssertionsMixin", "SignalRecorder", "mute"]
 
@@ -50,29 +49,7 @@ class SignalAssertionError(AssertionError):
 # -- names -------------------------------------------------------------------
 def resolve_signal(spec: Any) -> Any:
     """Return the Signal that `spec` names (or is). Raises UnknownName, UsageError."""
-    from django.dispatch import Signal
-
-    if isinstance(spec, Signal):
-        return spec
-    if not isinstance(spec, str):
-        raise UsageError(f"Not a signal: {spec!r}. Give a Signal, or a name such as 'post_save'.")
-    named = known_signals()
-    if ":" in spec or "." in spec:
-        module, _, attr = spec.rpartition(":") if ":" in spec else spec.rpartition(".")
-        with contextlib.suppress(ImportError):
-            value: Any = importlib.import_module(module)
-            for part in attr.split("."):
-                value = getattr(value, part, None)
-            if isinstance(value, Signal):
-                return value
-        raise UnknownName("signal", spec, [path for path, _ in named.values()])
-    found = {id(signal): signal for signal, (_, short) in named.items() if short == spec}
-    if len(found) == 1:
-        return next(iter(found.values()))
-    if not found:
-        raise UnknownName("signal", spec, [short for _, short in named.values()])
-    paths = sorted(signal_name(signal)[0] for signal in found.values())
-    raise UsageError(f"Signal name {spec!r} is ambiguous: {', '.join(paths)}.", hint="Give its module:name path.")
+    return api.resolve_signal(spec)
 
 
 def _signal_matches(spec: Any, signal: Any) -> bool:
@@ -83,7 +60,7 @@ def _sender_matches(spec: Any, sender: Any) -> bool:
     if spec is None:
         return True
     if isinstance(spec, str):
-        label = sender_label(sender)
+        label = api.sender_label(sender)
         return label is not None and label.lower() == spec.lower()
     return sender is spec
 
@@ -91,7 +68,7 @@ def _sender_matches(spec: Any, sender: Any) -> bool:
 def _check_sender(spec: Any, seen: Iterable[Any] = ()) -> None:
     """Refuse a sender label that no sender has (UnknownName, with close matches); `seen`: senders sent from."""
     if isinstance(spec, str):
-        check_sender_label(spec, ignore_case=True, seen=[label for s in seen if (label := sender_label(s))])
+        api.check_sender_label(spec, seen=[label for s in seen if (label := api.sender_label(s))])
 
 
 def _norm_path(path: str) -> str:
@@ -99,14 +76,14 @@ def _norm_path(path: str) -> str:
 
 
 def _receiver_spec_path(spec: Any) -> str:
-    return _norm_path(spec if isinstance(spec, str) else receiver_path(unbound(spec)))
+    return _norm_path(spec if isinstance(spec, str) else api.receiver_path(spec))
 
 
 def _describe(signal: Any, sender: Any) -> str:
-    short = signal_name(signal)[1] if not isinstance(signal, str) else signal.rsplit(":", 1)[-1]
+    short = api.signal_names(signal)[1] if not isinstance(signal, str) else signal.rsplit(":", 1)[-1]
     if sender is None:
         return short
-    label = sender if isinstance(sender, str) else sender_label(sender)
+    label = sender if isinstance(sender, str) else api.sender_label(sender)
     return f"{short}(sender={label})"
 
 
@@ -129,8 +106,8 @@ class RecordedSend:
     @property
     def name(self) -> str:
         """``post_save(sender=auth.User)``: the signal's name and the sender's label."""
-        short = signal_name(self.signal)[1]
-        return short if self.sender is None else f"{short}(sender={sender_label(self.sender)})"
+        short = api.signal_names(self.signal)[1]
+        return short if self.sender is None else f"{short}(sender={api.sender_label(self.sender)})"
 
     def tree(self, depth: int = 0) -> Iterator[str]:
         yield "  " * depth + self.name
@@ -150,22 +127,16 @@ class SignalRecorder:
         self._signal_specs = signals
         self._sender = sender
         self._signals: list[Any] = []
-        self._raw: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
-        self._tracer: Tracer | None = None
+        self._recording: Recording | None = None
         self._log: TraceLog | None = None
-        self._lock = threading.Lock()
 
     def __enter__(self) -> SignalRecorder:
-        if self._tracer is not None and self._log is None:
+        if self._recording is not None and self._log is None:
             raise UsageError("This SignalRecorder is already recording: use a second one to record a block inside it.")
         self._signals = [resolve_signal(spec) for spec in self._signal_specs]
         _check_sender(self._sender)
-        include = [signal_name(signal)[0] for signal in self._signals]
-        self._tracer = Tracer(include=include, exclude=() if include else None)
-        self._raw.clear()
         self._log = None
-        recorder.subscribe(self._keep)
-        self._tracer.start()
+        self._recording = api.record_sends(self._signals, self._keeps)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -173,18 +144,17 @@ class SignalRecorder:
 
     def stop(self) -> None:
         """End recording (leaving the ``with`` block does it)."""
-        if self._tracer is not None and self._log is None:
-            self._log = self._tracer.stop()
-            recorder.unsubscribe(self._keep)
+        if self._recording is not None and self._log is None:
+            self._log = self._recording.stop()
 
-    def _keep(self, record: list[Any]) -> None:
-        signal, sender = record[recorder.SIGNAL], record[recorder.SENDER]
+    def _keeps(self, signal: Any, sender: Any) -> bool:
         if self._signals and not any(signal is wanted for wanted in self._signals):
-            return
-        if not _sender_matches(self._sender, sender):
-            return
-        with self._lock:
-            self._raw[record[recorder.ID]] = (signal, sender, dict(record[recorder.NAMED]))
+            return False
+        return _sender_matches(self._sender, sender)
+
+    @property
+    def _raw(self) -> dict[int, tuple[Any, Any, dict[str, Any]]]:
+        return self._recording.sends if self._recording is not None else {}
 
     # -- what was recorded -----------------------------------------------
     @property
@@ -192,9 +162,9 @@ class SignalRecorder:
         """The trace of the block (so far, inside it)."""
         if self._log is not None:
             return self._log
-        if self._tracer is None:
+        if self._recording is None:
             raise UsageError("This recorder has not been started: use it as `with recorder:`.")
-        return self._tracer.log()
+        return self._recording.log()
 
     @property
     def all_sends(self) -> list[RecordedSend]:
@@ -310,7 +280,7 @@ class SignalRecorder:
         """Assert `receiver` (an object or its module:qualname path) ran, `count` times or at least once."""
         __tracebackhide__ = True  # pytest: the failure is the caller's line
         path = _receiver_spec_path(receiver)
-        shown = receiver if isinstance(receiver, str) else receiver_path(unbound(receiver))
+        shown = receiver if isinstance(receiver, str) else api.receiver_path(receiver)
         ran = [e for e in self.log.events if e.kind == "call" and _norm_path(e.receiver or "") == path]
         if not ran:  # `count=0` of a typo, or of a function never connected, would pass: refuse it
             _check_receiver(receiver, shown, {e.receiver for e in self.log.events if e.kind == "call" and e.receiver})
@@ -330,11 +300,11 @@ class SignalRecorder:
         Known: Django's own signals' arguments, and those of every recorded
         send of `signal`. A custom signal with no send recorded can't be checked.
         """
-        known = set(_DJANGO_ARGUMENTS.get(signal_name(signal)[0], ()))
+        known = set(_DJANGO_ARGUMENTS.get(api.signal_names(signal)[0], ()))
         known.update(name for send in self.all_sends if send.signal is signal for name in send.kwargs)
         for name in kwargs:
             if known and name not in known:
-                raise UnknownName(f"argument of {signal_name(signal)[1]}", name, sorted(known))
+                raise UnknownName(f"argument of {api.signal_names(signal)[1]}", name, sorted(known))
 
     def _check_sender(self, spec: Any) -> None:
         if isinstance(spec, str):
@@ -417,8 +387,6 @@ class _Block(contextlib.ContextDecorator, contextlib.AbstractContextManager[Any]
 
 
 # -- muting ------------------------------------------------------------------
-_mutes: list[mute] = []
-_mutes_lock = threading.Lock()
 
 
 class mute(_Block):
@@ -449,7 +417,7 @@ class mute(_Block):
             if isinstance(spec, str):
                 paths.add(_norm_path(spec))
             else:
-                objects.add(id(unbound(spec)))
+                objects.add(id(api.receiver_function(spec)))
         if paths or objects:
             listed, connected_ids = _connected_receivers()
             connected = {_norm_path(path) for path in listed}
@@ -457,41 +425,24 @@ class mute(_Block):
                 if path not in connected:
                     raise UnknownName("receiver", path, sorted(connected))
             for spec in self._receiver_specs:
-                if not isinstance(spec, str) and id(unbound(spec)) not in connected_ids:
-                    raise UnknownName("receiver", _norm_path(receiver_path(unbound(spec))), sorted(connected))
+                if not isinstance(spec, str) and id(api.receiver_function(spec)) not in connected_ids:
+                    raise UnknownName("receiver", _norm_path(api.receiver_path(spec)), sorted(connected))
         self._objects, self._paths = frozenset(objects), frozenset(paths)
-        recorder.install()
-        with _mutes_lock:
-            _mutes.append(self)
-            _update()
+        api.mute_on(self._silences)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        with _mutes_lock:
-            entered = self in _mutes
-            if entered:
-                _mutes.remove(self)
-            _update()
-        if entered:  # the install of this one's own __enter__: never another's
-            recorder.uninstall()
+        api.mute_off(self._silences)
 
     def _silences(self, signal: Any, receiver: Any) -> bool:
         if id(signal) in self._signal_ids:
             return True
-        func = unbound(receiver)
+        func = api.receiver_function(receiver)
         if id(func) in self._objects:
             return True
-        return bool(self._paths) and _norm_path(receiver_path(func)) in self._paths
-
-
-def _update() -> None:
-    active = tuple(_mutes)
-    if not active:
-        recorder.set_mute(None)
-        return
-    recorder.set_mute(lambda signal, receiver: any(m._silences(signal, receiver) for m in active))
+        return bool(self._paths) and _norm_path(api.receiver_path(func)) in self._paths
 
 
 # The keyword arguments Django's own signals are sent with (4.2 to 6.x), besides `signal` and `sender`.
@@ -516,7 +467,7 @@ def _check_receiver(spec: Any, shown: str, ran: Iterable[str]) -> None:
     """Raise UnknownName (close matches in the spelling given) unless `spec` is or names a receiver
     connected now, or one of the receivers that `ran`."""
     listed, connected_ids = _connected_receivers()
-    if not isinstance(spec, str) and id(unbound(spec)) in connected_ids:
+    if not isinstance(spec, str) and id(api.receiver_function(spec)) in connected_ids:
         return
     known = {*listed, *ran}
     paths = {_norm_path(path) for path in known}
@@ -528,16 +479,7 @@ def _check_receiver(spec: Any, shown: str, ran: Iterable[str]) -> None:
 def _connected_receivers() -> tuple[set[str], set[int]]:
     """Paths (module:qualname, as `signalscope list` shows them), and ids of the functions, of every
     receiver connected to any module-level signal now."""
-    from .introspect._compat import read_entries
-
-    paths, ids = set(), set()
-    for signal in known_signals():
-        for entry in read_entries(signal):
-            if entry.receiver is not None:
-                func = unbound(entry.receiver)
-                paths.add(receiver_path(func))
-                ids.add(id(func))
-    return paths, ids
+    return api.connected_receivers()
 
 
 # -- unittest ----------------------------------------------------------------

@@ -39,7 +39,7 @@ class SignalTracePanel(Panel):
     def enable_instrumentation(self) -> None:
         from .. import api
 
-        self._tracer = api.trace(scoped=True).start()
+        self._tracer = api.trace(api.TraceOptions(scoped=True)).start()
 
     def disable_instrumentation(self) -> None:
         if self._tracer is not None:
@@ -73,18 +73,10 @@ def _location(path: str) -> str:
     Not a registry scan: in a process that has run an event loop, gc.get_objects()
     can leave CPython 3.12.0-3.12.4's collector looping (gh-122695).
     """
-    from ..introspect.naming import resolve_receiver, source_location
+    from .. import api
 
-    file, line = source_location(resolve_receiver(path), _sys_path_relative)
+    file, line = api.receiver_location(path)
     return "" if line is None else f"{file}:{line}"
-
-
-def _sys_path_relative(filename: str) -> str:
-    """`filename` relative to the longest sys.path folder that holds it; as it is under none."""
-    import sys
-
-    roots = sorted((p for p in sys.path if p and filename.startswith(p.rstrip("/") + "/")), key=len, reverse=True)
-    return filename[len(roots[0].rstrip("/")) + 1 :] if roots else filename
 
 
 def render_panel(events: list[dict[str, Any]], locations: dict[str, str]) -> SafeString:
