@@ -8,7 +8,7 @@ the engine answers (the real runs are in test_cli.py and the others).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import networkx as nx
 import pytest
@@ -37,8 +37,8 @@ DEFAULT = ProjectOptions()
 class FakeSession:
     """Records how it is made and called; answers with empty records (or `answers`)."""
 
-    calls: list[tuple[Any, ...]] = []
-    answers: dict[str, Any] = {}
+    calls: ClassVar[list[tuple[Any, ...]]] = []
+    answers: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, options: ProjectOptions | None = None) -> None:
         self.calls.append(("Session", options))
@@ -220,7 +220,8 @@ def test_trace_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert options == TraceOptions()
     out = tmp_path / "t.json"
     args = ["--project", "p", "--settings", "x.s", "--pythonpath", "a", "-s", "post_save", "-x", "none",
-            "--sender", "a.B", "--app", "a", "--capture-values", "--max-sends", "9", "-f", "json", "-o", str(out)]  # fmt: skip
+            "--sender", "a.B", "--app", "a", "--capture-values", "--max-sends", "9",
+            "-f", "json", "-o", str(out)]  # fmt: skip
     assert invoke("trace", *args, "--", "script.py").exit_code == 3
     argv, options, project = seen.pop()
     assert project == ProjectOptions(project=Path("p"), settings="x.s", pythonpath=(Path("a"),))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..graph.build import cascade_states, cycle_edges
 from ..model import Connection, ReceiverRef
 from ..model.cascade import CascadeMap
-from ..model.check import RULES, SEVERITIES, Finding, at_or_above
+from ..model.check import RULES, Finding, at_or_above
 from .declared import Declaration, WeakConnect, scan_sources
 
 if TYPE_CHECKING:
@@ -69,8 +69,6 @@ def run_checks(data: CheckInput, *, select: Iterable[str] = (), ignore: Iterable
         if rule_id in chosen:
             findings.extend(rule(data))
     return sorted(set(findings), key=lambda f: (f.file or "~", f.line or 0, f.rule, f.message))
-
-
 
 
 def _short(path: str) -> str:
@@ -293,7 +291,9 @@ _RULE_FUNCTIONS = {
 }
 
 
-def gather_input(project: Project, cmap: CascadeMap, wrapped: Mapping[Connection, tuple[ReceiverRef, ...]]) -> CheckInput:
+def gather_input(
+    project: Project, cmap: CascadeMap, wrapped: Mapping[Connection, tuple[ReceiverRef, ...]]
+) -> CheckInput:
     """Return what the rules read about the set-up `project`, given its cascade map and wrapped receivers.
 
     The project's source is read with `ast` (nothing is imported or run).

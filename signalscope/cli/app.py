@@ -33,6 +33,7 @@ app = typer.Typer(
 )
 command = functools.partial(_command, app)
 
+
 def open_session(where: ProjectOptions) -> Session:
     """Return a Session with its project loaded, for a command whose process ends after its output."""
     from .. import api
@@ -69,7 +70,6 @@ def _root(
 LOADING = "Loading the Django project…"
 
 
-
 @command("list", epilog=EXAMPLES["list"], options=("project", "urls", "filters"))
 def list_command(
     where: ProjectOptions,
@@ -86,8 +86,6 @@ def list_command(
         smap = open_session(where).list(filters)
     fmt = "json" if as_json else "tree" if tree else "table"
     write_stdout(render("list", fmt, smap, color=use_color(sys.stdout), width=width()))
-
-
 
 
 @command("graph", epilog=EXAMPLES["graph"], options=("project", "urls", "filters"))
@@ -144,8 +142,6 @@ def graph_command(
     write_output(output, render("graph", chosen, graph, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app))
 
 
-
-
 @command("impact", epilog=EXAMPLES["impact"])
 def impact_command(
     where: ProjectOptions,
@@ -171,8 +167,6 @@ def impact_command(
     write_stdout(render("impact", fmt, found.tree, model=found.model, action=found.action, color=color, width=width()))
 
 
-
-
 @command("debug", epilog=EXAMPLES["debug"])
 def debug_command(where: ProjectOptions) -> None:
     """Show versions, paths and where the settings came from, then load the project."""
@@ -186,8 +180,6 @@ def debug_command(where: ProjectOptions) -> None:
         f"sys.path added {', '.join(str(p) for p in loaded.added_paths)}\n"
         f"ROOT_URLCONF imported: {'yes' if loaded.urls_loaded else 'no'}\n"
     )
-
-
 
 
 @command(
@@ -312,8 +304,6 @@ def _write_trace(log: Any, fmt: str, target: str | None, *, slow_ms: float, unhe
         error(f"signalscope: wrote {len(log.events)} events to {target}")
 
 
-
-
 @command("check", epilog=EXAMPLES["check"])
 def check_command(
     where: ProjectOptions,
@@ -352,8 +342,6 @@ def check_command(
         raise typer.Exit(1)
 
 
-
-
 @command("snapshot", epilog=EXAMPLES["snapshot"])
 def snapshot_command(
     where: ProjectOptions,
@@ -369,8 +357,6 @@ def snapshot_command(
     with progress(LOADING):
         data = open_session(where).snapshot(include_django=include_django)
     write_output(output, render("snapshot", "json", data))
-
-
 
 
 @command("diff", epilog=EXAMPLES["diff"])
@@ -400,8 +386,6 @@ def diff_command(
     write_stdout(render("diff", "json" if as_json else "text", changes))
     if changes:
         raise typer.Exit(1)
-
-
 
 
 @command("report", epilog=EXAMPLES["report"])

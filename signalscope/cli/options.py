@@ -135,8 +135,7 @@ def format_option(kind: str) -> Any:
 
 
 def command(
-    app: typer.Typer,
-    name: str, *, epilog: str, options: tuple[str, ...] = ("project", "urls"), **settings: Any
+    app: typer.Typer, name: str, *, epilog: str, options: tuple[str, ...] = ("project", "urls"), **settings: Any
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register `name`, whose function takes its own options plus, as records, the shared ones.
 

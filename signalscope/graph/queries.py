@@ -191,8 +191,10 @@ def dependency_graph(
     """
     from .build import build_graph
 
-    registry = select(cmap.registry, signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django)
-    kept = CascadeMap(registry, cmap.models, cmap.effects)
+    kept_registry = select(
+        cmap.registry, signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django
+    )
+    kept = CascadeMap(kept_registry, cmap.models, cmap.effects)
     graph = build_graph(kept, cascade=cascade)
     if model is not None:
         labels = {m.label.lower(): m.label for m in cmap.models}
