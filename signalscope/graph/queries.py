@@ -240,12 +240,16 @@ def reachable_from_model(graph: nx.MultiDiGraph, cmap: CascadeMap, model: str, d
     leaves = {
         head for tail, head, data in graph.edges(data=True) if tail in keep and data["kind"] in ("unresolved", "writes")
     }
-    sub = graph.subgraph(keep | leaves)
-    # Keep only the edges that belong to this walk: connections for these senders.
+    wanted = keep | leaves
+    # Keep only the edges that belong to this walk: connections for these senders. Nodes and
+    # edges go in `graph`'s own order (a subgraph view would iterate the set, whose order the
+    # hash seed decides).
     kept_senders = {s for _sig, s in levels} | {None}
     result: Any = nx.MultiDiGraph()
-    result.add_nodes_from(sub.nodes(data=True))
-    for tail, head, key, data in sub.edges(keys=True, data=True):
+    result.add_nodes_from((node, data) for node, data in graph.nodes(data=True) if node in wanted)
+    for tail, head, key, data in graph.edges(keys=True, data=True):
+        if tail not in wanted or head not in wanted:
+            continue
         if data["kind"] == "connected" and data.get("sender") not in kept_senders:
             continue
         result.add_edge(tail, head, key=key, **data)
