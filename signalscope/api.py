@@ -138,24 +138,31 @@ class Session:
         """Load the project if it is not loaded yet; return it."""
         return self.project
 
-    def _scan(self) -> None:
-        from .introspect import scan_all
+    def _scan(self, *, wrapped: bool) -> None:
+        """Scan the receivers, once; with `wrapped`, also what decorated ones wrap (which costs more)."""
+        from .introspect import scan, scan_all
 
-        self._registry, self._wrapped = scan_all(self.project)
+        if wrapped:
+            registry, self._wrapped = scan_all(self.project)
+        else:
+            registry = scan(self.project)
+        if self._registry is None:  # a second walk (wrapped asked for later) keeps the first registry
+            self._registry = registry
 
     @property
     def registry(self) -> SignalMap:
         """Every signal and connected receiver (introspect.scan)."""
         if self._registry is None:
-            self._scan()
+            self._scan(wrapped=False)
         assert self._registry is not None
         return self._registry
 
     @property
     def wrapped(self) -> dict[Connection, tuple[ReceiverRef, ...]]:
-        """The functions each decorated receiver wraps (introspect.scan_wrapped), from the same scan."""
+        """The functions each decorated receiver wraps (introspect.scan_wrapped); with the registry if
+        it is not scanned yet, so that `check` and `report` walk the receivers once."""
         if self._wrapped is None:
-            self._scan()
+            self._scan(wrapped=True)
         assert self._wrapped is not None
         return self._wrapped
 
@@ -275,7 +282,8 @@ class Session:
         for rule in (*chosen, *left_out):
             if rule not in RULES:
                 raise UnknownName("rule", rule, list(RULES))
-        data = gather_input(self.project, self.cascade(follow_calls), self.wrapped)
+        wrapped = self.wrapped  # first: the same walk gives the registry the cascade reads
+        data = gather_input(self.project, self.cascade(follow_calls), wrapped)
         return run_checks(data, select=chosen, ignore=left_out)
 
     def snapshot(self, *, include_django: bool = False) -> dict[str, Any]:
@@ -306,6 +314,7 @@ class Session:
         from .introspect.naming import receiver_sources
         from .model.results import ReportData
 
+        self.wrapped  # noqa: B018 - first: one walk gives the registry and what check needs
         return ReportData(
             registry=self.registry,
             graph=self._graph(follow_calls, True),

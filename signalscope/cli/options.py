@@ -18,6 +18,7 @@ __all__ = [
     "FILTER_PANEL",
     "PROJECT_OPTIONS",
     "PROJECT_PANEL",
+    "Command",
     "FollowCalls",
     "Output",
     "SignalOption",
@@ -134,6 +135,68 @@ def format_option(kind: str) -> Any:
     return typer.Option("--format", "-f", metavar="FORMAT", help=f"{format_help(kind)}.")
 
 
+class Command:
+    """A command's callback: its own options plus the shared ones, handed to it as records.
+
+    Typer reads the signature when it builds the command, which cli.main
+    does only for the command named: working the signature out (evaluating
+    every option's annotation) waits until then.
+    """
+
+    def __init__(self, func: Callable[..., None], options: tuple[str, ...]) -> None:
+        self.func = func
+        self.options = options
+        self.__name__ = func.__name__
+        self.__qualname__ = func.__qualname__
+        self.__module__ = func.__module__
+        self.__doc__ = func.__doc__
+
+    @functools.cached_property
+    def __signature__(self) -> inspect.Signature:
+        # The shared records are filled in here: their hints (TYPE_CHECKING imports) are not evaluated.
+        hints = get_type_hints(self.func, localns={"ProjectOptions": object, "Filters": object}, include_extras=True)
+        own = [
+            p.replace(annotation=hints[p.name], kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in inspect.signature(self.func).parameters.values()
+            if p.name not in ("where", "filters")
+        ]
+        shared = dict(PROJECT_OPTIONS)
+        if "urls" not in self.options:
+            del shared["no_urls"]
+        if "filters" in self.options:
+            shared.update(FILTER_OPTIONS)
+        extra = [
+            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+            for key, (annotation, default) in shared.items()
+        ]
+        return inspect.Signature([*own, *extra])
+
+    @property
+    def __annotations__(self) -> dict[str, Any]:  # type: ignore[override]
+        return {p.name: p.annotation for p in self.__signature__.parameters.values()}
+
+    def __call__(self, **values: Any) -> None:
+        with reporting_errors(show_traceback=values.pop("traceback")):
+            from ..api import Filters, ProjectOptions
+
+            call: dict[str, Any] = {}
+            call["where"] = ProjectOptions(
+                project=values.pop("project"),
+                settings=values.pop("settings"),
+                pythonpath=tuple(values.pop("pythonpath") or ()),
+                urls=not values.pop("no_urls", False),
+            )
+            if "filters" in self.options:
+                call["filters"] = Filters(
+                    signals=tuple(values.pop("signal") or ()),
+                    sender=values.pop("sender"),
+                    app=values.pop("app_label"),
+                    receiver=values.pop("receiver"),
+                    hide_django=values.pop("hide_django"),
+                )
+            self.func(**call, **values)
+
+
 def command(
     app: typer.Typer, name: str, *, epilog: str, options: tuple[str, ...] = ("project", "urls"), **settings: Any
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -147,49 +210,7 @@ def command(
     """
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
-        # The shared records are filled in here: their hints (TYPE_CHECKING imports) are not evaluated.
-        hints = get_type_hints(func, localns={"ProjectOptions": object, "Filters": object}, include_extras=True)
-        own = [
-            p.replace(annotation=hints[p.name], kind=inspect.Parameter.KEYWORD_ONLY)
-            for p in inspect.signature(func).parameters.values()
-            if p.name not in ("where", "filters")
-        ]
-        shared = dict(PROJECT_OPTIONS)
-        if "urls" not in options:
-            del shared["no_urls"]
-        if "filters" in options:
-            shared.update(FILTER_OPTIONS)
-        extra = [
-            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-            for key, (annotation, default) in shared.items()
-        ]
-
-        @functools.wraps(func)
-        def run(**values: Any) -> None:
-            with reporting_errors(show_traceback=values.pop("traceback")):
-                from ..api import Filters, ProjectOptions
-
-                call: dict[str, Any] = {}
-                call["where"] = ProjectOptions(
-                    project=values.pop("project"),
-                    settings=values.pop("settings"),
-                    pythonpath=tuple(values.pop("pythonpath") or ()),
-                    urls=not values.pop("no_urls", False),
-                )
-                if "filters" in options:
-                    call["filters"] = Filters(
-                        signals=tuple(values.pop("signal") or ()),
-                        sender=values.pop("sender"),
-                        app=values.pop("app_label"),
-                        receiver=values.pop("receiver"),
-                        hide_django=values.pop("hide_django"),
-                    )
-                func(**call, **values)
-
-        del run.__wrapped__  # typer reads the signature below, not the function's
-        run.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in (*own, *extra)}
-        app.command(name, epilog=epilog, **settings)(run)
+        app.command(name, epilog=epilog, **settings)(Command(func, options))
         return func
 
     return decorate
