@@ -231,7 +231,8 @@ class Session:
     ) -> nx.MultiDiGraph:
         """Return the dependency graph, or the part the filters and `model` keep (graph.queries.dependency_graph).
 
-        The whole graph is built once and cached. Raises UnknownName.
+        The whole graph is built once and cached: it is the Session's own, so
+        copy it (``graph.copy()``) before changing it. Raises UnknownName.
         """
         f = filters or Filters()
         if f == Filters() and model is None:

@@ -7,6 +7,7 @@ the engine answers (the real runs are in test_cli.py and the others).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -263,3 +264,39 @@ def test_unexpected_errors_exit_70(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Traceback" not in result.output
     verbose = runner.invoke(app, ["list", "--traceback"])
     assert verbose.exit_code == 70 and "Traceback" in verbose.output
+
+
+def test_output_options_reach_the_renderer(
+    session: type[FakeSession], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rendered: list[tuple[str, str, dict[str, Any]]] = []
+
+    def render(kind: str, fmt: str, data: Any, **options: Any) -> str:
+        rendered.append((kind, fmt, {k: v for k, v in options.items() if k not in ("color", "width")}))
+        return ""
+
+    monkeypatch.setattr("signalscope.cli.app.render", render)
+    monkeypatch.setattr(api, "trace_program", lambda argv, options, *, project: (0, TraceLog(events=())))
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    invoke("list", "--tree")
+    invoke("graph", "--cluster-by-app", "--rankdir", "bt", "-f", "mermaid")
+    invoke("impact", "a.B", "-a", "delete")
+    invoke("check", "-f", "sarif")
+    invoke("trace", "--slow", "5", "--show-unheard", "-f", "summary", "--", "x.py")
+    invoke("report", "-o", str(tmp_path / "r"), "--open")
+    assert rendered == [
+        ("list", "tree", {}),
+        ("graph", "mermaid", {"rankdir": "BT", "cluster_by_app": True}),
+        ("impact", "text", {"model": "a.B", "action": "delete"}),
+        ("check", "sarif", {}),
+        ("trace", "summary", {"slow_ms": 5.0, "unheard": True, "pid": os.getpid()}),
+        ("report", "html", {}),
+    ]
+    assert opened == [(tmp_path / "r" / "index.html").resolve().as_uri()]
+
+
+def test_version_needs_no_project(session: type[FakeSession]) -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("signalscope ")
+    assert session.calls == []
