@@ -52,8 +52,7 @@ def test_every_question_on_one_session_shares_its_scans() -> None:
     # later, walks once more for it. Asked first (as report does), one walk serves both.
     assert json.loads(python_snippet(code)) == {"load": 1, "registry": 2, "models": 1, "effects": 1}
     code = COUNTING % str(FIXTURES / "shop") + (
-        "session.check(); session.list(); session.graph(); session.impacts()\n"
-        "print(json.dumps(counts))\n"
+        "session.check(); session.list(); session.graph(); session.impacts()\nprint(json.dumps(counts))\n"
     )
     assert json.loads(python_snippet(code)) == {"load": 1, "registry": 1, "models": 1, "effects": 1}
 
