@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "OPTIONS",
     "Format",
+    "Options",
     "choose_format",
     "extension_map",
     "format_help",
@@ -35,15 +37,26 @@ KINDS = ("list", "graph", "impact", "check", "trace", "snapshot", "diff", "repor
 
 
 @dataclass(frozen=True, slots=True)
+class Options:
+    """What a renderer is given besides its data: the terminal's, and its kind's `OPTIONS` (defaults filled in)."""
+
+    color: bool
+    width: int | None
+    of_kind: dict[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.of_kind[name]
+
+
+@dataclass(frozen=True, slots=True)
 class Format:
     """One output format of one kind of data.
 
-    `renderer` is called as ``renderer(data, color=..., width=..., **options)``
-    and takes every option of its kind (see `render`). `extensions` are the
-    file name endings that choose it (only graph has any); `is_binary` says
-    the renderer returns bytes (svg and png, drawn by Graphviz), not str;
-    `default_file` is where the CLI writes it when no -o is given (None:
-    the terminal).
+    `renderer` is called as ``renderer(data, options)`` with an Options.
+    `extensions` are the file name endings that choose it (only graph has
+    any); `is_binary` says the renderer returns bytes (svg and png, drawn by
+    Graphviz), not str; `default_file` is where the CLI writes it when no -o
+    is given (None: the terminal).
     """
 
     kind: str
@@ -51,252 +64,161 @@ class Format:
     extensions: tuple[str, ...]
     is_binary: bool
     help: str
-    renderer: Callable[..., str | bytes]
+    renderer: Callable[[Any, Options], str | bytes]
     default_file: str | None = None
 
 
+#: The options each kind takes, with their defaults; every format of a kind takes them all, so a
+#: caller can pass the same options whichever format was chosen.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "graph": {"rankdir": "LR", "cluster_by_app": False},
+    "impact": {"model": None, "action": None},
+    "trace": {"slow_ms": None, "unheard": False, "pid": 1},
+}
+
 # Every renderer is imported inside its entry, so that importing this module
 # imports neither rich nor networkx (nor Django, which the render package never
-# imports at all). Each entry of a kind takes all that kind's options, so a
-# caller can pass the same options whichever format was chosen.
+# imports at all).
 
 
-def _list_table(smap: SignalMap, *, color: bool = False, width: int | None = None) -> str:
+def _list_table(smap: SignalMap, o: Options) -> str:
     from .text import render_plain_table, render_rich_table
 
-    return render_rich_table(smap, color=True, width=width) if color else render_plain_table(smap)
+    return render_rich_table(smap, color=True, width=o.width) if o.color else render_plain_table(smap)
 
 
-def _list_tree(smap: SignalMap, *, color: bool = False, width: int | None = None) -> str:
+def _list_tree(smap: SignalMap, o: Options) -> str:
     from .text import render_plain_tree, render_rich_tree
 
-    return render_rich_tree(smap, color=True, width=width) if color else render_plain_tree(smap)
+    return render_rich_tree(smap, color=True, width=o.width) if o.color else render_plain_tree(smap)
 
 
-def _list_json(smap: SignalMap, *, color: bool = False, width: int | None = None) -> str:
+def _list_json(smap: SignalMap, o: Options) -> str:
     from .json import render_json
 
     return render_json(smap)
 
 
-def _graph_dot(
-    graph: nx.MultiDiGraph,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    rankdir: str = "LR",
-    cluster_by_app: bool = False,
-) -> str:
+def _graph_dot(graph: nx.MultiDiGraph, o: Options) -> str:
     from .dot import render_dot
 
-    return render_dot(graph, rankdir=rankdir, cluster_by_app=cluster_by_app)
+    return render_dot(graph, rankdir=o["rankdir"], cluster_by_app=o["cluster_by_app"])
 
 
-def _graph_mermaid(
-    graph: nx.MultiDiGraph,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    rankdir: str = "LR",
-    cluster_by_app: bool = False,
-) -> str:
+def _graph_mermaid(graph: nx.MultiDiGraph, o: Options) -> str:
     from .mermaid import render_mermaid
 
-    return render_mermaid(graph, rankdir=rankdir)
+    return render_mermaid(graph, rankdir=o["rankdir"])
 
 
-def _graph_json(
-    graph: nx.MultiDiGraph,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    rankdir: str = "LR",
-    cluster_by_app: bool = False,
-) -> str:
+def _graph_json(graph: nx.MultiDiGraph, o: Options) -> str:
     from .graphdata import render_graph_json
 
     return render_graph_json(graph)
 
 
-def _graph_graphml(
-    graph: nx.MultiDiGraph,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    rankdir: str = "LR",
-    cluster_by_app: bool = False,
-) -> str:
+def _graph_graphml(graph: nx.MultiDiGraph, o: Options) -> str:
     from .graphdata import render_graphml
 
     return render_graphml(graph)
 
 
-def _drawn(fmt: str) -> Callable[..., bytes]:
+def _drawn(fmt: str) -> Callable[[Any, Options], bytes]:
     """Return the entry that draws the DOT of a graph as `fmt` with Graphviz."""
 
-    def draw(
-        graph: nx.MultiDiGraph,
-        *,
-        color: bool = False,
-        width: int | None = None,
-        rankdir: str = "LR",
-        cluster_by_app: bool = False,
-    ) -> bytes:
-        from .dot import render_dot
+    def draw(graph: nx.MultiDiGraph, o: Options) -> bytes:
         from .graphviz import run_graphviz
 
-        return run_graphviz(render_dot(graph, rankdir=rankdir, cluster_by_app=cluster_by_app), fmt)
+        return run_graphviz(_graph_dot(graph, o), fmt)
 
     draw.__name__ = draw.__qualname__ = f"_graph_{fmt}"
     return draw
 
 
-def _impact_text(
-    tree: ImpactNode,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    model: str | None = None,
-    action: str | None = None,
-) -> str:
+def _impact_text(tree: ImpactNode, o: Options) -> str:
     from .impact import render_impact_rich, render_impact_text
 
-    return render_impact_rich(tree, color=True, width=width) if color else render_impact_text(tree)
+    return render_impact_rich(tree, color=True, width=o.width) if o.color else render_impact_text(tree)
 
 
-def _impact_json(
-    tree: ImpactNode,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    model: str | None = None,
-    action: str | None = None,
-) -> str:
+def _impact_json(tree: ImpactNode, o: Options) -> str:
     from .impact import render_impact_json
 
-    if model is None or action is None:
+    if o["model"] is None or o["action"] is None:
         raise TypeError("impact's json format needs model= and action=")
-    return render_impact_json(tree, model=model, action=action)
+    return render_impact_json(tree, model=o["model"], action=o["action"])
 
 
-def _check_text(findings: list[Finding], *, color: bool = False, width: int | None = None) -> str:
-    from .check import render_check_text
+def _check(name: str) -> Callable[[Any, Options], str]:
+    """Return the entry of check's format `name`: render.check's render_check_<name>."""
 
-    return render_check_text(findings)
+    def entry(findings: list[Finding], o: Options) -> str:
+        from . import check
 
+        if name == "sarif":
+            from .. import __version__
 
-def _check_json(findings: list[Finding], *, color: bool = False, width: int | None = None) -> str:
-    from .check import render_check_json
+            return check.render_check_sarif(findings, version=__version__)
+        renderer: Callable[[list[Finding]], str] = getattr(check, f"render_check_{name}")
+        return renderer(findings)
 
-    return render_check_json(findings)
-
-
-def _check_github(findings: list[Finding], *, color: bool = False, width: int | None = None) -> str:
-    from .check import render_check_github
-
-    return render_check_github(findings)
-
-
-def _check_sarif(findings: list[Finding], *, color: bool = False, width: int | None = None) -> str:
-    from .. import __version__
-    from .check import render_check_sarif
-
-    return render_check_sarif(findings, version=__version__)
+    entry.__name__ = entry.__qualname__ = f"_check_{name}"
+    return entry
 
 
-def _trace_tree(
-    log: TraceLog,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    slow_ms: float | None = None,
-    unheard: bool = False,
-    pid: int = 1,
-) -> str:
+def _trace_tree(log: TraceLog, o: Options) -> str:
     from .trace import render_plain_summary, render_plain_tree, render_rich_summary, render_rich_tree
 
-    if color:
-        tree = render_rich_tree(log, slow_ms=slow_ms, unheard=unheard, color=True, width=width)
-        return tree + render_rich_summary(log, color=True, width=width)
+    if o.color:
+        tree = render_rich_tree(log, slow_ms=o["slow_ms"], unheard=o["unheard"], color=True, width=o.width)
+        return tree + render_rich_summary(log, color=True, width=o.width)
     # The plain tree ends in its footer line: a blank line sets the summary apart.
-    return render_plain_tree(log, slow_ms=slow_ms, unheard=unheard) + "\n" + render_plain_summary(log)
+    return render_plain_tree(log, slow_ms=o["slow_ms"], unheard=o["unheard"]) + "\n" + render_plain_summary(log)
 
 
-def _trace_summary(
-    log: TraceLog,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    slow_ms: float | None = None,
-    unheard: bool = False,
-    pid: int = 1,
-) -> str:
+def _trace_summary(log: TraceLog, o: Options) -> str:
     from .trace import render_plain_summary, render_rich_summary
 
-    return render_rich_summary(log, color=True, width=width) if color else render_plain_summary(log)
+    return render_rich_summary(log, color=True, width=o.width) if o.color else render_plain_summary(log)
 
 
-def _trace_json(
-    log: TraceLog,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    slow_ms: float | None = None,
-    unheard: bool = False,
-    pid: int = 1,
-) -> str:
+def _trace_json(log: TraceLog, o: Options) -> str:
     from .trace import render_trace_json
 
     return render_trace_json(log)
 
 
-def _trace_jsonl(
-    log: TraceLog,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    slow_ms: float | None = None,
-    unheard: bool = False,
-    pid: int = 1,
-) -> str:
+def _trace_jsonl(log: TraceLog, o: Options) -> str:
     from .trace import render_jsonl
 
     return render_jsonl(log.events)
 
 
-def _trace_chrome(
-    log: TraceLog,
-    *,
-    color: bool = False,
-    width: int | None = None,
-    slow_ms: float | None = None,
-    unheard: bool = False,
-    pid: int = 1,
-) -> str:
+def _trace_chrome(log: TraceLog, o: Options) -> str:
     from .trace import render_chrome
 
-    return render_chrome(log, pid=pid)
+    return render_chrome(log, pid=o["pid"])
 
 
-def _snapshot_json(data: dict[str, Any], *, color: bool = False, width: int | None = None) -> str:
+def _snapshot_json(data: dict[str, Any], o: Options) -> str:
     from ..model.snapshot import snapshot_json
 
     return snapshot_json(data)
 
 
-def _diff_text(changes: list[Change], *, color: bool = False, width: int | None = None) -> str:
+def _diff_text(changes: list[Change], o: Options) -> str:
     from ..model.snapshot import render_diff
 
     return render_diff(changes)
 
 
-def _diff_json(changes: list[Change], *, color: bool = False, width: int | None = None) -> str:
+def _diff_json(changes: list[Change], o: Options) -> str:
     from .diff import render_diff_json
 
     return render_diff_json(changes)
 
 
-def _report_html(data: ReportData, *, color: bool = False, width: int | None = None) -> str:
+def _report_html(data: ReportData, o: Options) -> str:
     from .dot import render_dot
     from .graphviz import run_graphviz
     from .report import render_report
@@ -319,10 +241,10 @@ _TABLE: tuple[Format, ...] = (
     Format("graph", "png", (".png",), True, "drawn by Graphviz's dot", _drawn("png")),
     Format("impact", "text", (), False, "the tree of what runs", _impact_text),
     Format("impact", "json", (), False, "the tree as JSON", _impact_json),
-    Format("check", "text", (), False, "one line per finding, then the counts", _check_text),
-    Format("check", "json", (), False, "the findings as JSON", _check_json),
-    Format("check", "github", (), False, "GitHub Actions annotations", _check_github),
-    Format("check", "sarif", (), False, "SARIF 2.1.0, for code scanning", _check_sarif),
+    Format("check", "text", (), False, "one line per finding, then the counts", _check("text")),
+    Format("check", "json", (), False, "the findings as JSON", _check("json")),
+    Format("check", "github", (), False, "GitHub Actions annotations", _check("github")),
+    Format("check", "sarif", (), False, "SARIF 2.1.0, for code scanning", _check("sarif")),
     Format("trace", "tree", (), False, "the causal tree, then the summary", _trace_tree),
     Format("trace", "summary", (), False, "time per receiver", _trace_summary),
     Format("trace", "json", (), False, "the whole trace", _trace_json, "signalscope-trace.json"),
@@ -433,4 +355,10 @@ def render(
     option it does not take, and what the renderer raises (svg and png:
     MissingExtra without Graphviz, IntrospectionError when dot fails).
     """
-    return get(kind, fmt).renderer(data, color=color, width=width, **options)
+    entry = get(kind, fmt)
+    defaults = OPTIONS.get(kind, {})
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        takes = ", ".join(defaults) or "no options"
+        raise TypeError(f"{kind} output takes {takes}, not {', '.join(unknown)}")
+    return entry.renderer(data, Options(color, width, {**defaults, **options}))
