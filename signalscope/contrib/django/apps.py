@@ -1,3 +1,7 @@
+"""The Django app's AppConfig: it registers signalscope's rules as system checks (tag "signals")."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
