@@ -69,16 +69,32 @@ def sends():  # a function: a module-level name bound to a signal would name it 
             if sender is not None and _compat.make_id(sender) not in keys:
                 continue
             label = describe_sender(sender) if sender is not None else None
-            # Scanned again before each send: an earlier one may have connected receivers (a storage made
-            # by a receiver connects one to setting_changed).
-            expected = [
-                c.receiver.path for c in _scan(project).connections
-                if c.signal == path and not c.is_dead and not c.is_pending
-                and (c.sender.label is None or (label is not None and c.sender == label))
-            ]
+            # Read again before each send: an earlier one may have connected receivers (a storage made
+            # by a receiver connects one to setting_changed). From the signal's own entries, named as
+            # list names them, not by a whole scan: once a send has run an event loop (async receivers),
+            # gc.get_objects() can loop forever on CPython 3.12.0-3.12.4 (gh-122695).
+            expected = listed_now(signal, sender)
             names = traced_names(lambda: signal.send_robust(sender=sender))
             sent.append([path, label.label if label else None, sorted(expected), sorted(names)])
     return sent
+
+
+def listed_now(signal, sender):  # list's paths of the live receivers a send from `sender` calls now
+    none = _compat.none_id()
+    key = none if sender is None else _compat.make_id(sender)
+    found = []
+    for entry in _compat.read_entries(signal):
+        obj = entry.receiver
+        if obj is None:  # dead
+            continue
+        if entry.has_sender_ref:
+            if entry.sender is not sender:
+                continue
+        elif entry.sender_key not in (none, key):
+            continue
+        is_async = entry.is_async if entry.is_async is not None else _compat.dispatcher_is_async(obj)
+        found.append(describe_receiver(obj, is_async=is_async, relpath=project.relpath).path)
+    return found
 
 
 sent = sends()
