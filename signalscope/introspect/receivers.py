@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,8 @@ class _SenderLookup:
         for config in apps.get_app_configs():
             self._by_id[id(config)] = config
         self._described: dict[int, SenderRef] = {}
+        #: ids of the live objects the scan knows, which a dispatch_uid may hold (see _uid_text)
+        self.known_ids: set[int] = set()
 
     def resolve(self, keys: set[Any]) -> None:
         """Find the objects behind `keys` (sender ids); call once per scan."""
@@ -70,38 +73,50 @@ class _SenderLookup:
         return ref
 
 
-def _uid_text(uid: Any) -> str | None:
+def _uid_text(uid: Any, known: Collection[int] = ()) -> str | None:
     """A dispatch_uid as text; a part that is an object's id() is ``<id>``.
 
     Apps build uids from ids (django-auditlog: ``(id(self), id(signal),
-    id(receiver))``): as numbers they differ in every process, and would
-    make `list --json` and snapshots change with nothing changed.
+    id(sender))``): as numbers they differ in every process, and would
+    make `list --json` and snapshots change with nothing changed. `known`
+    holds the ids of the live objects the scan knows (models, app configs,
+    signals, receivers): an id below 4 GiB, as a python built without PIE
+    gives the objects on its heap, is found by it.
     """
     if uid is None:
         return None
-    return uid if isinstance(uid, str) else _uid_part(uid)
+    return uid if isinstance(uid, str) else _uid_part(uid, known)
 
 
-def _uid_part(value: Any) -> str:
-    # CPython's ids are addresses: 16-byte aligned, and above 4 GiB on 64-bit builds.
-    if type(value) is int and value >= 2**32 and value % 16 == 0:
+def _is_id(value: Any, known: Collection[int]) -> bool:
+    # CPython's ids are addresses: 16-byte aligned; above 4 GiB where python is built as PIE (most).
+    return type(value) is int and value % 16 == 0 and (value >= 2**32 or value in known)
+
+
+def _uid_part(value: Any, known: Collection[int] = ()) -> str:
+    if _is_id(value, known):
         return "<id>"
     if type(value) is tuple:
-        inner = ", ".join(_uid_part(item) for item in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
+        # Beside an id, an aligned number that could be an address is one too (auditlog's id(self)).
+        beside = any(_is_id(item, known) for item in value)
+        parts = [
+            "<id>" if beside and type(item) is int and item % 16 == 0 and item >= 2**20 else _uid_part(item, known)
+            for item in value
+        ]
+        return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
     return repr(value)
 
 
-def _dispatch_uid(entry: _compat.Entry) -> str | None:
+def _dispatch_uid(entry: _compat.Entry, known: Collection[int] = ()) -> str | None:
     key = entry.receiver_key
     if type(key) is str:  # the usual dispatch_uid
         return key
     if entry.receiver is not None:
-        return None if key == _compat.make_id(entry.receiver) else _uid_text(key)
+        return None if key == _compat.make_id(entry.receiver) else _uid_text(key, known)
     # Dead receiver: an id key is an int or a pair of ints; anything else was a dispatch_uid.
     if isinstance(key, int) or (isinstance(key, tuple) and all(isinstance(k, int) for k in key)):
         return None
-    return _uid_text(key)
+    return _uid_text(key, known)
 
 
 def scan(project: Project) -> SignalMap:
@@ -145,6 +160,9 @@ def _scan(project: Project, live: list[tuple[Connection, Any]] | None = None) ->
     lookup.resolve(
         {e.sender_key for _, entries in decoded for e in entries if not e.has_sender_ref and e.sender_key != none_id}
     )
+    lookup.known_ids.update(lookup._by_id)
+    lookup.known_ids.update(id(signal) for signal in signals)
+    lookup.known_ids.update(id(e.receiver) for _, entries in decoded for e in entries if e.receiver is not None)
 
     signal_refs: list[SignalRef] = []
     connections: list[Connection] = []
@@ -262,7 +280,7 @@ def _connections(
                 sender,
                 position,
                 describe_receiver(obj, is_async=is_async, relpath=relpath),
-                _dispatch_uid(entry),
+                _dispatch_uid(entry, lookup.known_ids),
                 entry.is_weak,
                 entry.is_weak and obj is None,
                 False,
