@@ -100,7 +100,10 @@ FILTERS = Filters(signals=("post_save", "pre_save"), sender="a.B", app="a", rece
 
 
 @pytest.mark.parametrize("command", ["list", "graph", "check", "snapshot", "impact", "report"])
-def test_the_project_options_make_the_session(session: type[FakeSession], command: str, tmp_path: Path) -> None:
+def test_the_project_options_make_the_session(
+    session: type[FakeSession], command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("signalscope.cli.app.render", lambda kind, fmt, data, **kw: "")  # no Graphviz needed
     extra = {"impact": ["auth.User"], "report": ["-o", str(tmp_path / "r")]}.get(command, [])
     result = invoke(command, *extra, *PROJECT_ARGS)
     assert result.exit_code == 0, result.output
