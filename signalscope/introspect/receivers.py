@@ -44,7 +44,7 @@ class _SenderLookup:
             self._by_id[id(config)] = config
         self._described: dict[int, SenderRef] = {}
         #: ids of the live objects the scan knows, which a dispatch_uid may hold (see _uid_text)
-        self.known_ids: set[int] = set()
+        self.known_ids: set[int] = set(self._by_id)
 
     def resolve(self, keys: set[Any]) -> None:
         """Find the objects behind `keys` (sender ids); call once per scan."""
@@ -57,6 +57,7 @@ class _SenderLookup:
                 for obj in reachable_objects():
                     if id(obj) in missing:
                         self._by_id.setdefault(id(obj), obj)
+            self.known_ids.update(self._by_id)
 
     def describe(self, key: Any) -> SenderRef:
         if key in self._by_id:
@@ -160,7 +161,6 @@ def _scan(project: Project, live: list[tuple[Connection, Any]] | None = None) ->
     lookup.resolve(
         {e.sender_key for _, entries in decoded for e in entries if not e.has_sender_ref and e.sender_key != none_id}
     )
-    lookup.known_ids.update(lookup._by_id)
     lookup.known_ids.update(id(signal) for signal in signals)
     lookup.known_ids.update(id(e.receiver) for _, entries in decoded for e in entries if e.receiver is not None)
 
