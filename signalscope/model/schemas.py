@@ -18,7 +18,7 @@ IMPACT = 1
 #: `signalscope graph --format json`: networkx node-link data of the dependency graph.
 GRAPH = 1
 #: `signalscope trace`: the trace JSON, each JSON line's events, and the Chrome format's ``otherData``.
-TRACE = 1
+TRACE = 2
 #: `signalscope snapshot`: the wiring file `signalscope diff` compares.
 SNAPSHOT = 1
 #: `signalscope check --format json`: the findings.
@@ -26,7 +26,7 @@ CHECK = 1
 #: `signalscope diff --json`: the changes between two snapshots.
 DIFF = 1
 #: The pytest plugin's ``--signalscope-report`` file: every test's trace events, by phase.
-PYTEST_TRACE = 1
+PYTEST_TRACE = 2
 
 #: Every schema: name -> (current version, its history, oldest first).
 SCHEMAS: dict[str, tuple[int, str]] = {
@@ -34,7 +34,11 @@ SCHEMAS: dict[str, tuple[int, str]] = {
     "cascade": (CASCADE, "1: first release (0.1)"),
     "impact": (IMPACT, "1: first release (0.1)"),
     "graph": (GRAPH, "1: first release (0.1)"),
-    "trace": (TRACE, "1: first release (0.1)"),
+    "trace": (
+        TRACE,
+        "1: first release (0.1); 2: processes and notes, and each event's process, details and label; "
+        "group events (request, test, setup) (0.2)",
+    ),
     "snapshot": (SNAPSHOT, "1: first release (0.1)"),
     "check": (CHECK, "1: first release (0.1)"),
     "diff": (DIFF, "1: first release (0.1)"),

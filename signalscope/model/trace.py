@@ -18,33 +18,43 @@ from . import schemas
 
 __all__ = [
     "EVENT_FIELDS",
+    "GROUP_KINDS",
     "TRACE_SCHEMA",
     "TraceEvent",
     "TraceLog",
+    "TraceProcess",
     "TraceTree",
     "event_from_dict",
     "event_to_dict",
     "merge_logs",
+    "process_from_dict",
+    "process_to_dict",
     "trace_from_dict",
     "trace_to_dict",
 ]
 
 #: Version of the trace JSON, JSON lines and the args of the Chrome format (model.schemas.TRACE tells its history).
 TRACE_SCHEMA = schemas.TRACE
+#: The schemas trace_from_dict reads: 1 has no processes, notes, details, labels or groups.
+READABLE_SCHEMAS = (1, TRACE_SCHEMA)
+#: The kinds of event that group the sends made inside them: a request (its root is the request
+#: line and status), a test (its id), and a test's set-up or tear-down.
+GROUP_KINDS = ("request", "test", "setup")
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class TraceEvent:
-    """One recorded send, or one receiver call inside it; plain values only.
+    """One recorded send, or one receiver call inside it, or a group of sends (GROUP_KINDS); plain values only.
 
     ``parent`` is the id of the enclosing event: a call's parent is its send,
-    a send's parent the receiver call that was running when it was sent
-    (None at the top). Times are perf_counter nanoseconds.
+    a send's parent the receiver call that was running when it was sent, or
+    the group it was made in (None at the top). Times are perf_counter
+    nanoseconds, of the process (its pid) the event happened in.
     """
 
     id: int
     parent: int | None
-    kind: str  # "send" or "call"
+    kind: str  # "send", "call", or a group: "request", "test", "setup"
     signal: str  # the signal's path
     sender: str | None  # as in SenderRef.label (None: sent with sender=None)
     receiver: str | None  # a call's receiver path
@@ -61,14 +71,35 @@ class TraceEvent:
     # send that raised (it returned no responses to read the types from)
     result_type: str | None = None
     kwargs: tuple[tuple[str, str], ...] = ()  # (name, type name) by default; values only when asked
+    # the keyword arguments that tell sends apart, as safe text, always recorded: created, raw,
+    # update_fields (names), action, pk_set (its size only), using, origin (its model's label)
+    details: tuple[tuple[str, str], ...] = ()
+    label: str | None = None  # a group's: "GET /orders/3/ 200", a test's id
+    process: int = 0  # the pid of the process it happened in (0: not recorded)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TraceProcess:
+    """One process of a traced program: the program itself, or a child it started or forked."""
+
+    pid: int
+    parent: int | None  # the parent's pid; None for the traced program itself
+    argv: str  # its command line in short, without the interpreter
+    is_finished: bool = True  # False: it ended (killed, os._exit) before its trace was complete
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class TraceLog:
-    """What a tracer recorded: its events in start order, and how many sends it dropped."""
+    """What a tracer recorded: its events in start order, and how many sends it dropped.
+
+    A program traced whole (trace_program) also has its processes, and notes
+    that say what could not be traced (a child that is not Python, say).
+    """
 
     events: tuple[TraceEvent, ...]
     dropped: int = 0
+    processes: tuple[TraceProcess, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def children(self, event_id: int | None) -> list[TraceEvent]:
         """Return the events directly under `event_id` (None: the top-level sends), in start order.
@@ -154,7 +185,12 @@ def merge_logs(logs: Sequence[TraceLog]) -> TraceLog:
         parts.append([_shifted(event, shift, ids) for event in log.events])
         top = max(ids) + shift
     events = tuple(heapq.merge(*parts, key=attrgetter("start_ns")))
-    return TraceLog(events=events, dropped=sum(log.dropped for log in logs))
+    return TraceLog(
+        events=events,
+        dropped=sum(log.dropped for log in logs),
+        processes=tuple(process for log in logs for process in log.processes),
+        notes=tuple(note for log in logs for note in log.notes),
+    )
 
 
 def _shifted(event: TraceEvent, shift: int, ids: set[int]) -> TraceEvent:
@@ -183,6 +219,9 @@ def event_to_dict(event: TraceEvent) -> dict[str, Any]:
         "error": event.error,
         "result_type": event.result_type,
         "kwargs": dict(event.kwargs),
+        "details": dict(event.details),
+        "label": event.label,
+        "process": event.process,
     }
 
 
@@ -191,7 +230,7 @@ _NONE = type(None)
 EVENT_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "id": ((int,), "an integer"),
     "parent": ((int, _NONE), "an integer or null"),
-    "kind": ((str,), '"send" or "call"'),
+    "kind": ((str,), '"send", "call", "request", "test" or "setup"'),
     "signal": ((str,), "a string"),
     "sender": ((str, _NONE), "a string or null"),
     "receiver": ((str, _NONE), "a string or null"),
@@ -204,9 +243,13 @@ EVENT_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "error": ((str, _NONE), "a string or null"),
     "result_type": ((str, _NONE), "a string or null"),
     "kwargs": ((dict,), "an object"),
+    "details": ((dict,), "an object"),
+    "label": ((str, _NONE), "a string or null"),
+    "process": ((int,), "an integer"),
 }
-_OPTIONAL = ("is_async", "outcome", "error", "result_type", "kwargs")  # TraceEvent's defaults
-_CHOICES = {"kind": ("send", "call"), "outcome": ("ok", "error", "unheard")}
+# TraceEvent's defaults (details, label and process are new in schema 2)
+_OPTIONAL = ("is_async", "outcome", "error", "result_type", "kwargs", "details", "label", "process")
+_CHOICES = {"kind": ("send", "call", *GROUP_KINDS), "outcome": ("ok", "error", "unheard")}
 
 
 def event_from_dict(data: Any, *, where: str = "the event") -> TraceEvent:
@@ -231,15 +274,41 @@ def event_from_dict(data: Any, *, where: str = "the event") -> TraceEvent:
             raise ValueError(f'{where}: "{name}" is not {words}')
         if name in _CHOICES and value not in _CHOICES[name]:
             raise ValueError(f'{where}: "{name}" is not {words}')
-    kwargs = data.get("kwargs", {})
-    if not all(isinstance(v, str) for v in kwargs.values()):
-        raise ValueError(f'{where}: "kwargs" values are not strings')
-    return TraceEvent(**{**data, "kwargs": tuple(sorted(kwargs.items()))})
+    pairs = {}
+    for name in ("kwargs", "details"):
+        values = data.get(name, {})
+        if not all(isinstance(v, str) for v in values.values()):
+            raise ValueError(f'{where}: "{name}" values are not strings')
+        pairs[name] = tuple(sorted(values.items()))
+    return TraceEvent(**{**data, **pairs})
+
+
+def process_to_dict(process: TraceProcess) -> dict[str, Any]:
+    """Return one process as JSON data."""
+    return {"pid": process.pid, "parent": process.parent, "argv": process.argv, "is_finished": process.is_finished}
+
+
+def process_from_dict(data: Any, *, where: str = "the process") -> TraceProcess:
+    """Return the process process_to_dict wrote as `data`. Raises ValueError, naming `where`."""
+    fields = {"pid": (int,), "parent": (int, _NONE), "argv": (str,), "is_finished": (bool,)}
+    if not isinstance(data, dict) or set(data) != set(fields):
+        raise ValueError(f"{where} is not an object with {', '.join(fields)}")
+    for name, types in fields.items():
+        value = data[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ValueError(f'{where}: "{name}" has the wrong type')
+    return TraceProcess(**data)
 
 
 def trace_to_dict(log: TraceLog) -> dict[str, Any]:
-    """Return `log` as JSON data: ``{"schema", "dropped", "events": [...]}``, events in start order."""
-    return {"schema": TRACE_SCHEMA, "dropped": log.dropped, "events": [event_to_dict(e) for e in log.events]}
+    """Return `log` as JSON data: ``{"schema", "dropped", "processes", "notes", "events"}``, events in start order."""
+    return {
+        "schema": TRACE_SCHEMA,
+        "dropped": log.dropped,
+        "processes": [process_to_dict(p) for p in log.processes],
+        "notes": list(log.notes),
+        "events": [event_to_dict(e) for e in log.events],
+    }
 
 
 def trace_from_dict(data: Any) -> TraceLog:
@@ -252,7 +321,7 @@ def trace_from_dict(data: Any) -> TraceLog:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     schema = data.get("schema")
-    if type(schema) is not int or schema != TRACE_SCHEMA:  # `true == 1` in Python: not a schema
+    if type(schema) is not int or schema not in READABLE_SCHEMAS:  # `true == 1` in Python: not a schema
         if type(schema) is int and schema > TRACE_SCHEMA:
             raise ValueError(
                 f"a trace of schema {schema}, from a newer signalscope: this one reads schema {TRACE_SCHEMA}"
@@ -276,7 +345,18 @@ def trace_from_dict(data: Any) -> TraceLog:
         seen.add(event.id)
         events.append(event)
     _check_parents(events)
-    return TraceLog(events=tuple(events), dropped=dropped)
+    processes = data.get("processes", [])
+    notes = data.get("notes", [])
+    if not isinstance(processes, list):
+        raise ValueError('"processes" is not a list')
+    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+        raise ValueError('"notes" is not a list of strings')
+    return TraceLog(
+        events=tuple(events),
+        dropped=dropped,
+        processes=tuple(process_from_dict(p, where=f"processes[{i}]") for i, p in enumerate(processes)),
+        notes=tuple(notes),
+    )
 
 
 def _check_parents(events: list[TraceEvent]) -> None:
