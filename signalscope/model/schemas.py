@@ -26,7 +26,7 @@ CHECK = 1
 #: `signalscope diff --json`: the changes between two snapshots.
 DIFF = 1
 #: The pytest plugin's ``--signalscope-report`` file: every test's trace events, by phase.
-PYTEST_TRACE = 2
+PYTEST_TRACE = 1
 
 #: Every schema: name -> (current version, its history, oldest first).
 SCHEMAS: dict[str, tuple[int, str]] = {
@@ -42,5 +42,8 @@ SCHEMAS: dict[str, tuple[int, str]] = {
     "snapshot": (SNAPSHOT, "1: first release (0.1)"),
     "check": (CHECK, "1: first release (0.1)"),
     "diff": (DIFF, "1: first release (0.1)"),
-    "pytest_trace": (PYTEST_TRACE, "1: first release (0.1); its events are those of trace schema 1"),
+    "pytest_trace": (
+        PYTEST_TRACE,
+        "1: first release (0.1); its events are those of the trace schema (its fields of schema 2 from 0.2)",
+    ),
 }
