@@ -2,6 +2,10 @@
 
 Importing this package imports neither Django nor any optional dependency;
 the API functions load them when called.
+
+PYTEST_DONT_REWRITE: pytest marks an installed plugin's package for
+assertion rewriting, and warns (an error under ``filterwarnings = error``)
+when it was imported first, as it is under ``signalscope trace -- -m pytest``.
 """
 
 from __future__ import annotations

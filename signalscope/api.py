@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Filters",
+    "LiveOptions",
     "ProjectOptions",
     "Session",
     "TraceOptions",
@@ -70,8 +72,23 @@ class Filters:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """How trace_program shows each request's tree on stderr as the request ends (the tree renderer's options)."""
+
+    color: bool = False
+    width: int | None = None
+    slow_ms: float = 10.0
+    unheard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TraceOptions:
-    """What a Tracer records (see tracing.Tracer): signal, sender and app filters, limits, values."""
+    """What a Tracer records (see tracing.Tracer): signal, sender and app filters, limits, values.
+
+    `children` (trace_program only): trace the program's Python child
+    processes too, and merge their parts (tracing.children). `live`
+    (trace_program only): show each request's tree on stderr as it ends.
+    """
 
     include: tuple[str, ...] = ()  # signal names; empty: all
     exclude: tuple[str, ...] | None = None  # None: the default (pre_init, post_init unless included)
@@ -82,6 +99,8 @@ class TraceOptions:
     redact: tuple[str, ...] | None = None  # None: the default secret words
     scoped: bool = False  # only the sends of the context it starts in, and contexts copied from it
     on_send: Callable[[list[TraceEvent], int], None] | None = field(default=None, compare=False)
+    children: bool = True
+    live: LiveOptions | None = None
 
     def tracer_options(self) -> dict[str, Any]:
         """Return these options as Tracer's keyword arguments."""
@@ -98,6 +117,35 @@ class TraceOptions:
         if self.redact is not None:
             options["redact"] = self.redact
         return options
+
+    def child_config(self) -> dict[str, Any]:
+        """Return what a traced program's child processes need of these options, as JSON data."""
+        return {
+            "options": {
+                "include": list(self.include),
+                "exclude": None if self.exclude is None else list(self.exclude),
+                "senders": list(self.senders),
+                "apps": list(self.apps),
+                "capture_values": self.capture_values,
+                "redact": None if self.redact is None else list(self.redact),
+            },
+            "live": None if self.live is None else {
+                "color": self.live.color, "width": self.live.width,
+                "slow_ms": self.live.slow_ms, "unheard": self.live.unheard,
+            },
+        }  # fmt: skip
+
+    @classmethod
+    def from_child_config(cls, config: dict[str, Any]) -> TraceOptions:
+        """Return the options child_config wrote as `config`."""
+        options = dict(config.get("options") or {})
+        for name in ("include", "senders", "apps"):
+            options[name] = tuple(options.get(name) or ())
+        for name in ("exclude", "redact"):
+            if options.get(name) is not None:
+                options[name] = tuple(options[name])
+        live = config.get("live")
+        return cls(**options, live=LiveOptions(**live) if isinstance(live, dict) else None)
 
 
 class Session:
@@ -398,16 +446,139 @@ def trace_program(
     command = find_program(argv, Path(where.project).resolve() if where.project is not None else None)
     if where.settings:
         os.environ["DJANGO_SETTINGS_MODULE"] = where.settings
-    tracer = Tracer(**(options or TraceOptions()).tracer_options())
-    check = FilterCheck(tracer)
-    with check.watching():
-        tracer.start()
-        try:
-            status = run_program(command)
-        finally:
-            log = tracer.stop()
+    options = options or TraceOptions()
+    if not options.children:
+        tracer = Tracer(**options.tracer_options())
+        check = FilterCheck(tracer)
+        with check.watching():
+            tracer.start()
+            try:
+                status = run_program(command)
+            finally:
+                log = tracer.stop()
+        check.finish(status, log)
+        return status, log
+    return _trace_program_whole(command, options)
+
+
+def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int, TraceLog]:
+    """Run `command` traced with its child processes, and return its status and the merged trace."""
+    import dataclasses
+
+    from .model.trace import TraceProcess, merge_logs
+    from .tracing.children import ChildFolder, ProcessTrace, read_parts, short_argv
+    from .tracing.filters import FilterCheck
+    from .tracing.runner import run_program
+
+    folder = ChildFolder(options.child_config())
+    tracer_options = {**options.tracer_options(), "on_send": None}
+    trace = ProcessTrace(
+        tracer_options,
+        folder.path,
+        is_child=False,
+        on_send=options.on_send,
+        live=None if options.live is None else _live_printer(options.live),
+        argv=short_argv(command),
+    )
+    check = FilterCheck(trace.tracer)
+    pid = os.getpid()
+    try:
+        folder.activate(pytest=_runs_pytest(command))
+        with check.watching():
+            trace.start()
+            status = 1
+            try:
+                status = run_program(command)
+            finally:
+                if os.getpid() != pid:  # a forked child of the program came back here: it ends as it would
+                    trace.finish()
+                    _flush_streams()
+                    os._exit(status)
+                own = trace.stop()
+                folder.deactivate()
+        parts, notes = read_parts(folder.path)
+    finally:
+        folder.deactivate()
+        folder.remove()
+    root = TraceProcess(pid, None, short_argv(command))
+    own = dataclasses.replace(own, processes=(root,))
+    log = merge_logs([own, *parts])
+    log = dataclasses.replace(log, notes=(*log.notes, *notes))
     check.finish(status, log)
     return status, log
+
+
+def default_exclude(include: Iterable[str] = ()) -> tuple[str, ...]:
+    """Return the signals a trace leaves out unless told: pre_init and post_init, unless `include` names them."""
+    from .tracing.tracer import DEFAULT_EXCLUDE
+
+    named = {name.rpartition(":")[2] for name in include}
+    return tuple(name for name in DEFAULT_EXCLUDE if name not in named)
+
+
+def children_events(log: TraceLog) -> TraceLog:
+    """Return the events of `log` that its child processes recorded (those of the first process left out)."""
+    from .model.trace import TraceLog as Log
+
+    if not log.processes:
+        return Log(events=())
+    own = log.processes[0].pid
+    return Log(events=tuple(event for event in log.events if event.process != own))
+
+
+def _runs_pytest(command: Sequence[str]) -> bool:
+    """Return whether `command` (find_program's) runs pytest: its tests are then grouped by pytest's own ids."""
+    if command[0] == "-m":
+        return command[1] in ("pytest", "py.test")
+    return Path(command[0]).name in ("pytest", "py.test")
+
+
+def _flush_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
+def _live_printer(live: LiveOptions) -> Callable[[TraceLog], None]:
+    """Return what shows one ended request's tree on stderr (a failed write stops nothing)."""
+    from .render.registry import render
+
+    def show(log: TraceLog) -> None:
+        try:
+            text = render("trace", "tree", log, slow_ms=live.slow_ms, unheard=live.unheard, footer=False,
+                          color=live.color, width=live.width)  # fmt: skip
+            sys.stderr.write(str(text))
+            sys.stderr.flush()
+        except Exception:
+            pass
+
+    return show
+
+
+def _start_child_trace() -> None:
+    """Start tracing this process, a child of a traced program (the run's sitecustomize calls this).
+
+    A child that can't be traced (no Django here, say) is noted in the run's
+    folder, for the traced program's output to name; the child runs on.
+    """
+    from .tracing.children import ENV, child_config
+
+    config = child_config()
+    if config is None:
+        return
+    try:
+        from .tracing.children import ProcessTrace
+
+        options = TraceOptions.from_child_config(config)
+        live = None if options.live is None else _live_printer(options.live)
+        ProcessTrace(options.tracer_options(), Path(os.environ[ENV]), is_child=True, live=live).start()
+    except Exception as exc:
+        try:
+            note = Path(os.environ[ENV]) / "untraced" / str(os.getpid())
+            argv = " ".join(getattr(sys, "orig_argv", sys.argv)[1:])
+            note.write_text(f"{argv}\n{type(exc).__name__}: {exc}", encoding="utf-8")
+        except Exception:
+            pass
 
 
 def _legacy_trace_options(

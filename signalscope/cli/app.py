@@ -205,11 +205,19 @@ def trace_command(
             "--exclude",
             "-x",
             metavar="NAME",
-            help="Leave out this signal (repeatable; default: pre_init and post_init unless --signal names them; "
-            "--exclude none keeps all).",
+            help="Leave out this signal too (repeatable): pre_init and post_init are always left out unless "
+            "--signal names them or --include-all.",
             rich_help_panel=FILTER_PANEL,
         ),
     ] = None,
+    include_all: Annotated[
+        bool,
+        typer.Option(
+            "--include-all",
+            help="Leave nothing out by default (pre_init and post_init too).",
+            rich_help_panel=FILTER_PANEL,
+        ),
+    ] = False,
     sender: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -245,6 +253,22 @@ def trace_command(
     show_unheard: Annotated[
         bool, typer.Option("--show-unheard", help="Show sends that no receiver heard in the tree too.")
     ] = False,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", min=0, metavar="N", help="The tree shows the first N top-level entries (0: all)."),
+    ] = 500,
+    group: Annotated[
+        Optional[str],
+        typer.Option(
+            "--group",
+            metavar="BY",
+            help="Group the tree's sends by request, test or none (default: by what the program did).",
+        ),
+    ] = None,
+    children: Annotated[
+        bool,
+        typer.Option("--children/--no-children", help="Trace the program's Python child processes too (default)."),
+    ] = True,
 ) -> None:
     """Run a Python program and record every signal send: a causal tree with timings.
 
@@ -255,17 +279,32 @@ def trace_command(
     from .. import api
 
     entry = get("trace", fmt)  # an unknown format is an error before the program runs
+    if group is not None and group not in ("request", "test", "none"):
+        from ..errors import UsageError
+
+        raise UsageError(f"--group {group}: it is request, test or none.")
     target = output if output is not None else entry.default_file
     check_output(target)
     stream = LazyOutputStream(target) if fmt == "jsonl" else None
+    extra = tuple(name for name in exclude or () if name.lower() != "none")
+    if include_all or any(name.lower() == "none" for name in exclude or ()):  # "-x none": the old spelling
+        excluded: tuple[str, ...] | None = extra
+    else:
+        excluded = None if not extra else (*api.default_exclude(signal or ()), *extra)
+    # Each request's tree as it ends, when the tree goes to the terminal (runserver's requests).
+    live_target = fmt == "tree" and target is None
     options = api.TraceOptions(
         include=tuple(signal or ()),
-        exclude=None if exclude is None else tuple(name for name in exclude if name.lower() != "none"),
+        exclude=excluded,
         senders=tuple(sender or ()),
         apps=tuple(app_label or ()),
         capture_values=capture_values,
         max_sends=max_sends,
         on_send=None if stream is None else functools.partial(_write_jsonl, stream),
+        children=children,
+        live=api.LiveOptions(color=use_color(sys.stderr), width=width(), slow_ms=slow, unheard=show_unheard)
+        if live_target
+        else None,
     )
     try:
         status, log = api.trace_program(program or [], options, project=where)
@@ -274,8 +313,9 @@ def trace_command(
             stream.close(ran=False)
         raise
     if stream is not None:
+        stream.write(render("trace", "jsonl", api.children_events(log)))  # the children's, once they ended
         stream.close(ran=True)
-    _write_trace(log, fmt, target, slow_ms=slow, unheard=show_unheard)
+    _write_trace(log, fmt, target, slow_ms=slow, unheard=show_unheard, limit=limit, group=group, live=live_target)
     exit_as_program(status)
 
 
@@ -286,12 +326,25 @@ def _write_jsonl(stream: LazyOutputStream, events: list[TraceEvent], root: int) 
     stream.write(render("trace", "jsonl", TraceLog(tuple(events))))
 
 
-def _write_trace(log: Any, fmt: str, target: str | None, *, slow_ms: float, unheard: bool) -> None:
+def _write_trace(
+    log: Any,
+    fmt: str,
+    target: str | None,
+    *,
+    slow_ms: float,
+    unheard: bool,
+    limit: int = 500,
+    group: str | None = None,
+    live: bool = False,
+) -> None:
     """Write the trace's `fmt` to `target`: a file, "-" for stdout, None for stderr (the program keeps stdout)."""
     if fmt != "jsonl":
         stream = sys.stdout if target == "-" else sys.stderr
         color = target in (None, "-") and use_color(stream)
-        text = render("trace", fmt, log, slow_ms=slow_ms, unheard=unheard, pid=os.getpid(), color=color, width=width())
+        tree = {"limit": limit, "group": group, "shown_live": live} if fmt == "tree" else {}
+        text = render(
+            "trace", fmt, log, slow_ms=slow_ms, unheard=unheard, pid=os.getpid(), color=color, width=width(), **tree
+        )
         if target is not None or stream is sys.stdout:
             write_output(target, text)  # a closed pipe or a full disk: an error of its own, not a crash
         else:

@@ -23,7 +23,8 @@ inherit them and signals made after the tracer started are seen too:
 
 The running node lives in a contextvar, so parents are right across threads
 and asyncio tasks: a send record while its sync receivers run (the running
-one is the last taken), or ``(send record, call id)`` inside an async receiver.
+one is the last taken), ``(send record, call id)`` inside an async receiver,
+or a group's id (an int: a request or a test, see tracing.groups) between sends.
 
 Performance: this runs on every send of every signal while tracing, so a
 send record is a plain list indexed by the constants below (about ten times
@@ -61,8 +62,12 @@ __all__ = [
     "START",
     "THREAD",
     "TIMES",
+    "current_group",
+    "enter_group",
     "install",
     "installed",
+    "leave_group",
+    "new_id",
     "set_mute",
     "subscribe",
     "uninstall",
@@ -132,6 +137,33 @@ def set_mute(predicate: Callable[[Any, Any], bool] | None) -> None:
     """
     global _mute
     _mute = predicate
+
+
+def new_id() -> int:
+    """Return a new id from the counter of the sends and calls (a group's)."""
+    return _ids()
+
+
+def enter_group(group: int) -> Any:
+    """Make `group` the parent of the sends made from now on in this context; return what it replaces.
+
+    Set in the caller's context (a function's, not a copy): the rest of the
+    thread or task, and the contexts copied from it later, see it.
+    """
+    previous = _get_current()
+    _set_current(group)
+    return previous
+
+
+def leave_group(previous: Any) -> None:
+    """End a group in this context: `previous` (enter_group's answer) is the parent again."""
+    _set_current(previous)
+
+
+def current_group() -> int | None:
+    """Return the group the sends of this context are made in now; None outside any (or inside a send)."""
+    current = _get_current()
+    return current if type(current) is int else None
 
 
 def subscribe(listener: Callable[[list[Any]], None]) -> None:
@@ -347,6 +379,8 @@ def _new_record(signal: Any, sender: Any, named: dict[str, Any], method: str) ->
     elif type(current) is list:  # inside a send: the sync receiver taken last, else the send itself
         ids = current[CALL_IDS]
         parent, root = (ids[-1] if ids else current[ID]), current[ROOT]
+    elif type(current) is int:  # inside a group (a request, a test), between sends
+        parent, root = current, current
     else:  # inside an async receiver: (send record, call id)
         parent, root = current[1], current[0][ROOT]
     # fmt: off

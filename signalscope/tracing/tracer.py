@@ -8,6 +8,7 @@ import contextvars
 import copy
 import dataclasses
 import itertools
+import os
 import sys
 import threading
 import types
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..introspect.naming import cached_receiver_path, receiver_paths
 from ..model.trace import TraceEvent, TraceLog
+from . import groups as grouping
 from . import recorder
 from .values import SECRET_WORDS, captured_kwargs, pk_text
 
@@ -62,6 +64,11 @@ class Tracer:
     the filters leave out is reported with no events, so that a consumer
     waiting for a whole tree knows it ended.
 
+    With `groups`, sends are grouped under the request, test or set-up they
+    were made in (tracing.groups): each group is an event of its own, the
+    parent of the outermost sends made inside it, reported to `on_send` as
+    it ends (as the outermost event of its tree) and kept with the sends.
+
     `max_sends` bounds memory: the oldest sends are dropped and counted. Argument values
     are not recorded unless `capture_values`, and never for names in
     `redact`. Tracers nest and run side by side; the hooks are on Django's
@@ -80,6 +87,7 @@ class Tracer:
         apps: Iterable[str] = (),
         on_send: Callable[[list[TraceEvent], int], None] | None = None,
         scoped: bool = False,
+        groups: bool = False,
     ) -> None:
         self.include = frozenset(include)
         self.senders = frozenset(senders)
@@ -97,12 +105,17 @@ class Tracer:
         self._sends: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=max_sends)
         self._seen = itertools.count(1)
         self._count = self._seen.__next__
-        self._signals: dict[int, tuple[Any, str, str, bool]] = {}  # id -> (ref, path, short name, wanted)
+        # id -> (ref, path, short name, wanted, group role: tracing.groups.OPEN, CLOSE or None)
+        self._signals: dict[int, tuple[Any, str, str, bool, str | None]] = {}
         self._labels: dict[int, tuple[Any, str | None]] = {}  # sender classes: id -> (ref, label)
         self._models: dict[int, tuple[Any, str | None]] = {}  # instances' classes: id -> (ref, model label or None)
         self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
         self._shapes: dict[Any, Any] = {}  # kwargs shapes (names, type names), interned
         self._started = False
+        self.groups = groups
+        self._groups: collections.deque[TraceEvent] = collections.deque(maxlen=max_sends)
+        self._roles: dict[int, tuple[Any, str]] = {}
+        self.pid = os.getpid()
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> Tracer:
@@ -113,14 +126,30 @@ class Tracer:
             # every module-level one at once when modules were imported since).
             if self.scoped:
                 self._scope_token = _scopes.set(_scopes.get() | {id(self)})
+            self.pid = os.getpid()
+            if self.groups:
+                self._roles = grouping.roles()
+                grouping.subscribe(self._group_ended, self.pid)
             recorder.subscribe(self._record)
         return self
+
+    def forked(self) -> None:
+        """Start afresh in a forked child: forget the parent's sends and groups, and record as this process."""
+        self._sends.clear()
+        self._groups.clear()
+        self._seen = itertools.count(1)
+        self._count = self._seen.__next__
+        self.pid = os.getpid()
+        if self.groups:
+            grouping.set_pid(self.pid)
 
     def stop(self) -> TraceLog:
         """Stop recording (a second stop does nothing) and return the log."""
         if self._started:
             self._started = False
             recorder.unsubscribe(self._record)
+            if self.groups:
+                grouping.unsubscribe(self._group_ended)
             if self._scope_token is not None:
                 with contextlib.suppress(ValueError):  # stopped from another context: it dies with that one
                     _scopes.reset(self._scope_token)
@@ -143,6 +172,7 @@ class Tracer:
         sends = list(self._sends)  # one C call: atomic under the GIL
         seen = next(copy.copy(self._seen)) - 1  # the count so far, without moving it
         events = [event for send in sends for event in self._events(send)]
+        events.extend(self._groups)
         present = {event.id for event in events}
         events = [e if e.parent is None or e.parent in present else dataclasses.replace(e, parent=None) for e in events]
         events.sort(key=lambda e: (e.start_ns, e.id))
@@ -151,14 +181,15 @@ class Tracer:
     def _events(self, send: tuple[Any, ...]) -> list[TraceEvent]:
         """Turn one stored send into its events: the send, then its receiver calls."""
         (sid, parent, path, sender, method, start, end, thread, error, kwargs, call_thread, names, times, call_ids,
-         results, asynchronous, instance) = send  # fmt: skip
+         results, asynchronous, instance, details) = send  # fmt: skip
+        pid = self.pid
         if not self.capture_values:
             kwargs = _kwargs_text(kwargs, instance, self._kwargs_memo)
         heard = bool(names) or bool(asynchronous)
         outcome = "error" if error is not None else ("ok" if heard else "unheard")
         events = [
             TraceEvent(sid, parent, "send", path, sender, None, method, start, end - start, thread,
-                       outcome=outcome, error=error, kwargs=kwargs)
+                       outcome=outcome, error=error, kwargs=kwargs, details=details, process=pid)
         ]  # fmt: skip
         last = len(names) - 1
         for index, name in enumerate(names):
@@ -171,13 +202,14 @@ class Tracer:
             result_type = results[index] if index < len(results) and not failed else None
             events.append(
                 TraceEvent(call_ids[index], sid, "call", path, sender, name, method, cstart, cend - cstart,
-                           call_thread, outcome="error" if failed else "ok", error=failed, result_type=result_type)
+                           call_thread, outcome="error" if failed else "ok", error=failed, result_type=result_type,
+                           process=pid)
             )  # fmt: skip
         for cid, name, astart, aend, athread, aerror, aresult in asynchronous:
             events.append(
                 TraceEvent(cid, sid, "call", path, sender, name, method, astart, aend - astart, athread,
                            is_async=True, outcome="error" if aerror else "ok", error=aerror,
-                           result_type=None if aerror else aresult)
+                           result_type=None if aerror else aresult, process=pid)
             )  # fmt: skip
         return events
 
@@ -187,12 +219,13 @@ class Tracer:
     # instance, no receiver, no exception with its frames) and leaves all
     # formatting to log(). Names come from caches keyed by id() and checked
     # through a weak reference, so a reused id can never give a wrong name.
-    def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool]:
+    def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool, str | None]:
         names = {path, short}
         wanted = (not self.include or bool(names & self.include)) and not (names & self.exclude)
-        return (weakref.ref(signal), path, short, wanted)
+        role = self._roles.get(id(signal))
+        return (weakref.ref(signal), path, short, wanted, role[1] if role is not None and role[0] is signal else None)
 
-    def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool]:
+    def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool, str | None]:
         # This tracer's first send of `signal` (or its id was reused).
         entry = self._signals[id(signal)] = self._entry(signal, *signal_name(signal))
         return entry
@@ -204,6 +237,9 @@ class Tracer:
         entry = self._signals.get(id(signal))
         if entry is None or entry[0]() is not signal:
             entry = self._signal_entry(signal)
+        role = entry[4]
+        if role is not None and role == grouping.OPEN:  # request_started, with groups: the send is in it
+            grouping.request_started(record)
         sender = record[3]  # R.SENDER
         if (
             not entry[3]
@@ -212,6 +248,8 @@ class Tracer:
         ):
             if self.on_send is not None and record[19] == record[0]:  # R.ROOT == R.ID: an outermost send
                 self.on_send([], record[0])  # R.ID
+            if role is not None and role == grouping.CLOSE:
+                grouping.request_finished(record)
             return
         if sender is not None:
             # By id, checked through a weak reference: a label may not keep its class alive.
@@ -219,6 +257,7 @@ class Tracer:
             sender = found[1] if found is not None and found[0]() is sender else self._sender_text(sender)
         named = record[4]  # R.NAMED
         shown = None
+        details = _details(named, self) if _DETAIL_NAMES.intersection(named) else ()
         if self.capture_values:
             kwargs: Any = self._kwargs(named)
         else:
@@ -281,12 +320,20 @@ class Tracer:
             None if error is None else _error_text(error), kwargs,
             record[12], names_kept, tuple(record[11]),  # R.CALL_THREAD, R.TIMES
             tuple(record[18]), results, tuple(asynchronous), shown,  # R.CALL_IDS
+            shapes.setdefault(details, details),
         )
         # fmt: on
         self._sends.append(send)
         self._count()
         if self.on_send is not None:
             self.on_send(self._events(send), record[19])  # R.ROOT
+        if role is not None and role == grouping.CLOSE:  # request_finished: its request ends with it
+            grouping.request_finished(record)
+
+    def _group_ended(self, event: TraceEvent) -> None:
+        self._groups.append(event)
+        if self.on_send is not None:
+            self.on_send([event], event.id)
 
     def _model_label(self, kind: type) -> str | None:
         """The model label of an instance's class, or None for anything that is not a Django model
@@ -413,6 +460,44 @@ receiver_path = cached_receiver_path
 
 def _error_text(error: BaseException | None) -> str | None:
     return None if error is None else f"{type(error).__qualname__}: {error}"
+
+
+#: The keyword arguments whose values tell sends apart (TraceEvent.details), each shown as safe text.
+_DETAIL_NAMES = frozenset({"created", "raw", "update_fields", "action", "pk_set", "using", "origin"})
+
+
+def _details(named: dict[str, Any], tracer: Tracer) -> tuple[tuple[str, str], ...]:
+    """The details of a send: names and safe scalars only, read by type (nothing of the program runs).
+
+    A bool or a str as it is (created, raw, action, using), update_fields as
+    its sorted names, pk_set as its size (the pks are not shown), origin as
+    its model's label (a model instance's, or a QuerySet's model's).
+    """
+    found = []
+    for name in sorted(_DETAIL_NAMES.intersection(named)):
+        value = named[name]
+        kind = type(value)
+        if kind is bool or kind is str:
+            text = str(value)
+        elif value is None:
+            text = "None"
+        elif name == "update_fields" and kind in (frozenset, set, list, tuple):
+            text = ",".join(sorted(str(field) for field in value if type(field) is str))
+        elif name == "pk_set" and kind in (frozenset, set, list, tuple):
+            text = str(len(value))
+        elif name == "origin":
+            model = vars(value).get("model") if _is_queryset(value) else kind
+            text = (tracer._model_label(model) if _is_class(model) else None) or f"<{kind.__qualname__}>"
+        else:
+            text = f"<{kind.__qualname__}>"
+        found.append((name, text))
+    return tuple(found)
+
+
+def _is_queryset(value: Any) -> bool:
+    from django.db.models.query import QuerySet
+
+    return issubclass(type(value), QuerySet)
 
 
 def _kwargs_text(

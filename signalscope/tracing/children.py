@@ -1,0 +1,426 @@
+"""Tracing a program's child processes: how they start the tracer, the part each writes, and reading the parts back.
+
+How a child starts tracing (the mechanism, and why this one): while a
+program is traced, its environment holds SIGNALSCOPE_TRACE_DIR, a private
+folder made for this run, and PYTHONPATH starts with that folder's
+``startup`` folder, which holds one file, a ``sitecustomize.py``. Every
+Python child that inherits the environment (runserver's autoreloader child,
+``multiprocessing``'s spawn and forkserver processes, pytest-xdist's
+workers, ``subprocess`` calls of Python) imports it at start-up; it takes
+its folder off ``sys.path`` again, starts the tracer when that Python has
+signalscope (and notes the child as untraced when it has not), then runs the
+sitecustomize it hides, if any (Debian's, say). It works the same for every
+kind of install (a wheel, an editable install, a checkout on PYTHONPATH),
+writes nothing outside the run's folder, and costs nothing when no trace
+runs, since then there is nothing on the path at all. A ``.pth`` file would
+have to be installed into site-packages, which editable installs
+(setuptools' PEP 660 wheels) leave out, and it would run in every Python
+started there. Children started with ``-E``, ``-I`` or ``-S`` ignore it, as
+they ignore PYTHONPATH; they are named as untraced.
+
+Forked children (``os.fork``, multiprocessing's fork start method and the
+forkserver's children) inherit the tracer: a fork handler makes it start
+afresh as the child's. multiprocessing ends such a child with
+``os._exit``, so its bootstrap is wrapped, while tracing, to finish the
+child's part first.
+
+Each process writes its own part, ``parts/<pid>-<n>.jsonl``: a header line
+``{"process": ...}``, one line per event (model.trace.event_to_dict), and
+``{"end": ...}`` once it is complete. Nothing else ever writes to that
+file. The traced program's process keeps its own events in memory and
+merges the parts when the program has ended (read_parts).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from ..model.jsonio import dump_json_line
+from ..model.trace import TraceEvent, TraceLog, TraceProcess, event_from_dict, event_to_dict
+from .tracer import Tracer
+
+__all__ = ["ENV", "ChildFolder", "ProcessTrace", "child_config", "read_parts", "short_argv"]
+
+#: The environment variable that holds the run's folder: set, a Python child traces itself.
+ENV = "SIGNALSCOPE_TRACE_DIR"
+
+_SITECUSTOMIZE = '''\
+"""signalscope trace: start the tracer in this Python process, a child of a traced program.
+
+This file is on PYTHONPATH only while `signalscope trace` runs; it takes
+itself off sys.path, then runs the sitecustomize module it hides, if any.
+"""
+import os as _os
+import sys as _sys
+
+_here = _os.path.dirname(_os.path.abspath(__file__))
+_sys.path[:] = [entry for entry in _sys.path if _os.path.abspath(entry or ".") != _here]
+try:
+    from signalscope.api import _start_child_trace
+except ImportError as _exc:
+    _folder = _os.environ.get("SIGNALSCOPE_TRACE_DIR")
+    if _folder:
+        try:
+            with open(_os.path.join(_folder, "untraced", str(_os.getpid())), "w", encoding="utf-8") as _file:
+                _file.write(" ".join(_sys.orig_argv[1:]) + "\\n" + "a Python without signalscope: " + _sys.executable)
+        except OSError:
+            pass
+else:
+    _start_child_trace()
+_me = _sys.modules.pop("sitecustomize")
+try:
+    import sitecustomize  # the one this file hides, if there is one: it takes this one's place
+except ImportError as _exc:
+    _sys.modules["sitecustomize"] = _me  # importlib reads it back when this file is done
+    if _exc.name != "sitecustomize":
+        raise
+'''
+
+
+def short_argv(argv: list[str], *, width: int = 80) -> str:
+    """Return a command line in short: without the interpreter, at most `width` characters."""
+    text = " ".join(argv)
+    if "multiprocessing" in text:
+        for part, name in (("resource_tracker", "resource tracker"), ("forkserver", "forkserver"),
+                           ("spawn_main", "spawn")):  # fmt: skip
+            if part in text:
+                text = f"multiprocessing {name}"
+                break
+    if text.startswith("-u -c import sys;exec(eval(sys.stdin"):  # execnet's popen gateway
+        text = "execnet worker (pytest-xdist)"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class ChildFolder:
+    """The run's folder, made by the traced program's process: the children's config, start-up file and parts."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="signalscope-trace-"))  # mode 0700: the parts are private
+        for name in ("startup", "parts", "untraced"):
+            (self.path / name).mkdir()
+        (self.path / "startup" / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
+        (self.path / "config.json").write_text(json.dumps(config, sort_keys=True), encoding="utf-8")
+        self._saved: dict[str, str | None] = {}
+
+    def activate(self, *, pytest: bool) -> None:
+        """Put the folder in this process's environment, so that the children it starts trace themselves."""
+        changes = {ENV: str(self.path)}
+        path = os.environ.get("PYTHONPATH")
+        startup = str(self.path / "startup")
+        changes["PYTHONPATH"] = startup if not path else startup + os.pathsep + path
+        if pytest:  # test groups in pytest and its xdist workers, even with -p no:signalscope
+            plugins = os.environ.get("PYTEST_PLUGINS")
+            changes["PYTEST_PLUGINS"] = "signalscope.tracing.pytest_groups" + ("," + plugins if plugins else "")
+        for name, value in changes.items():
+            self._saved[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def deactivate(self) -> None:
+        """Put the environment back as it was."""
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+
+    def remove(self) -> None:
+        """Delete the folder and everything in it."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def child_config() -> dict[str, Any] | None:
+    """Return the config of the trace this process is a child of; None when it is none's."""
+    folder = os.environ.get(ENV)
+    if not folder:
+        return None
+    try:
+        data = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class _Part:
+    """One process's part file: written by that process only, line by line."""
+
+    def __init__(self, folder: Path, process: TraceProcess) -> None:
+        name = f"{process.pid}-{time.monotonic_ns()}.jsonl"
+        self.file: IO[str] | None = open(folder / "parts" / name, "x", encoding="utf-8")  # noqa: SIM115
+        self.file.write(dump_json_line({"process": {"pid": process.pid, "parent": process.parent,
+                                                    "argv": process.argv}}))  # fmt: skip
+        self.file.flush()
+        self._lock = threading.Lock()
+
+    def write(self, events: list[TraceEvent], complete: bool) -> None:
+        with self._lock:
+            if self.file is None:
+                return
+            self.file.write("".join(dump_json_line(event_to_dict(event)) for event in events))
+            if complete:  # a whole tree: on disk now, since a child may be killed at any time (Pool.terminate)
+                self.file.flush()
+
+    def finish(self, notes: list[str]) -> None:
+        with self._lock:
+            if self.file is None:
+                return
+            self.file.write(dump_json_line({"end": {"notes": notes}}))
+            self.file.close()
+            self.file = None
+
+    def abandon(self) -> None:
+        """Let go of the file without writing to it (a forked child's copy of its parent's part)."""
+        self.file = None
+
+
+class ProcessTrace:
+    """The trace of one process of a traced program: the program's own, or a child's.
+
+    The program's process keeps its events in its Tracer (made with
+    `tracer_options`) and hands each to `on_send`; a child streams them to
+    its part. Either hands each finished request's events to `live`. A
+    child forked from either starts afresh as a child.
+    """
+
+    def __init__(
+        self,
+        tracer_options: dict[str, Any],
+        folder: Path,
+        *,
+        is_child: bool,
+        on_send: Callable[[list[TraceEvent], int], None] | None = None,
+        live: Callable[[TraceLog], None] | None = None,
+        argv: str | None = None,
+    ) -> None:
+        self.folder = folder
+        self.argv = argv if argv is not None else short_argv(list(getattr(sys, "orig_argv", sys.argv)[1:]))
+        self.live = live
+        self.user_on_send = on_send
+        self._live_events: dict[int, list[TraceEvent]] = {}
+        self.part: _Part | None = None
+        self.spawned: list[str] = []
+        options = {**tracer_options, "on_send": self._on_send, "groups": True}
+        if is_child:
+            options["max_sends"] = 0  # streamed to the part: nothing kept
+        self.tracer = Tracer(**options)
+        self.is_child = is_child
+        self._forked_from: int | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> ProcessTrace:
+        """Start tracing this process (and, when it is a child, its part)."""
+        global _active
+        _active = self
+        _install_process_hooks()
+        if self.is_child:
+            self.part = _Part(self.folder, self._process(parent=os.getppid()))
+            atexit.register(self.finish)
+        self.tracer.start()
+        return self
+
+    def stop(self) -> TraceLog:
+        """Stop tracing; return the process's own log (a child's is in its part)."""
+        global _active
+        log = self.tracer.stop()
+        if _active is self:
+            _active = None
+        return log
+
+    def finish(self) -> None:
+        """End a child's trace: stop, and complete its part."""
+        if self.tracer._started:
+            self.stop()
+        if self.part is not None:
+            notes = [f"spawned {argv}" for argv in self.spawned]
+            self.part.finish(notes)
+
+    def forked(self) -> None:
+        """Become the trace of a forked child of this process: a part of its own, nothing of the parent's."""
+        if self.part is not None:
+            self.part.abandon()
+        self.is_child = True
+        self.user_on_send = None  # the parent's output stream is the parent's alone
+        self.spawned = []
+        self._live_events.clear()
+        self.tracer.forked()
+        self.tracer._sends = type(self.tracer._sends)(maxlen=0)
+        self.part = _Part(self.folder, self._process(parent=os.getppid(), forked=True))
+        atexit.register(self.finish)
+
+    def _process(self, *, parent: int | None, forked: bool = False) -> TraceProcess:
+        if forked:
+            self.argv = f"{self.argv.removesuffix(f' (forked from {self._forked_from})')} (forked from {parent})"
+            self._forked_from = parent
+        return TraceProcess(os.getpid(), parent, self.argv, False)
+
+    # -- events --------------------------------------------------------------------
+    def _on_send(self, events: list[TraceEvent], root: int) -> None:
+        complete = bool(events) and events[0].id == root
+        if self.part is not None:
+            self.part.write(events, complete)
+        elif self.user_on_send is not None:
+            self.user_on_send(events, root)
+        if self.live is None:
+            return
+        if not events:
+            self._live_events.pop(root, None)
+            return
+        self._live_events.setdefault(root, []).extend(events)
+        if complete:
+            done = self._live_events.pop(root)
+            if events[0].kind == "request":
+                self.live(TraceLog(events=tuple(sorted(done, key=lambda e: (e.start_ns, e.id)))))
+
+
+_active: ProcessTrace | None = None
+_hooks_installed = False
+
+
+def _after_fork_in_child() -> None:
+    trace = _active
+    if trace is not None and trace.tracer._started:
+        trace.forked()
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    # Which programs this process started, to name those that did not trace themselves.
+    trace = _active
+    if trace is None or event != "subprocess.Popen":
+        return
+    command = args[1]
+    if isinstance(command, str | bytes | os.PathLike):
+        text = os.fsdecode(command)
+    else:
+        try:
+            text = " ".join(os.fsdecode(part) for part in command)
+        except TypeError:
+            return
+    trace.spawned.append(text)
+
+
+def _install_process_hooks() -> None:
+    """Install, once per process, the fork handler, the audit hook and the multiprocessing bootstrap wrapper.
+
+    Neither a fork handler nor an audit hook can be removed: both do nothing
+    once the trace is over.
+    """
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+    sys.addaudithook(_audit)
+    from multiprocessing import process
+
+    original = process.BaseProcess._bootstrap  # type: ignore[attr-defined]
+
+    def _bootstrap(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            trace = _active
+            if trace is not None and trace.is_child:
+                trace.finish()  # multiprocessing ends a forked child with os._exit: no atexit
+
+    process.BaseProcess._bootstrap = _bootstrap  # type: ignore[attr-defined]
+
+
+def read_parts(folder: Path) -> tuple[list[TraceLog], list[str]]:
+    """Return the logs of the parts in `folder`, and notes on what could not be traced or was cut short.
+
+    A part that has no end line was cut short (its process was killed, or
+    ended with os._exit); the lines it holds are kept, its last one only
+    when whole.
+    """
+    logs: list[TraceLog] = []
+    notes: list[str] = []
+    spawned: list[str] = []
+    argvs: list[str] = []
+    for path in sorted((folder / "parts").glob("*.jsonl")):
+        process: TraceProcess | None = None
+        events: list[TraceEvent] = []
+        finished = False
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            try:
+                data = json.loads(line)
+            except ValueError:
+                break  # the last line of a part cut short
+            if "process" in data and process is None:
+                head = data["process"]
+                process = TraceProcess(int(head["pid"]), head["parent"], str(head["argv"]), False)
+            elif "end" in data:
+                finished = True
+                spawned.extend(note.removeprefix("spawned ") for note in data["end"].get("notes", ()))
+            else:
+                try:
+                    events.append(event_from_dict(data))
+                except ValueError:
+                    break
+        if process is None:
+            continue
+        process = TraceProcess(process.pid, process.parent, process.argv, finished)
+        argvs.append(process.argv)
+        if not finished and events:
+            notes.append(
+                f"process {process.pid} ({process.argv}) was stopped before it ended its trace "
+                "(killed, or os._exit): a send it was in the middle of is missing"
+            )
+        events.sort(key=lambda e: (e.start_ns, e.id))
+        logs.append(TraceLog(events=tuple(_dedupe(events)), processes=(process,)))
+    for path in sorted((folder / "untraced").iterdir()):
+        try:
+            argv, _, why = path.read_text(encoding="utf-8").partition("\n")
+        except OSError:
+            continue
+        notes.append(f"not traced: {short_argv(argv.split())} ({why})")
+    return logs, notes + _untraced_spawns(spawned, argvs)
+
+
+def _dedupe(events: list[TraceEvent]) -> list[TraceEvent]:
+    seen: set[int] = set()
+    kept = []
+    for event in events:
+        if event.id not in seen:
+            seen.add(event.id)
+            kept.append(event)
+    return kept
+
+
+def _untraced_spawns(spawned: list[str], traced: list[str]) -> list[str]:
+    """Name the programs started with subprocess that wrote no part: not Python, or ignoring PYTHONPATH."""
+    left = list(traced)
+    missing = []
+    for command in spawned:
+        words = command.split()
+        tail = " ".join(words[1:])
+        match = next((argv for argv in left if argv == short_argv(words[1:]) or (tail and argv.startswith(tail))), None)
+        if match is not None:
+            left.remove(match)
+        else:
+            missing.append(short_argv(words, width=60))
+    if not missing:
+        return []
+    counts: dict[str, int] = {}
+    for command in missing:
+        counts[command] = counts.get(command, 0) + 1
+    named = "; ".join(command + (f" ×{n}" if n > 1 else "") for command, n in sorted(counts.items()))
+    plural = len(missing) != 1
+    return [
+        f"not traced: {len(missing)} child program{'s' if plural else ''} that {'are' if plural else 'is'} "
+        f"not Python, or a Python that ignores PYTHONPATH: {named}"
+    ]
