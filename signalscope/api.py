@@ -135,18 +135,6 @@ class TraceOptions:
             },
         }  # fmt: skip
 
-    @classmethod
-    def from_child_config(cls, config: dict[str, Any]) -> TraceOptions:
-        """Return the options child_config wrote as `config`."""
-        options = dict(config.get("options") or {})
-        for name in ("include", "senders", "apps"):
-            options[name] = tuple(options.get(name) or ())
-        for name in ("exclude", "redact"):
-            if options.get(name) is not None:
-                options[name] = tuple(options[name])
-        live = config.get("live")
-        return cls(**options, live=LiveOptions(**live) if isinstance(live, dict) else None)
-
 
 class Session:
     """One Django project, loaded once, and every question about it; scans are made once and cached.
@@ -477,7 +465,7 @@ def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int
         folder.path,
         is_child=False,
         on_send=options.on_send,
-        live=None if options.live is None else _live_printer(options.live),
+        live=None if options.live is None else live_printer(options.live),
         argv=short_argv(command),
     )
     check = FilterCheck(trace.tracer)
@@ -539,9 +527,15 @@ def _flush_streams() -> None:
             stream.flush()
 
 
-def _live_printer(live: LiveOptions) -> Callable[[TraceLog], None]:
-    """Return what shows one ended request's tree on stderr (a failed write stops nothing)."""
+def live_printer(live: LiveOptions | dict[str, Any]) -> Callable[[TraceLog], None]:
+    """Return what shows one ended request's tree on stderr (a failed write stops nothing).
+
+    `live` is LiveOptions, or its fields as a dict (a traced child's config).
+    """
     from .render.registry import render
+
+    if isinstance(live, dict):
+        live = LiveOptions(**live)
 
     def show(log: TraceLog) -> None:
         try:
@@ -553,32 +547,6 @@ def _live_printer(live: LiveOptions) -> Callable[[TraceLog], None]:
             pass
 
     return show
-
-
-def _start_child_trace() -> None:
-    """Start tracing this process, a child of a traced program (the run's sitecustomize calls this).
-
-    A child that can't be traced (no Django here, say) is noted in the run's
-    folder, for the traced program's output to name; the child runs on.
-    """
-    from .tracing.children import ENV, child_config
-
-    config = child_config()
-    if config is None:
-        return
-    try:
-        from .tracing.children import ProcessTrace
-
-        options = TraceOptions.from_child_config(config)
-        live = None if options.live is None else _live_printer(options.live)
-        ProcessTrace(options.tracer_options(), Path(os.environ[ENV]), is_child=True, live=live).start()
-    except Exception as exc:
-        try:
-            note = Path(os.environ[ENV]) / "untraced" / str(os.getpid())
-            argv = " ".join(getattr(sys, "orig_argv", sys.argv)[1:])
-            note.write_text(f"{argv}\n{type(exc).__name__}: {exc}", encoding="utf-8")
-        except Exception:
-            pass
 
 
 def _legacy_trace_options(

@@ -34,6 +34,7 @@ merges the parts when the program has ended (read_parts).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -47,6 +48,7 @@ from typing import IO, Any
 
 from ..model.jsonio import dump_json_line
 from ..model.trace import TraceEvent, TraceLog, TraceProcess, event_from_dict, event_to_dict
+from .imports import forget, when_imported
 from .tracer import Tracer
 
 __all__ = ["ENV", "ChildFolder", "ProcessTrace", "child_config", "read_parts", "short_argv"]
@@ -66,7 +68,7 @@ import sys as _sys
 _here = _os.path.dirname(_os.path.abspath(__file__))
 _sys.path[:] = [entry for entry in _sys.path if _os.path.abspath(entry or ".") != _here]
 try:
-    from signalscope.api import _start_child_trace
+    from signalscope.tracing.children import start_child as _start_child
 except ImportError as _exc:
     _folder = _os.environ.get("SIGNALSCOPE_TRACE_DIR")
     if _folder:
@@ -76,7 +78,13 @@ except ImportError as _exc:
         except OSError:
             pass
 else:
-    _start_child_trace()
+
+    def _live(options):  # the renderers are the API's to call: imported only when a tree is shown live
+        from signalscope.api import live_printer
+
+        return live_printer(options)
+
+    _start_child(_live)
 _me = _sys.modules.pop("sitecustomize")
 try:
     import sitecustomize  # the one this file hides, if there is one: it takes this one's place
@@ -137,6 +145,36 @@ class ChildFolder:
     def remove(self) -> None:
         """Delete the folder and everything in it."""
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def start_child(live_printer: Callable[[dict[str, Any]], Callable[[TraceLog], None]]) -> None:
+    """Start tracing this process, a child of a traced program (the run's sitecustomize calls this).
+
+    `live_printer` makes what shows a request's tree as it ends, from the
+    config's live options. A child that can't be traced is noted in the
+    run's folder, for the traced program's output to name; the child runs on.
+    """
+    config = child_config()
+    if config is None:
+        return
+    folder = Path(os.environ[ENV])
+    try:
+        options = dict(config.get("options") or {})
+        for name in ("include", "senders", "apps", "exclude", "redact"):
+            if options.get(name) is not None:
+                options[name] = tuple(options[name])
+        for name in ("exclude", "redact"):
+            if name in options and options[name] is None:
+                del options[name]
+        live = config.get("live")
+        printer = live_printer(live) if isinstance(live, dict) else None
+        ProcessTrace(options, folder, is_child=True, live=printer).start()
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            argv = " ".join(getattr(sys, "orig_argv", sys.argv)[1:])
+            (folder / "untraced" / str(os.getpid())).write_text(
+                f"{argv}\n{type(exc).__name__}: {exc}", encoding="utf-8"
+            )
 
 
 def child_config() -> dict[str, Any] | None:
@@ -225,8 +263,22 @@ class ProcessTrace:
         if self.is_child:
             self.part = _Part(self.folder, self._process(parent=os.getppid()))
             atexit.register(self.finish)
-        self.tracer.start()
+            # Once the program imports Django's dispatcher, not before: a child that never does costs nothing more.
+            when_imported("django.dispatch", self._start_tracer)
+        else:
+            self.tracer.start()
         return self
+
+    def _start_tracer(self, module: Any) -> None:
+        if _active is not self:
+            return
+        try:
+            self.tracer.start()
+        except Exception as exc:  # noted for the traced program's output; the child runs on, untraced
+            self.tracer.stop()
+            with contextlib.suppress(Exception):
+                note = f"{self.argv}\ncould not start tracing: {type(exc).__name__}: {exc}"
+                (self.folder / "untraced" / str(os.getpid())).write_text(note, encoding="utf-8")
 
     def stop(self) -> TraceLog:
         """Stop tracing; return the process's own log (a child's is in its part)."""
@@ -238,6 +290,7 @@ class ProcessTrace:
 
     def finish(self) -> None:
         """End a child's trace: stop, and complete its part."""
+        forget(self._start_tracer)
         if self.tracer._started:
             self.stop()
         if self.part is not None:
@@ -288,7 +341,7 @@ _hooks_installed = False
 
 def _after_fork_in_child() -> None:
     trace = _active
-    if trace is not None and trace.tracer._started:
+    if trace is not None and (trace.tracer._started or trace.is_child):  # a child may still wait for Django
         trace.forked()
 
 
@@ -321,9 +374,11 @@ def _install_process_hooks() -> None:
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork_in_child)
     sys.addaudithook(_audit)
-    from multiprocessing import process
+    when_imported("multiprocessing.process", _wrap_bootstrap)
 
-    original = process.BaseProcess._bootstrap  # type: ignore[attr-defined]
+
+def _wrap_bootstrap(process: Any) -> None:
+    original = process.BaseProcess._bootstrap
 
     def _bootstrap(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -347,6 +402,7 @@ def read_parts(folder: Path) -> tuple[list[TraceLog], list[str]]:
     notes: list[str] = []
     spawned: list[str] = []
     argvs: list[str] = []
+    stopped: list[TraceProcess] = []
     for path in sorted((folder / "parts").glob("*.jsonl")):
         process: TraceProcess | None = None
         events: list[TraceEvent] = []
@@ -376,12 +432,17 @@ def read_parts(folder: Path) -> tuple[list[TraceLog], list[str]]:
         process = TraceProcess(process.pid, process.parent, process.argv, finished)
         argvs.append(process.argv)
         if not finished and events:
-            notes.append(
-                f"process {process.pid} ({process.argv}) was stopped before it ended its trace "
-                "(killed, or os._exit): a send it was in the middle of is missing"
-            )
+            stopped.append(process)
         events.sort(key=lambda e: (e.start_ns, e.id))
         logs.append(TraceLog(events=tuple(_dedupe(events)), processes=(process,)))
+    if stopped:
+        pids = ", ".join(f"{process.pid} ({process.argv})" for process in stopped)
+        many = len(stopped) != 1
+        notes.append(
+            f"{len(stopped)} process{'es were' if many else ' was'} stopped before {'they' if many else 'it'} "
+            f"ended {'their' if many else 'its'} trace (killed, as Pool.terminate() does, or os._exit): {pids}; "
+            "a send in progress then is not in the trace"
+        )
     for path in sorted((folder / "untraced").iterdir()):
         try:
             argv, _, why = path.read_text(encoding="utf-8").partition("\n")

@@ -20,7 +20,8 @@ task and the contexts copied from it (recorder.enter_group):
 While a tracer records groups, BaseHandler.get_response(_async) (to read
 the status and URL arguments), unittest's TestCase.run and
 TestSuite._handleClassSetUp/_tearDownPreviousClass, and Django's
-DiscoverRunner.setup_databases/teardown_databases are wrapped; they are put
+DiscoverRunner.setup_databases/teardown_databases are wrapped, each once the
+program has imported its module (none is imported for it); they are put
 back when the last one stops. Each wrapper returns, and raises, what the
 original does.
 """
@@ -30,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,9 +40,10 @@ from typing import Any
 
 from ..model.trace import TraceEvent
 from . import recorder
+from .imports import forget, when_imported
 from .values import REDACTED, is_secret_name
 
-__all__ = ["CLOSE", "OPEN", "group", "roles", "subscribe", "unsubscribe"]
+__all__ = ["CLOSE", "OPEN", "group", "role_of", "subscribe", "unsubscribe"]
 
 OPEN = "open"  # request_started: a request group starts
 CLOSE = "close"  # request_finished: it ends
@@ -50,7 +53,6 @@ _listeners: tuple[Callable[[TraceEvent], None], ...] = ()
 _patched: list[tuple[Any, str, Any, Any]] = []  # (owner, name, original, wrapper)
 # open groups by id: [kind, label, start, thread, previous, parent, failed, pid]
 _open: dict[int, list[Any]] = {}
-_roles: dict[int, tuple[Any, str]] = {}  # id(signal) -> (signal, role)
 _pid = 0
 
 
@@ -90,14 +92,19 @@ def set_pid(pid: int) -> None:
     _open.clear()
 
 
-def roles() -> dict[int, tuple[Any, str]]:
-    """Return the signals that open and close groups: id -> (signal, OPEN or CLOSE)."""
-    if not _roles:
-        from django.core import signals
+def role_of(signal: Any) -> str | None:
+    """Return OPEN for request_started, CLOSE for request_finished, None for any other signal.
 
-        _roles[id(signals.request_started)] = (signals.request_started, OPEN)
-        _roles[id(signals.request_finished)] = (signals.request_finished, CLOSE)
-    return _roles
+    Nothing is imported: a signal sent before django.core.signals exists is neither.
+    """
+    module = sys.modules.get("django.core.signals")
+    if module is None:
+        return None
+    if signal is getattr(module, "request_started", None):
+        return OPEN
+    if signal is getattr(module, "request_finished", None):
+        return CLOSE
+    return None
 
 
 # -- the groups themselves ---------------------------------------------------------
@@ -210,10 +217,12 @@ def _wrap(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
 
 
 def _install() -> None:
-    import unittest
+    """Wrap what groups need, each once the program has imported it (tracing.imports): none is imported here."""
+    for name, patch in _PATCHES.items():
+        when_imported(name, patch)
 
-    from django.core.handlers.base import BaseHandler
 
+def _patch_handler(module: Any) -> None:
     def get_response(original: Any) -> Any:
         def wrapper(self: Any, request: Any) -> Any:
             response = original(self, request)
@@ -230,9 +239,16 @@ def _install() -> None:
 
         return wrapper
 
+    handler = module.BaseHandler
+    _wrap(handler, "get_response", get_response)
+    if inspect.iscoroutinefunction(handler.__dict__.get("get_response_async")):
+        _wrap(handler, "get_response_async", get_response_async)
+
+
+def _patch_unittest(module: Any) -> None:
     def test_run(original: Any) -> Any:
         def wrapper(self: Any, result: Any = None) -> Any:
-            if in_test():
+            if in_test() or not _listeners:
                 return original(self, result)
             before = _failures(result)
             gid = open_group("test", _test_id(self))
@@ -261,6 +277,12 @@ def _install() -> None:
 
         return make
 
+    _wrap(module.TestCase, "run", test_run)
+    _wrap(module.TestSuite, "_handleClassSetUp", class_step("setUpClass"))
+    _wrap(module.TestSuite, "_tearDownPreviousClass", class_step("tearDownClass"))
+
+
+def _patch_runner(module: Any) -> None:
     def databases(word: str) -> Callable[[Any], Any]:
         def make(original: Any) -> Any:
             def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -271,21 +293,21 @@ def _install() -> None:
 
         return make
 
-    _wrap(BaseHandler, "get_response", get_response)
-    if inspect.iscoroutinefunction(BaseHandler.__dict__.get("get_response_async")):
-        _wrap(BaseHandler, "get_response_async", get_response_async)
-    _wrap(unittest.TestCase, "run", test_run)
-    _wrap(unittest.TestSuite, "_handleClassSetUp", class_step("setUpClass"))
-    _wrap(unittest.TestSuite, "_tearDownPreviousClass", class_step("tearDownClass"))
-    try:
-        from django.test.runner import DiscoverRunner
-    except Exception:  # Django's test tools need settings for some imports: no runner, nothing to group
-        return
-    _wrap(DiscoverRunner, "setup_databases", databases("test databases"))
-    _wrap(DiscoverRunner, "teardown_databases", databases("test databases, torn down"))
+    _wrap(module.DiscoverRunner, "setup_databases", databases("test databases"))
+    _wrap(module.DiscoverRunner, "teardown_databases", databases("test databases, torn down"))
+
+
+#: What groups wrap, by the module that defines it.
+_PATCHES: dict[str, Callable[[Any], None]] = {
+    "django.core.handlers.base": _patch_handler,
+    "unittest": _patch_unittest,
+    "django.test.runner": _patch_runner,
+}
 
 
 def _uninstall() -> None:
+    for patch in _PATCHES.values():
+        forget(patch)
     while _patched:
         owner, name, original, wrapper = _patched.pop()
         if owner.__dict__.get(name) is wrapper:  # a patch made since stays as it is

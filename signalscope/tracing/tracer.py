@@ -114,7 +114,6 @@ class Tracer:
         self._started = False
         self.groups = groups
         self._groups: collections.deque[TraceEvent] = collections.deque(maxlen=max_sends)
-        self._roles: dict[int, tuple[Any, str]] = {}
         self.pid = os.getpid()
 
     # -- lifecycle ---------------------------------------------------------
@@ -128,7 +127,6 @@ class Tracer:
                 self._scope_token = _scopes.set(_scopes.get() | {id(self)})
             self.pid = os.getpid()
             if self.groups:
-                self._roles = grouping.roles()
                 grouping.subscribe(self._group_ended, self.pid)
             recorder.subscribe(self._record)
         return self
@@ -222,8 +220,8 @@ class Tracer:
     def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool, str | None]:
         names = {path, short}
         wanted = (not self.include or bool(names & self.include)) and not (names & self.exclude)
-        role = self._roles.get(id(signal))
-        return (weakref.ref(signal), path, short, wanted, role[1] if role is not None and role[0] is signal else None)
+        role = grouping.role_of(signal) if self.groups else None
+        return (weakref.ref(signal), path, short, wanted, role)
 
     def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool, str | None]:
         # This tracer's first send of `signal` (or its id was reused).
