@@ -388,7 +388,7 @@ def _wrap_bootstrap(process: Any) -> None:
             if trace is not None and trace.is_child:
                 trace.finish()  # multiprocessing ends a forked child with os._exit: no atexit
 
-    process.BaseProcess._bootstrap = _bootstrap  # type: ignore[attr-defined]
+    process.BaseProcess._bootstrap = _bootstrap
 
 
 def read_parts(folder: Path) -> tuple[list[TraceLog], list[str]]:
