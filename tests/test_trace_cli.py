@@ -102,7 +102,7 @@ def test_json_and_jsonl(shop: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text())
-    assert data["schema"] == 1 and data["dropped"] == 0
+    assert data["schema"] == 2 and data["dropped"] == 0
     events = data["events"]
     assert [e["start_ns"] for e in events] == sorted(e["start_ns"] for e in events)
     by_id = {e["id"]: e for e in events}
@@ -116,8 +116,10 @@ def test_json_and_jsonl(shop: Path, tmp_path: Path) -> None:
     assert by_id[profile["parent"]]["receiver"] == "accounts.signals:create_user_profile"
     assert set(events[0]) == {
         "id", "parent", "kind", "signal", "sender", "receiver", "method", "start_ns", "duration_ns", "thread",
-        "is_async", "outcome", "error", "result_type", "kwargs",
+        "is_async", "outcome", "error", "result_type", "kwargs", "details", "label", "process",
     }  # fmt: skip
+    assert profile["details"] == {"created": "True", "raw": "False", "update_fields": "None", "using": "default"}
+    assert {e["process"] for e in events} == {p["pid"] for p in data["processes"]}
 
     lines = tmp_path / "t.jsonl"
     result = signalscope(
