@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from ..errors import MissingExtra
-from ..model.trace import TraceEvent, TraceTree
+from ..model.trace import GROUP_KINDS, TraceEvent, TraceTree
 from .tracer import Tracer
 
 __all__ = ["ATTRIBUTES", "SpanExporter", "instrument", "uninstrument"]
@@ -125,7 +125,7 @@ class SpanExporter:
         for event in tree:  # parents start first
             parent = contexts.get(event.parent, outer) if event.parent is not None else outer
             span = self._tracer.start_span(
-                _short(event.signal) if event.kind == "send" else (event.receiver or "?"),
+                _span_name(event),
                 context=parent,
                 kind=self._trace.SpanKind.INTERNAL,
                 attributes=_attributes(event),
@@ -167,6 +167,15 @@ def _short(path: str) -> str:
     return path.rsplit(":", 1)[-1]
 
 
+def _span_name(event: TraceEvent) -> str:
+    """Return the name of `event`'s span: a send's signal's short name, a call's receiver, a group's label."""
+    if event.kind == "send":
+        return _short(event.signal)
+    if event.kind in GROUP_KINDS:
+        return event.label or event.kind
+    return event.receiver or "?"
+
+
 def _attributes(event: TraceEvent) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "django.signal.name": _short(event.signal),
@@ -187,6 +196,12 @@ def _attributes(event: TraceEvent) -> dict[str, Any]:
         instance = dict(event.kwargs).get("instance")
         if instance is not None and "(pk=" in instance:
             attributes["django.signal.instance"] = instance
+    if event.process:
+        attributes["signalscope.process"] = event.process
+    for name, text in event.details:
+        attributes[f"signalscope.detail.{name}"] = text
+    if event.label is not None:
+        attributes["signalscope.label"] = event.label
     return attributes
 
 
