@@ -73,7 +73,15 @@ class Format:
 OPTIONS: dict[str, dict[str, Any]] = {
     "graph": {"rankdir": "LR", "cluster_by_app": False},
     "impact": {"model": None, "action": None},
-    "trace": {"slow_ms": None, "unheard": False, "pid": 1},
+    "trace": {
+        "slow_ms": None,
+        "unheard": False,
+        "pid": 1,
+        "limit": 500,
+        "group": None,
+        "footer": True,
+        "shown_live": False,
+    },
 }
 
 # Every renderer is imported inside its entry, so that importing this module
@@ -169,11 +177,15 @@ def _check(name: str) -> Callable[[Any, Options], str]:
 def _trace_tree(log: TraceLog, o: Options) -> str:
     from .trace import render_plain_summary, render_plain_tree, render_rich_summary, render_rich_tree
 
+    tree = {"slow_ms": o["slow_ms"], "unheard": o["unheard"], "limit": o["limit"], "group": o["group"],
+            "footer": o["footer"], "shown_live": o["shown_live"]}  # fmt: skip
     if o.color:
-        tree = render_rich_tree(log, slow_ms=o["slow_ms"], unheard=o["unheard"], color=True, width=o.width)
-        return tree + render_rich_summary(log, color=True, width=o.width)
-    # The plain tree ends in its footer line: a blank line sets the summary apart.
-    return render_plain_tree(log, slow_ms=o["slow_ms"], unheard=o["unheard"]) + "\n" + render_plain_summary(log)
+        text = render_rich_tree(log, color=True, width=o.width, **tree)
+        return text + render_rich_summary(log, color=True, width=o.width) if o["footer"] else text
+    # The plain tree ends in its footer line: a blank line sets the summary apart. Without its footer
+    # (one request's tree, shown as it ends) there is no summary either.
+    text = render_plain_tree(log, **tree)
+    return text + "\n" + render_plain_summary(log) if o["footer"] else text
 
 
 def _trace_summary(log: TraceLog, o: Options) -> str:

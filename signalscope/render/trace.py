@@ -7,8 +7,8 @@ their control characters escaped (model.escaping), never as rich markup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.escaping import escape_controls
@@ -16,6 +16,7 @@ from ..model.jsonio import dump_json, dump_json_line
 
 # event_to_dict ... _check_parents moved to model.trace; importable from here too, for a release.
 from ..model.trace import (
+    GROUP_KINDS,
     TRACE_SCHEMA,
     TraceEvent,
     TraceLog,
@@ -47,8 +48,26 @@ __all__ = [
     "trace_from_dict",
 ]
 
-#: The tree shows at most this many top-level sends (the summary counts them all).
+#: The tree shows at most this many top-level entries by default (the summary counts them all).
 TREE_LIMIT = 500
+#: The `group` choices of the tree renderers, each with the group kinds it leaves out.
+GROUP_CHOICES: dict[str | None, tuple[str, ...]] = {
+    None: (),
+    "request": ("test", "setup"),
+    "test": ("request",),
+    "none": GROUP_KINDS,
+}
+# How a send's details are shown (model.trace's TraceEvent.details), in this order; any other detail is
+# shown always, after these, by name. Each says whether a value is worth showing.
+_DETAILS: dict[str, Callable[[str], bool]] = {
+    "created": lambda value: True,
+    "raw": lambda value: value == "True",
+    "update_fields": lambda value: value != "None",
+    "action": lambda value: True,
+    "pk_set": lambda value: True,  # already its size
+    "using": lambda value: value != "default",
+    "origin": lambda value: True,
+}
 
 
 def _ms(ns: int) -> str:
@@ -60,16 +79,37 @@ def _short(path: str) -> str:
 
 
 def label(event: TraceEvent) -> str:
-    """A send as ``post_save(auth.User)``, a call as its receiver's path."""
+    """A send as ``post_save(auth.User)``, a call as its receiver's path, a group as its label.
+
+    A request group is its label (``GET /orders/3/ 200``), a test ``test <id>``
+    and a set-up ``setup: <label>``.
+    """
     if event.kind == "send":
         return f"{_short(event.signal)}({event.sender if event.sender is not None else ''})"
+    if event.kind in GROUP_KINDS:
+        name = event.label if event.label is not None else "?"
+        return {"test": f"test {name}", "setup": f"setup: {name}"}.get(event.kind, name)
     return event.receiver or "?"
 
 
-def _notes(event: TraceEvent, slow_ns: int | None) -> list[str]:
+def _details(event: TraceEvent) -> str:
+    """Return the details of a send worth showing, as ``created=True update_fields=email`` ("" for none)."""
+    given = dict(event.details)
+    names = [name for name in _DETAILS if name in given] + sorted(name for name in given if name not in _DETAILS)
+    return " ".join(f"{name}={given[name]}" for name in names if name not in _DETAILS or _DETAILS[name](given[name]))
+
+
+def _name(event: TraceEvent) -> str:
+    """Return what the tree shows of `event` before its duration: its label, then its details; escaped."""
+    details = _details(event) if event.kind == "send" else ""
+    return escape_controls(label(event) + (f" {details}" if details else ""))
+
+
+def _notes(event: TraceEvent) -> list[str]:
+    """Return the notes on `event` that are not about its time (SLOW is), escaped."""
     notes = []
-    if event.kind == "call" and slow_ns is not None and event.duration_ns >= slow_ns:
-        notes.append("SLOW")
+    if event.kind in GROUP_KINDS and event.outcome == "error":
+        notes.append("failed")
     if event.is_async:
         notes.append("async")
     if event.method not in ("send",) and event.kind == "send":
@@ -78,7 +118,7 @@ def _notes(event: TraceEvent, slow_ns: int | None) -> list[str]:
         notes.append("no receiver ran")
     if event.error:
         notes.append(f"raised {event.error}")
-    return notes
+    return [escape_controls(note) for note in notes]
 
 
 def event_children(log: TraceLog, unheard: bool) -> dict[int | None, list[TraceEvent]]:
@@ -97,27 +137,213 @@ def event_children(log: TraceLog, unheard: bool) -> dict[int | None, list[TraceE
     return children
 
 
-def _tree(log: TraceLog, unheard: bool) -> TraceTree:
-    """The tree the human forms show: without the sends no receiver heard (they have no children) unless `unheard`."""
-    return log.tree() if unheard else log.tree(keep=_heard)
+def _tree(log: TraceLog, unheard: bool, group: str | None = None, hidden: frozenset[int] = frozenset()) -> TraceTree:
+    """The tree the human forms show.
+
+    Without the sends no receiver heard (they have no children) unless
+    `unheard`, without the group events that `group` leaves out (their
+    sends become roots), and without the events `hidden`.
+    """
+    if group not in GROUP_CHOICES:
+        raise ValueError(f"group {group!r}: one of request, test or none (or None)")
+    dropped = GROUP_CHOICES[group]
+    if unheard and not dropped and not hidden:
+        return log.tree()
+
+    def keep(event: TraceEvent) -> bool:
+        return (unheard or event.outcome != "unheard") and event.kind not in dropped and event.id not in hidden
+
+    return log.tree(keep=keep)
 
 
-def _heard(event: TraceEvent) -> bool:
-    return event.outcome != "unheard"
+def _shown_live(log: TraceLog) -> tuple[frozenset[int], int]:
+    """Return the ids of the request groups of `log` and every event below them, and how many requests there are."""
+    tree = log.tree()
+    requests = [event for event in log.events if event.kind == "request"]
+    return frozenset(event.id for request in requests for event in tree.walk(request)), len(requests)
 
 
-def _footer(log: TraceLog, shown: int, top: int, unheard: bool, hint: str = " (--show-unheard)") -> list[str]:
+def _process_ids(log: TraceLog) -> list[int]:
+    """Return the pids of the processes of `log`: its processes' in order, then any other its events name."""
+    pids = dict.fromkeys(process.pid for process in log.processes)
+    pids.update(dict.fromkeys(event.process for event in log.events if event.process))
+    return list(pids)
+
+
+@dataclass(slots=True)
+class _Node:
+    """One line of the tree: an event, or a run of identical sibling subtrees shown once.
+
+    `count` is the run's length; `occurrences` how many events the line
+    stands for (a run's, and below a run each of its subtrees' share), whose
+    time `total_ns` sums. `key` is the same for identical subtrees.
+    """
+
+    event: TraceEvent
+    name: str
+    notes: tuple[str, ...]
+    key: int
+    children: list[_Node] = field(default_factory=list)
+    count: int = 1
+    occurrences: int = 1
+    total_ns: int = 0
+    max_ns: int = 0
+
+
+class _Lines:
+    """The tree's lines as _Nodes, identical consecutive siblings collapsed into runs, at every level."""
+
+    def __init__(self, tree: TraceTree) -> None:
+        self._keys: dict[tuple[Any, ...], int] = {}
+        self.roots = self._build(tree)
+
+    def _key(self, node: _Node) -> int:
+        """Number the shape of `node`'s subtree (its children already collapsed): timing aside, equal is identical."""
+        event = node.event
+        shape = (event.kind, event.process, node.name, node.notes, tuple((c.key, c.count) for c in node.children))
+        return self._keys.setdefault(shape, len(self._keys))
+
+    def _build(self, tree: TraceTree) -> list[_Node]:
+        # Depth first with a stack of its own (a tree of any depth): each event once its children are built.
+        built: dict[int, _Node] = {}
+        todo: list[tuple[TraceEvent, bool]] = [(root, False) for root in reversed(tree.roots)]
+        while todo:
+            event, ready = todo.pop()
+            below = tree.children(event.id)
+            if not ready:
+                todo.append((event, True))
+                todo.extend((child, False) for child in reversed(below))
+                continue
+            node = _Node(event, _name(event), tuple(_notes(event)), 0, total_ns=event.duration_ns)
+            node.max_ns = event.duration_ns
+            node.children = _collapse([built.pop(child.id) for child in below])
+            node.key = self._key(node)
+            built[event.id] = node
+        return _collapse([built.pop(root.id) for root in tree.roots])
+
+
+def _collapse(nodes: list[_Node]) -> list[_Node]:
+    """Return `nodes` (siblings) with each run of identical consecutive ones merged into one."""
+    out: list[_Node] = []
+    start = 0
+    for end in range(1, len(nodes) + 1):
+        if end == len(nodes) or nodes[end].key != nodes[start].key:
+            out.append(nodes[start] if end - start == 1 else _merged(nodes[start:end]))
+            start = end
+    return out
+
+
+def _merged(run: list[_Node]) -> _Node:
+    """Return one node for the identical subtrees `run`: each line's time summed over them."""
+
+    def combine(same: list[_Node], count: int) -> _Node:
+        first = same[0]
+        return _Node(
+            first.event, first.name, first.notes, first.key, count=count,
+            occurrences=sum(node.occurrences for node in same),
+            total_ns=sum(node.total_ns for node in same),
+            max_ns=max(node.max_ns for node in same),
+        )  # fmt: skip
+
+    top = combine(run, len(run))
+    todo = [(top, run)]
+    while todo:
+        into, same = todo.pop()
+        for i, child in enumerate(same[0].children):
+            below = [node.children[i] for node in same]
+            merged = combine(below, child.count)
+            into.children.append(merged)
+            todo.append((merged, below))
+    return top
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """What one tree line says, before it is laid out as text or rich Text."""
+
+    name: str
+    receiver: str | None  # a run of sends that each called one receiver, shown on one line
+    times: str  # the length of a run of identical lines, after a multiplication sign; "" for one
+    duration: str
+    notes: tuple[str, ...]
+    kind: str
+    is_slow: bool
+    is_error: bool
+    is_unheard: bool
+
+
+def _line(node: _Node, slow_ns: int | None, pid: bool) -> tuple[_Line, list[_Node]]:
+    """Return what `node`'s line says and the nodes to show below it (a top-level line ends in its `pid`)."""
+    event, below = node.event, node.children
+    receiver: str | None = None
+    notes = list(node.notes)
+    timed = node  # the call whose time may be SLOW
+    is_error = event.error is not None or event.outcome == "error"
+    only = below[0] if len(below) == 1 else None
+    is_one_call = only is not None and only.event.kind == "call" and only.count == 1 and not only.children
+    if node.count > 1 and event.kind == "send" and only is not None and is_one_call:
+        receiver, below, timed = only.name, [], only
+        notes += [note for note in only.notes if note not in notes]
+        is_error = is_error or only.event.error is not None or only.event.outcome == "error"
+    is_slow = slow_ns is not None and timed.event.kind == "call" and timed.max_ns >= slow_ns
+    if is_slow:
+        notes.insert(0, "SLOW")
+    if pid and event.process:
+        notes.append(f"pid {event.process}")
+    duration = _ms(node.total_ns) if node.occurrences == 1 else f"total {_ms(node.total_ns)}"
+    line = _Line(
+        node.name, receiver, f"×{node.count}" if node.count > 1 else "", duration, tuple(notes), event.kind,
+        is_slow, is_error, event.outcome == "unheard",
+    )  # fmt: skip
+    return line, below
+
+
+def _plain(line: _Line) -> str:
+    text = line.name + (f" → {line.receiver}" if line.receiver is not None else "")
+    text += f" {line.times}" if line.times else ""
+    return f"{text}  {line.duration}" + (f"  [{', '.join(line.notes)}]" if line.notes else "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """The tree's top-level lines to show, and what the footer says about the log."""
+
+    roots: list[_Node]
+    top: int  # the top-level entries there are
+    is_multiprocess: bool
+    live_requests: int
+
+
+def _shown(log: TraceLog, unheard: bool, group: str | None, limit: int, shown_live: bool) -> _Shown:
+    hidden, live = _shown_live(log) if shown_live else (frozenset(), 0)
+    roots = _Lines(_tree(log, unheard, group, hidden)).roots
+    shown = roots if limit == 0 else roots[:limit]
+    return _Shown(shown, len(roots), len(_process_ids(log)) > 1, live)
+
+
+def _footer(log: TraceLog, shown: _Shown, unheard: bool, hint: str = " (--show-unheard)") -> list[str]:
     sends = sum(1 for e in log.events if e.kind == "send")
-    calls = len(log.events) - sends
+    calls = sum(1 for e in log.events if e.kind == "call")
     lines = [f"{sends} send{'s' if sends != 1 else ''}, {calls} receiver call{'s' if calls != 1 else ''}"]
+    if shown.is_multiprocess:
+        for process in log.processes:
+            cut = "" if process.is_finished else " (cut short)"
+            lines.append(escape_controls(f"process {process.pid}: {process.argv}{cut}"))
     quiet = sum(1 for e in log.events if e.outcome == "unheard")
     if quiet and not unheard:
         lines.append(f"{quiet} send{'s' if quiet != 1 else ''} that no receiver heard not shown{hint}")
-    if shown < top:
-        lines.append(f"the tree shows the first {shown} of {top} top-level sends; --format json has them all")
+    if shown.live_requests:
+        n = shown.live_requests
+        lines.append(f"{n} request{'s were' if n != 1 else ' was'} shown as {'they' if n != 1 else 'it'} ended")
+    if len(shown.roots) < shown.top:
+        lines.append(
+            f"the tree shows the first {len(shown.roots)} of {shown.top} top-level entries (--limit 0 shows all); "
+            "--format json has them all"
+        )
     dropped = _dropped_note(log, "the tree shows")
     if dropped:
         lines.append(dropped)
+    lines.extend(escape_controls(note) for note in log.notes)
     return lines
 
 
@@ -135,31 +361,49 @@ def _dropped_note(log: TraceLog, what: str) -> str | None:
 
 
 def render_plain_tree(
-    log: TraceLog, *, slow_ms: float | None = None, unheard: bool = False, hint: str = " (--show-unheard)"
+    log: TraceLog,
+    *,
+    slow_ms: float | None = None,
+    unheard: bool = False,
+    hint: str = " (--show-unheard)",
+    limit: int = TREE_LIMIT,
+    group: str | None = None,
+    footer: bool = True,
+    shown_live: bool = False,
 ) -> str:
-    """The causal tree as text: each send, the receivers it called, and what they sent in turn.
+    """The causal tree as text: each group and send, the receivers it called, and what they sent in turn.
 
-    Sends that no receiver heard are left out (counted at the end) unless `unheard`.
+    Each send shows its details; identical consecutive siblings show once,
+    with how many they are and their total time. Sends that no receiver
+    heard are left out (counted at the end) unless `unheard`. The first
+    `limit` top-level entries are shown (0: all). `group` keeps the groups
+    of one kind (GROUP_CHOICES: "request", "test" and its set-ups, "none";
+    None: all); a group left out leaves its sends at the top. With
+    `shown_live`, the requests (shown as each ended) are left out with their
+    sends. When the log has several processes, each top-level line ends in
+    its pid. The footer (`footer`) says what was counted, cut and left out,
+    and `hint` how to show the unheard sends.
+
+    Raises ValueError for a `group` not in GROUP_CHOICES.
     """
     slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
-    tree = _tree(log, unheard)
+    shown = _shown(log, unheard, group, limit, shown_live)
     lines: list[str] = []
-
-    def walk(event: TraceEvent, prefix: str, last: bool, top: bool) -> None:
+    todo: list[tuple[_Node, str, bool, bool]] = [(root, "", True, True) for root in reversed(shown.roots)]
+    while todo:
+        node, prefix, last, top = todo.pop()
         branch = "" if top else ("└─ " if last else "├─ ")
-        name, notes = escape_controls(label(event)), escape_controls(", ".join(_notes(event, slow_ns)))
-        lines.append(f"{prefix}{branch}{name}  {_ms(event.duration_ns)}" + (f"  [{notes}]" if notes else ""))
-        below = tree.children(event.id)
+        line, below = _line(node, slow_ns, top and shown.is_multiprocess)
+        lines.append(f"{prefix}{branch}{_plain(line)}")
         inner = prefix if top else prefix + ("   " if last else "│  ")
-        for i, child in enumerate(below):
-            walk(child, inner, i == len(below) - 1, False)
+        todo.extend((child, inner, i == len(below) - 1, False) for i, child in reversed(list(enumerate(below))))
+    if footer:
+        lines.append("")
+        lines.extend(_footer(log, shown, unheard, hint))
+    return "\n".join(lines) + "\n" if lines else ""
 
-    roots = tree.roots
-    for root in roots[:TREE_LIMIT]:
-        walk(root, "", True, True)
-    lines.append("")
-    lines.extend(_footer(log, min(len(roots), TREE_LIMIT), len(roots), unheard, hint))
-    return "\n".join(lines) + "\n"
+
+_NAME_STYLES = {"send": "bold", "call": "cyan"}  # a group's is bold magenta
 
 
 def render_rich_tree(
@@ -169,42 +413,50 @@ def render_rich_tree(
     unheard: bool = False,
     color: bool = True,
     width: int | None = None,
+    limit: int = TREE_LIMIT,
+    group: str | None = None,
+    footer: bool = True,
+    shown_live: bool = False,
 ) -> str:
     """The causal tree for a terminal: slow receivers in bold red, errors in red.
 
-    Sends that no receiver heard are left out (counted at the end) unless `unheard`.
+    What render_plain_tree shows, with its options. Raises ValueError for a
+    `group` not in GROUP_CHOICES.
     """
     from rich.text import Text
     from rich.tree import Tree
 
     slow_ns = None if slow_ms is None else int(slow_ms * 1e6)
-    index = _tree(log, unheard)
+    shown = _shown(log, unheard, group, limit, shown_live)
     console = capture_console(color, width)
 
-    def text(event: TraceEvent) -> Text:
+    def text(line: _Line) -> Text:
         # Text, not markup: a "[bold]" in a name or an error message prints as written
-        name = (escape_controls(label(event)), "bold" if event.kind == "send" else "cyan")
-        slow = event.kind == "call" and slow_ns is not None and event.duration_ns >= slow_ns
-        duration = (_ms(event.duration_ns), "bold red" if slow else "dim")
-        line = Text.assemble(name, "  ", duration)
-        notes = _notes(event, slow_ns)
-        if notes:
-            style = "red" if event.error else ("dim" if event.outcome == "unheard" else "yellow")
-            line.append_text(Text.assemble("  ", (escape_controls("[" + ", ".join(notes) + "]"), style)))
-        return line
+        out = Text.assemble((line.name, _NAME_STYLES.get(line.kind, "bold magenta")))
+        if line.receiver is not None:
+            out.append_text(Text.assemble((" → ", "dim"), (line.receiver, "cyan")))
+        if line.times:
+            out.append_text(Text.assemble(" ", (line.times, "bold")))
+        out.append_text(Text.assemble("  ", (line.duration, "bold red" if line.is_slow else "dim")))
+        if line.notes:
+            style = "red" if line.is_error else ("dim" if line.is_unheard else "yellow")
+            out.append_text(Text.assemble("  ", ("[" + ", ".join(line.notes) + "]", style)))
+        return out
 
-    def grow(tree: Any, event: TraceEvent) -> None:
-        for child in index.children(event.id):
-            grow(tree.add(text(child)), child)
-
-    roots = index.roots
-    for root in roots[:TREE_LIMIT]:
-        tree = Tree(text(root), guide_style="dim")
-        grow(tree, root)
+    for root in shown.roots:
+        line, below = _line(root, slow_ns, shown.is_multiprocess)
+        tree = Tree(text(line), guide_style="dim")
+        todo = [(tree, child) for child in reversed(below)]
+        while todo:
+            parent, node = todo.pop()
+            line, below = _line(node, slow_ns, False)
+            branch = parent.add(text(line))
+            todo.extend((branch, child) for child in reversed(below))
         console.print(tree)
-    console.print()
-    for line in _footer(log, min(len(roots), TREE_LIMIT), len(roots), unheard):
-        console.print(Text(line), style="dim")
+    if footer:
+        console.print()
+        for line_text in _footer(log, shown, unheard):
+            console.print(Text(line_text), style="dim")
     return captured(console)
 
 
@@ -257,11 +509,26 @@ def _summary_rows(log: TraceLog) -> list[tuple[str, ...]]:
     ]
 
 
-def render_plain_summary(log: TraceLog) -> str:
-    """The per-receiver table as aligned text, the costliest receiver first."""
-    rows = _summary_rows(log)
+def _summary_head(log: TraceLog) -> list[tuple[str, str]]:
+    """Return the lines above the table, each with its rich style.
+
+    They say how many processes there were (when more than one) and how many
+    sends were dropped.
+    """
+    head = []
+    processes = len(_process_ids(log))
+    if processes > 1:
+        head.append((f"{processes} processes", "dim"))
     dropped = _dropped_note(log, "the counts below cover")
-    head = f"{dropped}\n" if dropped else ""
+    if dropped:
+        head.append((dropped, "yellow"))
+    return head
+
+
+def render_plain_summary(log: TraceLog) -> str:
+    """The per-receiver table as aligned text, the costliest receiver first (group events are not calls)."""
+    rows = _summary_rows(log)
+    head = "".join(f"{line}\n" for line, _ in _summary_head(log))
     if not rows:
         return head + "no receiver ran\n"
     table = [_SUMMARY_COLUMNS, *rows]
@@ -280,9 +547,8 @@ def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None 
 
     rows = _summary_rows(log)
     console = capture_console(color, width)
-    dropped = _dropped_note(log, "the counts below cover")
-    if dropped:
-        console.print(Text(dropped), style="yellow")
+    for line, style in _summary_head(log):
+        console.print(Text(line), style=style)
     if not rows:
         console.print("no receiver ran", style="dim")
         return captured(console)
@@ -308,36 +574,46 @@ def render_jsonl(events: Iterable[TraceEvent]) -> str:
 def render_chrome(log: TraceLog, *, pid: int = 1, process_name: str = "signalscope trace") -> str:
     """Chrome's Trace Event Format (Perfetto, chrome://tracing, speedscope).
 
-    Sends and sync receiver calls are complete events ("X") on their
-    thread's track, so receivers nest under their send and nested sends
-    under their receiver. Async receivers run concurrently, so they are
-    nestable async events ("b"/"e") keyed by their id, which keeps them
-    from breaking the nesting of the thread they share. Times are
-    microseconds from the first event; threads are numbered 1, 2, ... in
-    order of first appearance.
+    Groups (a request, a test), sends and sync receiver calls are complete
+    events ("X") on their thread's track, so sends nest under their group,
+    receivers under their send and nested sends under their receiver; a
+    group's category is its kind and its name its label. Async receivers run
+    concurrently, so they are nestable async events ("b"/"e") keyed by their
+    id, which keeps them from breaking the nesting of the thread they share.
+    Each event is on its own process's track (its pid; `pid` for an event
+    that recorded none), named by the process's command line (`process_name`
+    for a process the log does not describe). Times are microseconds from
+    the first event; each process's threads are numbered 1, 2, ... in order
+    of first appearance.
     """
     start = log.events[0].start_ns if log.events else 0
-    tids: dict[int, int] = {}
+    names = {process.pid: process.argv for process in log.processes}
+    pids = dict.fromkeys([*names, *(event.process or pid for event in log.events)] or [pid])
     out: list[dict[str, Any]] = [
-        {"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": process_name}},
+        {"name": "process_name", "ph": "M", "pid": p, "tid": 0, "args": {"name": names.get(p, process_name)}}
+        for p in pids
     ]
+    tids: dict[tuple[int, int], int] = {}
+    threads: dict[int, int] = {}  # pid -> its threads so far
     for event in log.events:
-        if event.thread not in tids:
-            tids[event.thread] = len(tids) + 1
+        key = (event.process or pid, event.thread)
+        if key not in tids:
+            threads[key[0]] = tids[key] = threads.get(key[0], 0) + 1
             out.append(
-                {"name": "thread_name", "ph": "M", "pid": pid, "tid": tids[event.thread],
-                 "args": {"name": f"thread {tids[event.thread]}"}}
+                {"name": "thread_name", "ph": "M", "pid": key[0], "tid": tids[key],
+                 "args": {"name": f"thread {tids[key]}"}}
             )  # fmt: skip
     for event in log.events:
         args = {k: v for k, v in event_to_dict(event).items() if v not in (None, {}, False)}
+        is_group = event.kind in GROUP_KINDS
         common = {
-            "name": label(event),
-            "cat": "signal" if event.kind == "send" else "receiver",
-            "pid": pid,
-            "tid": tids[event.thread],
+            "name": (event.label or "") if is_group else label(event),
+            "cat": event.kind if is_group else ("signal" if event.kind == "send" else "receiver"),
+            "pid": event.process or pid,
+            "tid": tids[event.process or pid, event.thread],
         }
         ts = round((event.start_ns - start) / 1000, 3)
-        if event.is_async:
+        if event.is_async and not is_group:
             out.append({**common, "ph": "b", "id": event.id, "ts": ts, "args": args})
             out.append({**common, "ph": "e", "id": event.id, "ts": round(ts + event.duration_ns / 1000, 3)})
         else:
