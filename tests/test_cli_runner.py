@@ -7,6 +7,7 @@ the engine answers (the real runs are in test_cli.py and the others).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -221,7 +222,17 @@ def test_trace_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert result.exit_code == 3  # the program's status
     argv, options, project = seen.pop()
     assert argv == ["manage.py", "migrate", "--noinput"] and project == DEFAULT
-    assert options == TraceOptions()
+    # The tree goes to the terminal: each request's tree is shown as it ends.
+    assert options.live is not None and dataclasses.replace(options, live=None) == TraceOptions()
+    assert invoke("trace", "-x", "class_prepared", "--no-children", "--", "manage.py").exit_code == 3
+    options = seen.pop()[1]
+    assert options.exclude == ("pre_init", "post_init", "class_prepared") and options.children is False
+    assert invoke("trace", "--include-all", "-s", "post_init", "--", "manage.py").exit_code == 3
+    assert seen.pop()[1].exclude == ()
+    assert invoke("trace", "-x", "x", "-s", "pre_init", "--", "manage.py").exit_code == 3
+    assert seen.pop()[1].exclude == ("post_init", "x")  # named by --signal: no longer left out
+    assert invoke("trace", "--group", "tests", "--", "manage.py").exit_code == 2
+    assert not seen
     out = tmp_path / "t.json"
     args = ["--project", "p", "--settings", "x.s", "--pythonpath", "a", "-s", "post_save", "-x", "none",
             "--sender", "a.B", "--app", "a", "--capture-values", "--max-sends", "9",
@@ -231,7 +242,7 @@ def test_trace_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert project == ProjectOptions(project=Path("p"), settings="x.s", pythonpath=(Path("a"),))
     assert options == TraceOptions(
         include=("post_save",), exclude=(), senders=("a.B",), apps=("a",), max_sends=9, capture_values=True
-    )
+    )  # json to a file: nothing is shown live
     assert '"events": []' in out.read_text()
     assert invoke("trace", "-f", "xml", "--", "script.py").exit_code == 2
     assert not seen  # an unknown format stops it before the program runs

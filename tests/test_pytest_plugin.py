@@ -96,9 +96,9 @@ def test_failures_say_what_was_sent(shop: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*- Captured signals call -*",
-            "post_save(auth.User)  * ms",
+            "post_save(auth.User) created=True  * ms",
             "├─ accounts.signals:create_user_profile  * ms",
-            "│  └─ post_save(accounts.Profile)  * ms",
+            "│  └─ post_save(accounts.Profile) created=True  * ms",
         ]
     )
     assert (

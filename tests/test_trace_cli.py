@@ -31,14 +31,14 @@ def test_the_seed_chain_as_a_tree(shop: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Superuser created successfully.\n"  # the program keeps stdout
     tree = [re.sub(r"  \d+\.\d{3} ms.*", "", line) for line in result.stderr.splitlines()]
-    start = tree.index("post_save(auth.User)")
+    start = tree.index("post_save(auth.User) created=True")
     assert tree[start : start + 8] == [
-        "post_save(auth.User)",
+        "post_save(auth.User) created=True",
         "├─ accounts.signals:create_user_profile",
-        "│  └─ post_save(accounts.Profile)",
+        "│  └─ post_save(accounts.Profile) created=True",
         "│     └─ orders.receivers:touch_search_index",
         "├─ accounts.signals:save_user_profile",
-        "│  └─ post_save(accounts.Profile)",
+        "│  └─ post_save(accounts.Profile) created=False",
         "│     └─ orders.receivers:touch_search_index",
         "└─ orders.receivers:touch_search_index",
     ]

@@ -64,7 +64,7 @@ print(json.dumps(_patched == []))
     assert all(g[2] is None for g in groups)
     # Each request's own sends hang under it: request_started, the view's saves, request_finished.
     first_id = None
-    for kind, name, parent in events:
+    for _kind, name, parent in events:
         if name == "request_started" and first_id is None:
             first_id = parent
     assert first_id is not None
