@@ -15,9 +15,10 @@ MS = 1_000_000
 
 
 def send(id: int, parent: int | None, start: int, duration: int, **kw: object) -> TraceEvent:
-    fields = {"signal": "django.db.models.signals:post_save", "sender": "auth.User", "receiver": None, "thread": 7}
+    fields = {"signal": "django.db.models.signals:post_save", "sender": "auth.User", "receiver": None, "thread": 7,
+              "method": "send"}  # fmt: skip
     fields.update(kw)  # type: ignore[arg-type]
-    return TraceEvent(id, parent, "send", method="send", start_ns=start, duration_ns=duration, **fields)  # type: ignore[arg-type]
+    return TraceEvent(id, parent, "send", start_ns=start, duration_ns=duration, **fields)  # type: ignore[arg-type]
 
 
 def call(id: int, parent: int, receiver: str, start: int, duration: int, **kw: object) -> TraceEvent:
@@ -78,8 +79,13 @@ def test_summary_totals_costliest_first() -> None:
 
 
 def test_tree_limit() -> None:
-    # distinct senders: identical sends would collapse into one entry
-    many = TraceLog(events=tuple(send(i, None, i * 10, 5, sender=f"app.M{i}") for i in range(1, render.TREE_LIMIT + 3)))
+    # distinct senders, sent as send and send_robust in turn: alike sends would collapse into one entry
+    many = TraceLog(
+        events=tuple(
+            send(i, None, i * 10, 5, sender=f"app.M{i}", method="send" if i % 2 else "send_robust")
+            for i in range(1, render.TREE_LIMIT + 3)
+        )
+    )
     text = render.render_plain_tree(many)
     assert (
         f"the tree shows the first {render.TREE_LIMIT} of {render.TREE_LIMIT + 2} top-level entries "
@@ -91,7 +97,7 @@ def test_tree_limit() -> None:
     few = TraceLog(events=many.events[:5])
     assert render.render_plain_tree(few, limit=2) == (
         "post_save(app.M1)  0.000 ms\n"
-        "post_save(app.M2)  0.000 ms\n"
+        "post_save(app.M2)  0.000 ms  [send_robust]\n"
         "\n"
         "5 sends, 0 receiver calls\n"
         "the tree shows the first 2 of 5 top-level entries (--limit 0 shows all); --format json has them all\n"
@@ -160,7 +166,7 @@ GROUPS = TraceLog(
         group(10, "test", "tests.test_orders.OrderTests.test_pay", 20 * MS, 3 * MS, outcome="error"),
         *pair(11, 10, 21 * MS, sender="shop.Order"),
         group(20, "setup", "setUpClass tests.test_orders.OrderTests", 30 * MS, 2 * MS),
-        *pair(21, 20, 30 * MS, sender="shop.Item"),
+        *pair(21, 20, 30 * MS, sender="shop.Item", receiver="app.r:stock"),
         *pair(30, None, 40 * MS, sender="shop.Loose"),
     )
 )
@@ -176,7 +182,7 @@ def test_groups_show_their_label_and_hold_their_sends() -> None:
         "   └─ app.r:audit  0.500 ms\n"
         "setup: setUpClass tests.test_orders.OrderTests  2.000 ms\n"
         "└─ post_save(shop.Item)  1.000 ms\n"
-        "   └─ app.r:audit  0.500 ms\n"
+        "   └─ app.r:stock  0.500 ms\n"
         "post_save(shop.Loose)  1.000 ms\n"
         "└─ app.r:audit  0.500 ms\n"
         "\n"
@@ -188,7 +194,7 @@ def test_groups_show_their_label_and_hold_their_sends() -> None:
         and "test tests.test_orders.OrderTests.test_pay  3.000 ms  [failed]" in rich
     )
     assert "4 sends, 4 receiver calls" in rich
-    assert [s.receiver for s in render.receiver_stats(GROUPS)] == ["app.r:audit"]  # groups are not receivers
+    assert [s.receiver for s in render.receiver_stats(GROUPS)] == ["app.r:audit", "app.r:stock"]  # no group
 
 
 def test_group_option_keeps_one_kind_of_group() -> None:
@@ -245,6 +251,18 @@ def test_identical_roots_collapse_into_one_line() -> None:
     # a single send keeps its receiver on a line of its own
     single = render.render_plain_tree(TraceLog(events=pair(1, None, 0)), footer=False)
     assert single == "post_save(auth.User)  1.000 ms\n└─ app.r:audit  0.500 ms\n"
+
+
+def test_three_sends_alike_but_for_their_senders_are_one_line() -> None:
+    three = [pair(i, None, i * MS, sender=f"app.M{i}", receiver="simple_history:finalize") for i in (1, 3, 5)]
+    log = TraceLog(events=tuple(e for p in three for e in p) + pair(7, None, 9 * MS, sender="app.X", receiver="b:c"))
+    assert render.render_plain_tree(log, footer=False).splitlines() == [
+        "post_save(3 senders) → simple_history:finalize ×3  total 3.000 ms",
+        "post_save(app.X)  1.000 ms",
+        "└─ b:c  0.500 ms",
+    ]
+    two = TraceLog(events=three[0] + three[1])  # two are shown as they are
+    assert render.render_plain_tree(two, footer=False).count("senders") == 0
 
 
 def test_only_identical_siblings_collapse() -> None:

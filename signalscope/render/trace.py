@@ -184,6 +184,7 @@ class _Node:
     notes: tuple[str, ...]
     key: int
     children: list[_Node] = field(default_factory=list)
+    loose: int = 0  # the same for subtrees identical but for a send's sender and details
     count: int = 1
     occurrences: int = 1
     total_ns: int = 0
@@ -203,6 +204,16 @@ class _Lines:
         shape = (event.kind, event.process, node.name, node.notes, tuple((c.key, c.count) for c in node.children))
         return self._keys.setdefault(shape, len(self._keys))
 
+    def _loose_key(self, node: _Node) -> int:
+        """Number the shape of `node`'s subtree with a send's sender left out: a send of one signal to the same
+        receivers for sender after sender (class_prepared for every model) can be one line."""
+        event = node.event
+        if event.kind != "send":
+            return -1 - node.key
+        children = tuple((c.key, c.count) for c in node.children)
+        shape = ("loose", event.process, event.signal, _details(event), node.notes, children)
+        return self._keys.setdefault(shape, len(self._keys))
+
     def _build(self, tree: TraceTree) -> list[_Node]:
         # Depth first with a stack of its own (a tree of any depth): each event once its children are built.
         built: dict[int, _Node] = {}
@@ -218,12 +229,42 @@ class _Lines:
             node.max_ns = event.duration_ns
             node.children = _collapse([built.pop(child.id) for child in below])
             node.key = self._key(node)
+            node.loose = self._loose_key(node)
             built[event.id] = node
         return _collapse([built.pop(root.id) for root in tree.roots])
 
 
 def _collapse(nodes: list[_Node]) -> list[_Node]:
-    """Return `nodes` (siblings) with each run of identical consecutive ones merged into one."""
+    """Return `nodes` (siblings) with each run of identical consecutive ones merged into one.
+
+    A run of LOOSE_RUN or more sends of one signal whose subtrees are
+    identical but for the sender is merged too, named
+    ``class_prepared(12 senders)``; a shorter one shows each sender.
+    """
+    out: list[_Node] = []
+    start = 0
+    for end in range(1, len(nodes) + 1):
+        if end == len(nodes) or nodes[end].loose != nodes[start].loose:
+            run = nodes[start:end]
+            if len(run) >= LOOSE_RUN and any(node.key != run[0].key for node in run):
+                merged = _merged(run)
+                senders = len({node.event.sender for node in run})
+                details = _details(run[0].event)
+                merged.name = escape_controls(
+                    f"{_short(run[0].event.signal)}({senders} senders)" + (f" {details}" if details else "")
+                )
+                out.append(merged)
+            else:
+                out.extend(_exact_runs(run))
+            start = end
+    return out
+
+
+#: How many sends of one signal, identical but for their senders, are shown as one line.
+LOOSE_RUN = 3
+
+
+def _exact_runs(nodes: list[_Node]) -> list[_Node]:
     out: list[_Node] = []
     start = 0
     for end in range(1, len(nodes) + 1):
