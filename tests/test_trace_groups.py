@@ -30,7 +30,10 @@ async def aview(request, **kw):
     return HttpResponse("ok", status=202)
 def boom(request):
     raise ValueError("no")
-urlpatterns = [path("reset/<uidb64>/<token>/", view), path("a/<int:pk>/", aview), path("boom/", boom)]
+def plain(request, **kw):
+    return HttpResponse("ok", status=203)
+urlpatterns = [path("reset/<uidb64>/<token>/", view), path("a/<int:pk>/", aview), path("boom/", boom),
+               path("p/<token>/", plain)]
 def row(e):
     return [e.kind, e.label if e.kind not in ("send", "call") else e.signal.rpartition(":")[2], e.parent]
 """
@@ -124,3 +127,37 @@ print(json.dumps([[e.signal.rpartition(":")[2], dict(e.details)] for e in t.log(
     deletes = [d for name, d in details if name == "pre_delete"]
     assert deletes and all(d["origin"] == "auth.User" for d in deletes)
     assert all(d["using"] == "default" for _, d in details if "using" in d)
+
+
+def test_asgi_requests_are_groups_too() -> None:
+    """Django's own ASGIHandler, driven as an ASGI server drives it (Django 4.2 sends request_started in a thread)."""
+    (labels,) = run(
+        """
+import asyncio
+from django.core.handlers.asgi import ASGIHandler
+async def serve(path):
+    handler = ASGIHandler()
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [],
+             "server": ("testserver", 80), "client": ("127.0.0.1", 1), "scheme": "http", "asgi": {"version": "3.0"}}
+    sent = []
+    queue = [{"type": "http.request", "body": b"", "more_body": False}]
+    async def receive():
+        if queue:
+            return queue.pop()
+        await asyncio.sleep(3600)
+    async def send(message):
+        sent.append(message)
+    await handler(scope, receive, send)
+    return sent[0]["status"]
+with Tracer(groups=True) as t:
+    statuses = [asyncio.run(serve("/p/tok/")), asyncio.run(serve("/a/4/"))]
+events = t.log().events
+groups = {e.id: e.label for e in events if e.kind == "request"}
+inside = sorted({groups.get(e.parent) for e in events if e.kind == "send" and "request_" in e.signal})
+print(json.dumps([statuses, sorted(groups.values()), inside]))
+"""
+    )
+    statuses, groups, inside = labels
+    assert statuses == [203, 202]
+    assert groups == ["GET /a/4/ 202", "GET /p/<redacted>/ 203"]
+    assert inside == groups  # request_started and request_finished of each are in its group
