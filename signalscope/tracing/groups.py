@@ -323,9 +323,18 @@ def _test_id(test: Any) -> str:
 
 
 def _failures(result: Any) -> int:
-    """Count the failures and errors `result` holds so far (Django's parallel RemoteTestResult keeps events)."""
-    count = len(getattr(result, "errors", ()) or ()) + len(getattr(result, "failures", ()) or ())
+    """Count the failures and errors `result` holds so far; 0 for a result that can't say.
+
+    Django's parallel workers keep theirs as events (their errors and
+    failures are DummyLists, with no length); any other result is read only
+    where it holds plain lists, so that a result of any kind never fails the test.
+    """
+    count = 0
+    for name in ("errors", "failures"):
+        found = getattr(result, name, None)
+        if type(found) is list:
+            count += len(found)
     events = getattr(result, "events", None)
     if type(events) is list:
-        count += sum(1 for event in events if event and event[0] in ("addError", "addFailure"))
+        count += sum(1 for event in events if type(event) is tuple and event and event[0] in ("addError", "addFailure"))
     return count
