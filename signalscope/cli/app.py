@@ -355,6 +355,9 @@ def _write_trace(
                 pass
     if target not in (None, "-") and fmt in ("json", "jsonl", "chrome"):
         error(f"signalscope: wrote {len(log.events)} events to {target}")
+    if target is not None:  # the tree on stderr says them itself
+        for note in getattr(log, "notes", ()):
+            error(f"signalscope: {note}")
 
 
 @command("check", epilog=EXAMPLES["check"])
