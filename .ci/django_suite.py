@@ -5,9 +5,10 @@
 Downloads the source distribution of the installed Django (the exact
 version) from the package index, takes its tests/ folder, and runs
 ``signalscope trace -f summary -- tests/runtests.py dispatch signals
---parallel 1`` (one process, so every test runs under the tracer). Fails
-unless every test passes and the trace shows the tests' own receivers were
-recorded (so the tracer really was on).
+--parallel 1`` (one process), then the same with ``--parallel 2`` (the
+tests run in worker processes, each tracing itself). Fails unless every
+test passes and the trace shows the tests' own receivers were recorded (so
+the tracer really was on), in the workers too.
 """
 
 from __future__ import annotations
@@ -51,19 +52,22 @@ def main() -> None:
     args = parser.parse_args()
     tests = django_tests(args.cache.resolve())
     print(f"Django {django.get_version()}: {tests}", flush=True)
-    command = [
-        sys.executable, "-m", "signalscope", "trace", "-f", "summary", "--",
-        "runtests.py", "dispatch", "signals", "--parallel", "1", "-v", "1",
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=tests, capture_output=True, text=True)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    if result.returncode != 0:
-        sys.exit(f"django_suite: Django's tests failed under the tracer (exit {result.returncode})")
-    for receiver in ("dispatch.tests:", "signals.tests:"):
-        if receiver not in result.stderr:
-            sys.exit(f"django_suite: no call of a {receiver}* receiver was traced: was the tracer on?")
-    print("django_suite: Django's dispatch and signals tests pass with the tracer on")
+    for parallel in ("1", "2"):
+        command = [
+            sys.executable, "-m", "signalscope", "trace", "-f", "summary", "--",
+            "runtests.py", "dispatch", "signals", "--parallel", parallel, "-v", "1",
+        ]  # fmt: skip
+        result = subprocess.run(command, cwd=tests, capture_output=True, text=True)
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+        if result.returncode != 0:
+            sys.exit(f"django_suite: Django's tests failed under the tracer (exit {result.returncode})")
+        for receiver in ("dispatch.tests:", "signals.tests:"):
+            if receiver not in result.stderr:
+                sys.exit(f"django_suite: no call of a {receiver}* receiver was traced: was the tracer on?")
+        if parallel != "1" and not any(line.endswith(" processes") for line in result.stderr.splitlines()):
+            sys.exit("django_suite: the workers' sends are not in the trace")
+        print(f"django_suite: Django's dispatch and signals tests pass with the tracer on (--parallel {parallel})")
 
 
 if __name__ == "__main__":
