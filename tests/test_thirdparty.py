@@ -661,3 +661,23 @@ def test_manage_py_check_with_signalscopes_app_reports_nothing(tmp_path: Path) -
     result = run([sys.executable, "manage.py", "check", "--settings", "with_signalscope"], cwd=PROJECT, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_default_tree_fits_a_screen_and_tells_sends_apart(tmp_path: Path) -> None:
+    """simple-history's class_prepared receiver runs for some 900 models: one line; the cascades stay whole."""
+    out = tmp_path / "tree.txt"
+    _trace(out)
+    tree = out.read_text().split("\n\n")[0].splitlines()
+    assert len(tree) < 100, "\n".join(tree)
+    one_line = r"class_prepared\(\d+ senders\) → simple_history\.models:HistoricalRecords\.finalize ×\d{3,}.*"
+    assert any(re.fullmatch(one_line, line) for line in tree), "\n".join(tree)
+    text = "\n".join(tree)
+    # the gotcha, whole: guardian's post_migrate creates a user, whose post_save makes a profile
+    assert (
+        "└─ guardian.management:create_anonymous_user" in text
+        and "post_save(auth.User) created=True" in text
+        and "store.signals:create_profile" in text
+    )
+    assert "action=pre_add pk_set=1" in text and "action=post_add pk_set=1" in text
+    assert "post_save(auth.User) created=False update_fields=last_login" in text
+    assert "pre_delete(store.Product) origin=store.Product" in text
