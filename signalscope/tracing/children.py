@@ -306,6 +306,7 @@ class ProcessTrace:
         """Become the trace of a forked child of this process: a part of its own, nothing of the parent's."""
         if self.part is not None:
             self.part.abandon()
+            self.part = None
         self.is_child = True
         self.user_on_send = None  # the parent's output stream is the parent's alone
         self.spawned = []
@@ -346,6 +347,13 @@ _hooks_installed = False
 
 
 def _after_fork_in_child() -> None:
+    # Another thread may have held a lock of the tracer's at the fork: the child's copy would stay locked.
+    from . import groups, imports, recorder, tracer
+
+    recorder._lock = threading.Lock()
+    groups._lock = threading.Lock()
+    imports._lock = threading.RLock()
+    tracer._names_lock = threading.Lock()
     trace = _active
     if trace is not None and (trace.tracer._started or trace.is_child):  # a child may still wait for Django
         trace.forked()
