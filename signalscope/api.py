@@ -484,7 +484,7 @@ def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int
                     os._exit(status)
                 own = trace.stop()
                 folder.deactivate()
-        parts, notes = read_parts(folder.path)
+        parts, notes = read_parts(folder.path, trace.spawned)
     finally:
         folder.deactivate()
         folder.remove()

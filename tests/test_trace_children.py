@@ -291,7 +291,6 @@ def test_runserver_and_its_reloaders_child_group_each_request(shop: Path) -> Non
         assert group["parent"] is None and group["outcome"] == "ok"
 
 
-@pytest.mark.xfail(strict=False, reason="needs the tree renderer's group support")
 def test_runserver_shows_each_requests_tree_as_it_ends(shop: Path) -> None:
     _status, stderr = serve_and_stop(shop)
     assert "Traceback" not in stderr, stderr
@@ -509,15 +508,7 @@ subprocess.run([sys.executable, "-c", "print('traced')"], check=True)
 @pytest.mark.parametrize(
     "started_by",
     [
-        pytest.param(
-            "program",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="signalscope bug: the untraced children of the traced program's own process are never "
-                "named: _trace_program_whole (api.py) reads only the parts' 'spawned' notes (read_parts), never "
-                "the root ProcessTrace.spawned that tracing.children._audit fills, so notes stay []",
-            ),
-        ),
+        "program",
         "child",
     ],
 )

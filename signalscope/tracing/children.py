@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -405,8 +405,11 @@ def _wrap_bootstrap(process: Any) -> None:
     process.BaseProcess._bootstrap = _bootstrap
 
 
-def read_parts(folder: Path) -> tuple[list[TraceLog], list[str]]:
+def read_parts(folder: Path, spawned_here: Sequence[str] = ()) -> tuple[list[TraceLog], list[str]]:
     """Return the logs of the parts in `folder`, and notes on what could not be traced or was cut short.
+
+    `spawned_here` are the programs the caller's own process started
+    (ProcessTrace.spawned): those that wrote no part are named too.
 
     A part that has no end line was cut short (its process was killed, or
     ended with os._exit); the lines it holds are kept, its last one only
@@ -414,7 +417,7 @@ def read_parts(folder: Path) -> tuple[list[TraceLog], list[str]]:
     """
     logs: list[TraceLog] = []
     notes: list[str] = []
-    spawned: list[str] = []
+    spawned: list[str] = list(spawned_here)  # the programs the caller's own process started
     argvs: list[str] = []
     stopped: list[TraceProcess] = []
     for path in sorted((folder / "parts").glob("*.jsonl")):
