@@ -84,3 +84,22 @@ def needs_dot() -> str:
             pytest.fail("Graphviz's dot is missing: .ci/run installs it")
         pytest.skip("Graphviz's dot is not installed")
     return program
+
+
+#: What a traced snippet program starts with: a minimal configured Django and a signal `ping` with a receiver
+#: (module-level, so that spawned children have it too).
+PROGRAM_SETUP = """\
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    SECRET_KEY="snippet-tests",
+)
+django.setup()
+from django.dispatch import Signal
+ping = Signal()
+def heard(sender, **kwargs):
+    pass
+ping.connect(heard)
+"""

@@ -24,28 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FIXTURES, ROOT, Result, clean_env, run
+from helpers import FIXTURES, PROGRAM_SETUP, ROOT, Result, clean_env, run
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="fork, forkserver, process groups and `true` are POSIX's")
 
 GROUPS = ("request", "test", "setup")
 
-# A minimal configured Django and a signal with a receiver; module-level, so that spawned children have it too.
-SETUP = """\
-import django
-from django.conf import settings
-settings.configure(
-    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-    SECRET_KEY="children-tests",
-)
-django.setup()
-from django.dispatch import Signal
-ping = Signal()
-def heard(sender, **kwargs):
-    pass
-ping.connect(heard)
-"""
+SETUP = PROGRAM_SETUP
 
 # One send in the program, one per item of a Pool(2).map over 4 items, one in a Process: 6 pings, n telling them apart.
 # It prints who did what: the pool's pids by item, the Process's pid, and whether each worker saw the trace's folder.

@@ -9,24 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import Result, run, signalscope
+from helpers import PROGRAM_SETUP, Result, run, signalscope
 
-# What a snippet program starts with: a minimal configured Django and a signal with a receiver.
-SETUP = """\
-import django
-from django.conf import settings
-settings.configure(
-    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-    SECRET_KEY="runner-tests",
-)
-django.setup()
-from django.dispatch import Signal
-ping = Signal()
-def heard(sender, **kwargs):
-    pass
-ping.connect(heard)
-"""
+SETUP = PROGRAM_SETUP
 
 # Facts about how a program was started, as the program sees them (as JSON on stdout).
 FACTS = """\
