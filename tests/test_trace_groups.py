@@ -115,6 +115,10 @@ with Tracer() as t:
     g1, g2 = Group.objects.create(name="a"), Group.objects.create(name="b")
     user.groups.add(g1, g2)
     User.objects.filter(pk=user.pk).delete()
+    from django.dispatch import Signal
+    custom = Signal()
+    custom.connect(heard)
+    custom.send(sender=None, action="s3cr3t-token", using="s3cr3t", created=True)  # its names mean anything
 print(json.dumps([[e.signal.rpartition(":")[2], dict(e.details)] for e in t.log().events if e.kind == "send"]))
 """
     )
@@ -127,6 +131,7 @@ print(json.dumps([[e.signal.rpartition(":")[2], dict(e.details)] for e in t.log(
     deletes = [d for name, d in details if name == "pre_delete"]
     assert deletes and all(d["origin"] == "auth.User" for d in deletes)
     assert all(d["using"] == "default" for _, d in details if "using" in d)
+    assert details[-1] == ["custom", {}] and "s3cr3t" not in json.dumps(details)
 
 
 def test_asgi_requests_are_groups_too() -> None:

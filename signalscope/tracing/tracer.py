@@ -105,8 +105,9 @@ class Tracer:
         self._sends: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=max_sends)
         self._seen = itertools.count(1)
         self._count = self._seen.__next__
-        # id -> (ref, path, short name, wanted, group role: tracing.groups.OPEN, CLOSE or None)
-        self._signals: dict[int, tuple[Any, str, str, bool, str | None]] = {}
+        # id -> (ref, path, short name, wanted, group role: tracing.groups.OPEN, CLOSE or None,
+        # whether its sends have details: Django's model signals)
+        self._signals: dict[int, tuple[Any, str, str, bool, str | None, bool]] = {}
         self._labels: dict[int, tuple[Any, str | None]] = {}  # sender classes: id -> (ref, label)
         self._models: dict[int, tuple[Any, str | None]] = {}  # instances' classes: id -> (ref, model label or None)
         self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
@@ -217,13 +218,13 @@ class Tracer:
     # instance, no receiver, no exception with its frames) and leaves all
     # formatting to log(). Names come from caches keyed by id() and checked
     # through a weak reference, so a reused id can never give a wrong name.
-    def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool, str | None]:
+    def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool, str | None, bool]:
         names = {path, short}
         wanted = (not self.include or bool(names & self.include)) and not (names & self.exclude)
         role = grouping.role_of(signal) if self.groups else None
-        return (weakref.ref(signal), path, short, wanted, role)
+        return (weakref.ref(signal), path, short, wanted, role, _has_details(signal))
 
-    def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool, str | None]:
+    def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool, str | None, bool]:
         # This tracer's first send of `signal` (or its id was reused).
         entry = self._signals[id(signal)] = self._entry(signal, *signal_name(signal))
         return entry
@@ -255,7 +256,7 @@ class Tracer:
             sender = found[1] if found is not None and found[0]() is sender else self._sender_text(sender)
         named = record[4]  # R.NAMED
         shown = None
-        details = _details(named, self) if _DETAIL_NAMES.intersection(named) else ()
+        details = _details(named, self) if entry[5] else ()
         if self.capture_values:
             kwargs: Any = self._kwargs(named)
         else:
@@ -462,6 +463,14 @@ def _error_text(error: BaseException | None) -> str | None:
 
 #: The keyword arguments whose values tell sends apart (TraceEvent.details), each shown as safe text.
 _DETAIL_NAMES = frozenset({"created", "raw", "update_fields", "action", "pk_set", "using", "origin"})
+#: The signals whose sends have details: Django's own, whose arguments of those names mean what
+#: _details takes them for (a custom signal's `action` or `using` could hold anything).
+_DETAIL_SIGNALS = ("pre_save", "post_save", "pre_delete", "post_delete", "m2m_changed", "pre_migrate", "post_migrate")
+
+
+def _has_details(signal: Any) -> bool:
+    module = sys.modules.get("django.db.models.signals")
+    return module is not None and any(signal is getattr(module, name, None) for name in _DETAIL_SIGNALS)
 
 
 def _details(named: dict[str, Any], tracer: Tracer) -> tuple[tuple[str, str], ...]:
