@@ -441,3 +441,20 @@ def test_otel_spans_carry_process_details_and_label() -> None:
     assert otel._span_name(request) == "GET /orders/3/ 200"
     assert otel._span_name(call(3, 1, "app.r:audit", 0, 1)) == "app.r:audit"
     assert "signalscope.process" not in otel._attributes(send(4, None, 0, 1))  # no pid recorded
+
+
+def test_a_set_up_that_sent_nothing_is_left_out_and_a_test_that_sent_nothing_is_shown() -> None:
+    log = TraceLog(
+        events=(
+            group(1, "setup", "setUpClass tests.T", 0, MS),
+            group(2, "test", "tests.T.test_quiet", 2 * MS, MS),
+            group(3, "setup", "tearDownClass tests.T", 4 * MS, MS),
+            *pair(4, 3, 4 * MS),
+        )
+    )
+    assert render.render_plain_tree(log, footer=False).splitlines() == [
+        "test tests.T.test_quiet  1.000 ms",
+        "setup: tearDownClass tests.T  1.000 ms",
+        "└─ post_save(auth.User)  1.000 ms",
+        "   └─ app.r:audit  0.500 ms",
+    ]

@@ -142,18 +142,20 @@ def _tree(log: TraceLog, unheard: bool, group: str | None = None, hidden: frozen
 
     Without the sends no receiver heard (they have no children) unless
     `unheard`, without the group events that `group` leaves out (their
-    sends become roots), and without the events `hidden`.
+    sends become roots), and without the events `hidden`. A set-up group
+    with nothing left to show in it (a setUpClass that sent nothing) is left
+    out too: a test is kept, as the tree's word that it made no send.
     """
     if group not in GROUP_CHOICES:
         raise ValueError(f"group {group!r}: one of request, test or none (or None)")
     dropped = GROUP_CHOICES[group]
-    if unheard and not dropped and not hidden:
-        return log.tree()
 
     def keep(event: TraceEvent) -> bool:
         return (unheard or event.outcome != "unheard") and event.kind not in dropped and event.id not in hidden
 
-    return log.tree(keep=keep)
+    tree = log.tree(keep=keep)
+    empty = {event.id for event in tree.by_id.values() if event.kind == "setup" and not tree.children(event.id)}
+    return tree if not empty else log.tree(keep=lambda event: keep(event) and event.id not in empty)
 
 
 def _shown_live(log: TraceLog) -> tuple[frozenset[int], int]:
