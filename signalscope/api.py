@@ -120,20 +120,16 @@ class TraceOptions:
 
     def child_config(self) -> dict[str, Any]:
         """Return what a traced program's child processes need of these options, as JSON data."""
-        return {
-            "options": {
-                "include": list(self.include),
-                "exclude": None if self.exclude is None else list(self.exclude),
-                "senders": list(self.senders),
-                "apps": list(self.apps),
-                "capture_values": self.capture_values,
-                "redact": None if self.redact is None else list(self.redact),
-            },
-            "live": None if self.live is None else {
-                "color": self.live.color, "width": self.live.width,
-                "slow_ms": self.live.slow_ms, "unheard": self.live.unheard,
-            },
-        }  # fmt: skip
+        import dataclasses
+
+        # Tracer's keyword arguments, but what only the program's own process has: its stream, its
+        # context, and its ring buffer (a child keeps nothing: it streams each send to its part).
+        options = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self.tracer_options().items()
+            if name not in ("on_send", "scoped", "max_sends")
+        }
+        return {"options": options, "live": None if self.live is None else dataclasses.asdict(self.live)}
 
 
 class Session:
@@ -483,7 +479,6 @@ def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int
                     _flush_streams()
                     os._exit(status)
                 own = trace.stop()
-                folder.deactivate()
         parts, notes = read_parts(folder.path, trace.spawned)
     finally:
         folder.deactivate()
@@ -498,10 +493,9 @@ def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int
 
 def default_exclude(include: Iterable[str] = ()) -> tuple[str, ...]:
     """Return the signals a trace leaves out unless told: pre_init and post_init, unless `include` names them."""
-    from .tracing.tracer import DEFAULT_EXCLUDE
+    from .tracing.tracer import default_exclusions
 
-    named = {name.rpartition(":")[2] for name in include}
-    return tuple(name for name in DEFAULT_EXCLUDE if name not in named)
+    return default_exclusions(include)
 
 
 def children_events(log: TraceLog) -> TraceLog:

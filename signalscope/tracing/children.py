@@ -161,13 +161,10 @@ def start_child(live_printer: Callable[[dict[str, Any]], Callable[[TraceLog], No
         return
     folder = Path(os.environ[ENV])
     try:
-        options = dict(config.get("options") or {})
-        for name in ("include", "senders", "apps", "exclude", "redact"):
-            if options.get(name) is not None:
-                options[name] = tuple(options[name])
-        for name in ("exclude", "redact"):
-            if name in options and options[name] is None:
-                del options[name]
+        # Tracer's keyword arguments (api.TraceOptions.child_config), JSON's lists made tuples again
+        options = {
+            name: tuple(value) if isinstance(value, list) else value for name, value in config["options"].items()
+        }
         live = config.get("live")
         printer = live_printer(live) if isinstance(live, dict) else None
         ProcessTrace(options, folder, is_child=True, live=printer).start()
@@ -296,7 +293,7 @@ class ProcessTrace:
     def finish(self) -> None:
         """End a child's trace: stop, and complete its part."""
         forget(self._start_tracer)
-        if self.tracer._started:
+        if self.tracer.is_started:
             self.stop()
         if self.part is not None:
             notes = [f"spawned {argv}" for argv in self.spawned]
@@ -311,9 +308,8 @@ class ProcessTrace:
         self.user_on_send = None  # the parent's output stream is the parent's alone
         self.spawned = []
         self._live_events.clear()
-        self.tracer.forked()
+        self.tracer.forked(keep=False)
         self.tracer.on_send = self._on_send
-        self.tracer._sends = type(self.tracer._sends)(maxlen=0)
         self.part = _Part(self.folder, self._process(parent=os.getppid(), forked=True))
         atexit.register(self.finish)
 
@@ -355,7 +351,7 @@ def _after_fork_in_child() -> None:
     imports._lock = threading.RLock()
     tracer._names_lock = threading.Lock()
     trace = _active
-    if trace is not None and (trace.tracer._started or trace.is_child):  # a child may still wait for Django
+    if trace is not None and (trace.tracer.is_started or trace.is_child):  # a child may still wait for Django
         trace.forked()
 
 

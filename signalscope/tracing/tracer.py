@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_MAX_SENDS",
     "DEFAULT_REDACT",
     "Tracer",
+    "default_exclusions",
     "known_signals",
     "receiver_path",
     "sender_label",
@@ -45,6 +46,15 @@ DEFAULT_EXCLUDE = ("pre_init", "post_init")
 DEFAULT_MAX_SENDS = 50_000
 #: Keyword names whose values are never recorded, even with capture_values.
 DEFAULT_REDACT = SECRET_WORDS
+
+
+def default_exclusions(include: Iterable[str] = ()) -> tuple[str, ...]:
+    """Return what a tracer leaves out unless told: DEFAULT_EXCLUDE, but for a signal `include` names.
+
+    The default exclusions give way to a signal named in `include` (--signal pre_init traces it).
+    """
+    named = {name.rpartition(":")[2] for name in include}
+    return tuple(name for name in DEFAULT_EXCLUDE if name not in named)
 
 
 class Tracer:
@@ -95,9 +105,7 @@ class Tracer:
         self.on_send = on_send
         self.scoped = scoped
         self._scope_token: contextvars.Token[frozenset[int]] | None = None
-        # The default exclusions give way to a signal named in `include` (--signal pre_init traces it).
-        named = {name.rpartition(":")[2] for name in self.include}
-        self.exclude = frozenset(exclude if exclude is not None else (n for n in DEFAULT_EXCLUDE if n not in named))
+        self.exclude = frozenset(exclude if exclude is not None else default_exclusions(self.include))
         self._senders_folded = frozenset(label.lower() for label in self.senders)  # as `list --sender` matches
         self.capture_values = capture_values
         self.redact = tuple(word.lower() for word in redact)
@@ -106,8 +114,8 @@ class Tracer:
         self._seen = itertools.count(1)
         self._count = self._seen.__next__
         # id -> (ref, path, short name, wanted, group role: tracing.groups.OPEN, CLOSE or None,
-        # whether its sends have details: Django's model signals)
-        self._signals: dict[int, tuple[Any, str, str, bool, str | None, bool]] = {}
+        # the details its sends have: Django's model signals only)
+        self._signals: dict[int, tuple[Any, str, str, bool, str | None, tuple[str, ...]]] = {}
         self._labels: dict[int, tuple[Any, str | None]] = {}  # sender classes: id -> (ref, label)
         self._models: dict[int, tuple[Any, str | None]] = {}  # instances' classes: id -> (ref, model label or None)
         self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
@@ -132,10 +140,22 @@ class Tracer:
             recorder.subscribe(self._record)
         return self
 
-    def forked(self) -> None:
-        """Start afresh in a forked child: forget the parent's sends and groups, and record as this process."""
-        self._sends.clear()
-        self._groups.clear()
+    @property
+    def is_started(self) -> bool:
+        """Whether it records now."""
+        return self._started
+
+    def forked(self, *, keep: bool = True) -> None:
+        """Start afresh in a forked child: forget the parent's sends and groups, and record as this process.
+
+        Without `keep`, it keeps nothing from now on (its sends go to `on_send` only).
+        """
+        if keep:
+            self._sends.clear()
+            self._groups.clear()
+        else:
+            self._sends = collections.deque(maxlen=0)
+            self._groups = collections.deque(maxlen=0)
         self._seen = itertools.count(1)
         self._count = self._seen.__next__
         self.pid = os.getpid()
@@ -218,13 +238,13 @@ class Tracer:
     # instance, no receiver, no exception with its frames) and leaves all
     # formatting to log(). Names come from caches keyed by id() and checked
     # through a weak reference, so a reused id can never give a wrong name.
-    def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool, str | None, bool]:
+    def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool, str | None, tuple[str, ...]]:
         names = {path, short}
         wanted = (not self.include or bool(names & self.include)) and not (names & self.exclude)
         role = grouping.role_of(signal) if self.groups else None
-        return (weakref.ref(signal), path, short, wanted, role, _has_details(signal))
+        return (weakref.ref(signal), path, short, wanted, role, _detail_names(signal))
 
-    def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool, str | None, bool]:
+    def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool, str | None, tuple[str, ...]]:
         # This tracer's first send of `signal` (or its id was reused).
         entry = self._signals[id(signal)] = self._entry(signal, *signal_name(signal))
         return entry
@@ -256,7 +276,7 @@ class Tracer:
             sender = found[1] if found is not None and found[0]() is sender else self._sender_text(sender)
         named = record[4]  # R.NAMED
         shown = None
-        details = _details(named, self) if entry[5] else ()
+        details = _details(named, entry[5], self) if entry[5] else ()
         if self.capture_values:
             kwargs: Any = self._kwargs(named)
         else:
@@ -461,19 +481,31 @@ def _error_text(error: BaseException | None) -> str | None:
     return None if error is None else f"{type(error).__qualname__}: {error}"
 
 
-#: The keyword arguments whose values tell sends apart (TraceEvent.details), each shown as safe text.
-_DETAIL_NAMES = frozenset({"created", "raw", "update_fields", "action", "pk_set", "using", "origin"})
-#: The signals whose sends have details: Django's own, whose arguments of those names mean what
-#: _details takes them for (a custom signal's `action` or `using` could hold anything).
-_DETAIL_SIGNALS = ("pre_save", "post_save", "pre_delete", "post_delete", "m2m_changed", "pre_migrate", "post_migrate")
+#: The keyword arguments whose values tell sends apart (TraceEvent.details), shown as safe text, by the
+#: name of the Django signal that has them (sorted). Only Django's own signals have them: their arguments
+#: of those names mean what _details takes them for; a custom signal's `action` or `using` could hold anything.
+_DETAIL_SIGNALS: dict[str, tuple[str, ...]] = {
+    "pre_save": ("raw", "update_fields", "using"),
+    "post_save": ("created", "raw", "update_fields", "using"),
+    "pre_delete": ("origin", "using"),
+    "post_delete": ("origin", "using"),
+    "m2m_changed": ("action", "pk_set", "using"),
+    "pre_migrate": ("using",),
+    "post_migrate": ("using",),
+}
 
 
-def _has_details(signal: Any) -> bool:
+def _detail_names(signal: Any) -> tuple[str, ...]:
+    """Return the details `signal`'s sends have (none for a signal not Django's own), once per signal."""
     module = sys.modules.get("django.db.models.signals")
-    return module is not None and any(signal is getattr(module, name, None) for name in _DETAIL_SIGNALS)
+    if module is not None:
+        for name, details in _DETAIL_SIGNALS.items():
+            if signal is getattr(module, name, None):
+                return details
+    return ()
 
 
-def _details(named: dict[str, Any], tracer: Tracer) -> tuple[tuple[str, str], ...]:
+def _details(named: dict[str, Any], names: tuple[str, ...], tracer: Tracer) -> tuple[tuple[str, str], ...]:
     """The details of a send: names and safe scalars only, read by type (nothing of the program runs).
 
     A bool or a str as it is (created, raw, action, using), update_fields as
@@ -481,7 +513,9 @@ def _details(named: dict[str, Any], tracer: Tracer) -> tuple[tuple[str, str], ..
     its model's label (a model instance's, or a QuerySet's model's).
     """
     found = []
-    for name in sorted(_DETAIL_NAMES.intersection(named)):
+    for name in names:
+        if name not in named:
+            continue
         value = named[name]
         kind = type(value)
         if kind is bool or kind is str:
