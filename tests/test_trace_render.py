@@ -331,6 +331,19 @@ def test_requests_shown_live_are_left_out() -> None:
     assert registry.render("trace", "tree", log, shown_live=True).startswith(text)
 
 
+def test_a_request_inside_a_test_stays_in_the_test_s_tree_when_requests_are_shown_live() -> None:
+    log = TraceLog(
+        events=(
+            group(1, "test", "tests.T.test_like", 0, 5 * MS),
+            replace(group(2, "request", "GET /like/1/ 200", MS, 2 * MS), parent=1),
+            *pair(3, 2, MS),
+        )
+    )
+    text = render.render_plain_tree(log, shown_live=True)
+    assert text.splitlines()[:2] == ["test tests.T.test_like  5.000 ms", "└─ GET /like/1/ 200  2.000 ms"]
+    assert "were shown" not in text and "was shown" not in text
+
+
 PROCESSES = TraceLog(
     events=(
         *pair(1, None, 0, process=100, thread=3),

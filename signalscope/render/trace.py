@@ -159,9 +159,12 @@ def _tree(log: TraceLog, unheard: bool, group: str | None = None, hidden: frozen
 
 
 def _shown_live(log: TraceLog) -> tuple[frozenset[int], int]:
-    """Return the ids of the request groups of `log` and every event below them, and how many requests there are."""
+    """Return the ids of the outermost request groups of `log` and every event below them, and how many there are.
+
+    Those are the requests shown as they ended; a request made inside a test (by the test client) was not.
+    """
     tree = log.tree()
-    requests = [event for event in log.events if event.kind == "request"]
+    requests = [event for event in log.events if event.kind == "request" and event.parent is None]
     return frozenset(event.id for request in requests for event in tree.walk(request)), len(requests)
 
 

@@ -225,7 +225,8 @@ class ProcessTrace:
 
     The program's process keeps its events in its Tracer (made with
     `tracer_options`) and hands each to `on_send`; a child streams them to
-    its part. Either hands each finished request's events to `live`. A
+    its part. Either hands each finished outermost request's events to `live`
+    (a request made inside a test is part of the test's tree). A
     child forked from either starts afresh as a child.
     """
 
@@ -334,7 +335,7 @@ class ProcessTrace:
         self._live_events.setdefault(root, []).extend(events)
         if complete:
             done = self._live_events.pop(root)
-            if events[0].kind == "request":
+            if events[0].kind == "request" and events[0].parent is None:  # a server's, not a test client's
                 self.live(TraceLog(events=tuple(sorted(done, key=lambda e: (e.start_ns, e.id)))))
 
 
