@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -452,7 +451,7 @@ def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int
     from .model.trace import TraceProcess, merge_logs
     from .tracing.children import ChildFolder, ProcessTrace, read_parts, short_argv
     from .tracing.filters import FilterCheck
-    from .tracing.runner import run_program
+    from .tracing.runner import flush_streams, run_program
 
     folder = ChildFolder(options.child_config())
     tracer_options = {**options.tracer_options(), "on_send": None}
@@ -476,14 +475,14 @@ def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int
             finally:
                 if os.getpid() != pid:  # a forked child of the program came back here: it ends as it would
                     trace.finish()
-                    _flush_streams()
+                    flush_streams()
                     os._exit(status)
                 own = trace.stop()
         parts, notes = read_parts(folder.path, trace.spawned)
     finally:
         folder.deactivate()
         folder.remove()
-    root = TraceProcess(pid, None, short_argv(command))
+    root = TraceProcess(pid, None, trace.argv)
     own = dataclasses.replace(own, processes=(root,))
     log = merge_logs([own, *parts])
     log = dataclasses.replace(log, notes=(*log.notes, *notes))
@@ -491,11 +490,20 @@ def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int
     return status, log
 
 
-def default_exclude(include: Iterable[str] = ()) -> tuple[str, ...]:
-    """Return the signals a trace leaves out unless told: pre_init and post_init, unless `include` names them."""
+def trace_exclusions(
+    include: tuple[str, ...], exclude: tuple[str, ...], *, include_all: bool = False
+) -> tuple[str, ...] | None:
+    """Return TraceOptions.exclude for what `signalscope trace` was told: `exclude` adds to the defaults.
+
+    None (the defaults) when nothing is added; with `include_all`, or
+    ``-x none`` (the old spelling), only what `exclude` names.
+    """
     from .tracing.tracer import default_exclusions
 
-    return default_exclusions(include)
+    extra = tuple(name for name in exclude if name.lower() != "none")
+    if include_all or len(extra) < len(exclude):
+        return extra
+    return (*default_exclusions(include), *extra) if extra else None
 
 
 def children_events(log: TraceLog) -> TraceLog:
@@ -513,12 +521,6 @@ def _runs_pytest(command: Sequence[str]) -> bool:
     if command[0] == "-m":
         return command[1] in ("pytest", "py.test")
     return Path(command[0]).name in ("pytest", "py.test")
-
-
-def _flush_streams() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
 
 
 def live_printer(live: LiveOptions | dict[str, Any]) -> Callable[[TraceLog], None]:

@@ -279,23 +279,20 @@ def trace_command(
     from .. import api
 
     entry = get("trace", fmt)  # an unknown format is an error before the program runs
-    if group is not None and group not in ("request", "test", "none"):
+    from ..render.trace import GROUP_CHOICES
+
+    if group is not None and group not in GROUP_CHOICES:
         from ..errors import UsageError
 
-        raise UsageError(f"--group {group}: it is request, test or none.")
+        raise UsageError(f"--group {group}: it is {', '.join(str(name) for name in GROUP_CHOICES if name)}.")
     target = output if output is not None else entry.default_file
     check_output(target)
     stream = LazyOutputStream(target) if fmt == "jsonl" else None
-    extra = tuple(name for name in exclude or () if name.lower() != "none")
-    if include_all or any(name.lower() == "none" for name in exclude or ()):  # "-x none": the old spelling
-        excluded: tuple[str, ...] | None = extra
-    else:
-        excluded = None if not extra else (*api.default_exclude(signal or ()), *extra)
     # Each request's tree as it ends, when the tree goes to the terminal (runserver's requests).
     live_target = fmt == "tree" and target is None
     options = api.TraceOptions(
         include=tuple(signal or ()),
-        exclude=excluded,
+        exclude=api.trace_exclusions(tuple(signal or ()), tuple(exclude or ()), include_all=include_all),
         senders=tuple(sender or ()),
         apps=tuple(app_label or ()),
         capture_values=capture_values,
@@ -356,7 +353,7 @@ def _write_trace(
     if target not in (None, "-") and fmt in ("json", "jsonl", "chrome"):
         error(f"signalscope: wrote {len(log.events)} events to {target}")
     if target is not None:  # the tree on stderr says them itself
-        for note in getattr(log, "notes", ()):
+        for note in log.notes:
             error(f"signalscope: {note}")
 
 

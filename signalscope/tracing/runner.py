@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from ..errors import UsageError
 
-__all__ = ["INTERRUPTED", "find_program", "run_program"]
+__all__ = ["INTERRUPTED", "find_program", "flush_streams", "run_program"]
 
 #: run_program's status for a program ended by an uncaught KeyboardInterrupt: Python ends then
 #: by killing itself with SIGINT (so that a shell sees the signal), as subprocess reports it.
@@ -111,7 +111,7 @@ def run_program(argv: Sequence[str]) -> int:
         sys.argv, sys.path[:] = saved_argv, saved_path
         sys.modules["__main__"] = saved_main
         sys.excepthook = saved_hook
-        _flush()  # the program's output comes before the report
+        flush_streams()  # the program's output comes before the report
 
 
 def _programs_excepthook() -> Any:
@@ -215,7 +215,7 @@ def _run_script(filename: str, main: types.ModuleType) -> None:
             code = compile(data, filename, "exec", dont_inherit=True)
         exec(code, namespace)
     finally:
-        _flush()  # before an error is reported, as python does
+        flush_streams()  # before an error is reported, as python does
 
 
 def _exit_status(code: object) -> int:
@@ -251,7 +251,7 @@ def _report_uncaught(exc: BaseException) -> int:
             sys.__excepthook__(type(failure), failure, failure.__traceback__)
             sys.stderr.write("\nOriginal exception was:\n")
             sys.__excepthook__(type(exc), exc, tb)
-    _flush()
+    flush_streams()
     return status
 
 
@@ -271,7 +271,7 @@ def _end_as_python_does() -> None:
         shutdown: Callable[[], None] = getattr(threading, "_shutdown")  # noqa: B009 - private, not in typeshed
         shutdown()
     except BaseException as exc:  # a Ctrl-C while waiting: reported as python does, then on to atexit
-        _flush()
+        flush_streams()
         frames = "".join(traceback.format_tb(_program_frames(exc.__traceback__)))
         kind = type(exc)
         name = (
@@ -285,7 +285,8 @@ def _end_as_python_does() -> None:
     atexit._run_exitfuncs()  # every handler, last registered first, as at exit; then none are left
 
 
-def _flush() -> None:
+def flush_streams() -> None:
+    """Flush stderr and stdout, as python does before it reports an error or ends; a failure is ignored."""
     for stream in (sys.stderr, sys.stdout):
         with contextlib.suppress(Exception):
             stream.flush()
