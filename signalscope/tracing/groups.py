@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from ..model.trace import TraceEvent
@@ -51,8 +52,23 @@ CLOSE = "close"  # request_finished: it ends
 _lock = threading.Lock()
 _listeners: tuple[Callable[[TraceEvent], None], ...] = ()
 _patched: list[tuple[Any, str, Any, Any]] = []  # (owner, name, original, wrapper)
-# open groups by id: [kind, label, start, thread, previous, parent, failed, pid]
-_open: dict[int, list[Any]] = {}
+
+
+@dataclass(slots=True)
+class _Open:
+    """A group still open: what its event will say, and what its context's parent was before it."""
+
+    kind: str
+    label: str
+    start: int
+    thread: int
+    previous: Any  # recorder.enter_group's answer, put back when it ends
+    parent: int | None  # the group it was opened in
+    pid: int
+    failed: bool = False
+
+
+_open: dict[int, _Open] = {}  # by id
 _pid = 0
 
 
@@ -113,8 +129,8 @@ def open_group(kind: str, label: str, *, start: int | None = None) -> int:
     gid = recorder.new_id()
     parent = recorder.current_group()
     previous = recorder.enter_group(gid)
-    _open[gid] = [kind, label, time.perf_counter_ns() if start is None else start, threading.get_ident(),
-                  previous, parent, False, _pid]  # fmt: skip
+    began = time.perf_counter_ns() if start is None else start
+    _open[gid] = _Open(kind, label, began, threading.get_ident(), previous, parent, _pid)
     return gid
 
 
@@ -123,12 +139,12 @@ def close_group(gid: int, *, failed: bool = False, end: int | None = None) -> No
     state = _open.pop(gid, None)
     if state is None:
         return
-    kind, label, start, thread, previous, parent, was_failed, pid = state
     if recorder.current_group() == gid:
-        recorder.leave_group(previous)
+        recorder.leave_group(state.previous)
     finish = time.perf_counter_ns() if end is None else end
-    event = TraceEvent(gid, parent, kind, "", None, None, "", start, finish - start, thread,
-                       outcome="error" if failed or was_failed else "ok", label=label, process=pid)  # fmt: skip
+    event = TraceEvent(gid, state.parent, state.kind, "", None, None, "", state.start, finish - state.start,
+                       state.thread, outcome="error" if failed or state.failed else "ok", label=state.label,
+                       process=state.pid)  # fmt: skip
     for listener in _listeners:
         with contextlib.suppress(Exception):  # a tracer's failure must never reach the program
             listener(event)
@@ -156,9 +172,9 @@ def in_test() -> bool:
         state = _open.get(gid)
         if state is None:
             return False
-        if state[0] == "test":
+        if state.kind == "test":
             return True
-        gid = state[5]
+        gid = state.parent
     return False
 
 
@@ -181,7 +197,7 @@ def request_started(record: list[Any]) -> None:
 def request_finished(record: list[Any]) -> None:
     """Close the request group the send `record` of request_finished was made in."""
     gid = record[recorder.PARENT]
-    if gid in _open and _open[gid][0] == "request":
+    if gid in _open and _open[gid].kind == "request":
         close_group(gid, end=record[recorder.END])
 
 
@@ -189,10 +205,10 @@ def _responded(request: Any, response: Any) -> None:
     """Label the current request group with what get_response gave: the path, its secrets hidden, and the status."""
     gid = recorder.current_group()
     state = _open.get(gid) if gid is not None else None
-    if state is None or state[0] != "request":
+    if state is None or state.kind != "request":
         return
-    method = request.__dict__.get("method") or state[1].partition(" ")[0]
-    path = request.__dict__.get("path") or state[1].partition(" ")[2]
+    method = request.__dict__.get("method") or state.label.partition(" ")[0]
+    path = request.__dict__.get("path") or state.label.partition(" ")[2]
     match = request.__dict__.get("resolver_match")
     arguments = getattr(match, "kwargs", None) if match is not None else None
     if type(arguments) is dict:
@@ -200,9 +216,9 @@ def _responded(request: Any, response: Any) -> None:
             if is_secret_name(name) and type(value) is str and value:
                 path = path.replace(value, REDACTED)
     status = getattr(response, "status_code", None)  # a class attribute unless given: HttpResponse's 200
-    state[1] = f"{method} {path}" + (f" {status}" if type(status) is int else "")
+    state.label = f"{method} {path}" + (f" {status}" if type(status) is int else "")
     if type(status) is int and status >= 500:
-        state[6] = True
+        state.failed = True
 
 
 # -- the wrappers -------------------------------------------------------------------------
