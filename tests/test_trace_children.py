@@ -15,10 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -124,11 +126,18 @@ def trace_folders(tmp: Path) -> list[Path]:
 # -- multiprocessing ----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A private TMPDIR with a short path: the forkserver's socket goes in it, and AF_UNIX paths are short."""
+    tmp = Path(tempfile.mkdtemp(prefix="ss-"))
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
-def test_multiprocessing_children_each_send_once_in_one_trace(tmp_path: Path, method: str) -> None:
+def test_multiprocessing_children_each_send_once_in_one_trace(tmp_path: Path, short_tmp: Path, method: str) -> None:
     (tmp_path / "mp.py").write_text(MULTIPROCESSING)
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    tmp = short_tmp
     environ = env(TMPDIR=str(tmp))
     result = trace("mp.py", method, cwd=tmp_path, out=tmp_path / "out.json", environ=environ)
     facts = json.loads(result.stdout)
@@ -166,10 +175,9 @@ def test_multiprocessing_children_each_send_once_in_one_trace(tmp_path: Path, me
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
-def test_no_children_traces_the_programs_process_only(tmp_path: Path, method: str) -> None:
+def test_no_children_traces_the_programs_process_only(tmp_path: Path, short_tmp: Path, method: str) -> None:
     (tmp_path / "mp.py").write_text(MULTIPROCESSING)
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    tmp = short_tmp
     result = run(
         [sys.executable, "-m", "signalscope", "trace", "--no-children", "--capture-values", "-f", "json", "-o",
          str(tmp_path / "out.json"), "--", "mp.py", method],
