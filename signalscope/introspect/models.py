@@ -22,7 +22,8 @@ def scan_models() -> tuple[ModelRef, ...]:
     from django.db.models import CASCADE
 
     result = []
-    for model in apps.get_models(include_auto_created=True):
+    models = apps.get_models(include_auto_created=True)
+    for model in models:
         relations: list[tuple[str, str]] = []
         m2m: list[tuple[str, str]] = []
         cascades: set[str] = set()
@@ -52,9 +53,63 @@ def scan_models() -> tuple[ModelRef, ...]:
                 relations=tuple(sorted(relations)),
                 m2m=tuple(sorted(m2m)),
                 cascades=tuple(sorted(cascades)),
+                deletes=_deletes(model),
+                parents=tuple(p._meta.label for p, link in model._meta.concrete_model._meta.parents.items() if link),
+                generic=tuple(
+                    f.related_model._meta.label
+                    for f in model._meta.private_fields
+                    if hasattr(f, "bulk_related_objects") and isinstance(getattr(f, "related_model", None), type)
+                ),
+                managers=_managers(model),
+                is_auto_created=bool(model._meta.auto_created),
             )
         )
     return tuple(sorted(result))
+
+
+def _deletes(model: Any) -> tuple[tuple[str, str, str, bool], ...]:
+    """The reverse relations Django's Collector follows on delete, in its order (deletion's
+    get_candidate_relations_to_delete: hidden ones included)."""
+    found = []
+    for rel in model._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete and (rel.one_to_one or rel.one_to_many)):
+            continue
+        related = getattr(rel, "related_model", None)
+        if not isinstance(related, type):
+            continue
+        on_delete = rel.field.remote_field.on_delete
+        module = getattr(on_delete, "__module__", "")
+        name = getattr(on_delete, "__qualname__", repr(on_delete))
+        if module == "django.db.models.deletion":
+            # SET(value) returns a local function ("SET.<locals>.set_on_delete").
+            name = "SET" if name.startswith("SET.") else name
+        else:
+            name = f"{module}:{name}"
+        found.append((related._meta.label, rel.field.name, name, bool(rel.field.null)))
+    return tuple(found)
+
+
+def _managers(model: Any) -> tuple[tuple[str, str, str], ...]:
+    """The managers reachable by attribute: Options.managers, and class attributes that hold another
+    model's manager class (simple-history's HistoryDescriptor), read without running any descriptor."""
+    found = {}
+    for manager in model._meta.managers:
+        cls = type(manager)
+        found[manager.name] = (manager.name, model._meta.label, f"{cls.__module__}:{cls.__qualname__}")
+    for klass in reversed(model.__mro__):
+        for attr, value in vars(klass).items():
+            if attr in found or attr.startswith("__"):
+                continue
+            try:
+                fields = vars(value)
+            except TypeError:
+                continue
+            target, manager_class = fields.get("model"), fields.get("manager_class")
+            meta = getattr(target, "_meta", None) if isinstance(target, type) else None
+            if meta is None or not isinstance(manager_class, type) or target is model:
+                continue
+            found[attr] = (attr, meta.label, f"{manager_class.__module__}:{manager_class.__qualname__}")
+    return tuple(sorted(found.values()))
 
 
 def _accessor(field: Any) -> str | None:

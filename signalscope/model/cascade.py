@@ -23,6 +23,18 @@ class ModelRef:
     relations: tuple[tuple[str, str], ...] = ()  # (attribute, related model label): FKs, one-to-ones, reverses
     m2m: tuple[tuple[str, str], ...] = ()  # (attribute, through model label): both directions
     cascades: tuple[str, ...] = ()  # models deleted along with this one (on_delete=CASCADE)
+    # The relations Django's Collector follows when a row of this model is deleted, in the order it
+    # follows them (Options.get_fields order): (model holding the foreign key, its field name,
+    # on_delete's name: "CASCADE", "PROTECT", "RESTRICT", "SET_NULL", "SET_DEFAULT", "SET",
+    # "DO_NOTHING" or the function's path, whether the field is nullable).
+    deletes: tuple[tuple[str, str, str, bool], ...] = ()
+    parents: tuple[str, ...] = ()  # concrete multi-table parents, deleted with it (Options.parents order)
+    generic: tuple[str, ...] = ()  # models whose rows a GenericRelation deletes with it
+    # Managers a receiver can reach by attribute, on the class or an instance: (attribute, the model
+    # it manages, the manager's class path). Model.objects, and history-like descriptors whose
+    # manager serves another model (simple-history's ``history``: the Historical<Model>).
+    managers: tuple[tuple[str, str, str], ...] = ()
+    is_auto_created: bool = False  # an automatic many-to-many through model: Django sends it no delete signal
 
 
 #: What an effect does, as written in ``EffectRef.kind``.
@@ -54,8 +66,15 @@ class EffectRef:
     target: str | None
     signals: tuple[str, ...]
     text: str  # the source of the call, for people to read
-    via: str | None = None  # the project function it was found in, when not the receiver itself
+    via: str | None = None  # the function it was found in, when not the receiver itself
     note: str | None = None  # why nothing is sent, or why the target is unknown
+    # The sender this effect was read for: a receiver connected for several models is read once per
+    # model, with `instance` of that model. None: read without a sender, so it holds for every sender.
+    sender: str | None = None
+    # The condition on the signal's arguments it runs under, as Python: "created", "not created",
+    # "not raw", "update_fields" ... None: unconditional as far as the signal's arguments go.
+    condition: str | None = None
+    is_after_commit: bool = False  # inside transaction.on_commit(...): runs when the transaction commits
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -64,7 +83,12 @@ class ImpactNode:
 
     kinds: "signal" (label "post_save(auth.User)"), "receiver", "effect", and
     the leaves "cycle" (this signal and sender are already being handled
-    higher up: the cascade loops) and "depth" (the tree was cut at --depth).
+    higher up: the cascade loops), "depth" (the tree was cut at --depth),
+    "stop" (an ``on_delete=PROTECT``/``RESTRICT`` relation that makes the
+    delete raise, before anything is sent, when a row refers to the object),
+    "update" (a write that sends no signal: ``SET_NULL``, ``QuerySet.update()``)
+    and "skipped" (a receiver the action does not run: ``QuerySet.update()``
+    sends nothing).
     """
 
     kind: str
@@ -74,6 +98,8 @@ class ImpactNode:
     detail: str | None = None  # effect kind, receiver flags, or a note
     in_cycle: bool = False
     children: tuple[ImpactNode, ...] = ()
+    condition: str | None = None  # the condition it runs under ("created", "not raw", "rows refer to it")
+    is_after_commit: bool = False  # runs when the transaction commits, not at once
 
     def to_dict(self) -> dict[str, Any]:
         """Return the tree as JSON data, built with a stack rather than recursion (trees can be deep)."""
@@ -86,6 +112,8 @@ class ImpactNode:
                 "line": node.line,
                 "detail": node.detail,
                 "in_cycle": node.in_cycle,
+                "condition": node.condition,
+                "is_after_commit": node.is_after_commit,
                 "children": [],
             }
 
@@ -106,6 +134,9 @@ class CascadeMap:
     registry: SignalMap
     models: tuple[ModelRef, ...]
     effects: tuple[EffectRef, ...]
+    # Receivers whose code was not read, with why: "Django's own code", "compiled", "the standard
+    # library", "outside the project (--read project)", "no source". Their effects are unknown.
+    unread: tuple[tuple[str, str], ...] = ()
 
 
 def cascade_to_dict(cmap: CascadeMap) -> dict[str, Any]:
@@ -120,6 +151,11 @@ def cascade_to_dict(cmap: CascadeMap) -> dict[str, Any]:
             "relations": [list(r) for r in m.relations],
             "m2m": [list(r) for r in m.m2m],
             "cascades": list(m.cascades),
+            "deletes": [list(d) for d in m.deletes],
+            "parents": list(m.parents),
+            "generic": list(m.generic),
+            "managers": [list(x) for x in m.managers],
+            "is_auto_created": m.is_auto_created,
         }
         for m in cmap.models
     ]
@@ -134,9 +170,13 @@ def cascade_to_dict(cmap: CascadeMap) -> dict[str, Any]:
             "text": e.text,
             "via": e.via,
             "note": e.note,
+            "sender": e.sender,
+            "condition": e.condition,
+            "is_after_commit": e.is_after_commit,
         }
         for e in cmap.effects
     ]
+    data["unread"] = [list(u) for u in cmap.unread]
     return data
 
 
@@ -157,6 +197,11 @@ def cascade_from_dict(data: dict[str, Any]) -> CascadeMap:
                 relations=tuple((a, b) for a, b in m["relations"]),
                 m2m=tuple((a, b) for a, b in m["m2m"]),
                 cascades=tuple(m["cascades"]),
+                deletes=tuple((a, b, c, bool(d)) for a, b, c, d in m["deletes"]),
+                parents=tuple(m["parents"]),
+                generic=tuple(m["generic"]),
+                managers=tuple((a, b, c) for a, b, c in m["managers"]),
+                is_auto_created=m["is_auto_created"],
             )
             for m in data["models"]
         ),
@@ -171,7 +216,11 @@ def cascade_from_dict(data: dict[str, Any]) -> CascadeMap:
                 text=e["text"],
                 via=e["via"],
                 note=e["note"],
+                sender=e["sender"],
+                condition=e["condition"],
+                is_after_commit=e["is_after_commit"],
             )
             for e in data["effects"]
         ),
+        unread=tuple((a, b) for a, b in data["unread"]),
     )

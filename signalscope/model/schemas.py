@@ -12,9 +12,9 @@ __all__ = ["CASCADE", "CHECK", "DIFF", "GRAPH", "IMPACT", "PYTEST_TRACE", "REGIS
 #: `signalscope list --json`: the registry (model.to_dict, model.dumps).
 REGISTRY = 1
 #: The registry plus the models and what receivers write (model.cascade.cascade_to_dict).
-CASCADE = 1
+CASCADE = 2
 #: `signalscope impact --format json`: one model action's impact tree.
-IMPACT = 1
+IMPACT = 2
 #: `signalscope graph --format json`: networkx node-link data of the dependency graph.
 GRAPH = 1
 #: `signalscope trace`: the trace JSON, each JSON line's events, and the Chrome format's ``otherData``.
@@ -31,8 +31,17 @@ PYTEST_TRACE = 1
 #: Every schema: name -> (current version, its history, oldest first).
 SCHEMAS: dict[str, tuple[int, str]] = {
     "registry": (REGISTRY, "1: first release (0.1)"),
-    "cascade": (CASCADE, "1: first release (0.1)"),
-    "impact": (IMPACT, "1: first release (0.1)"),
+    "cascade": (
+        CASCADE,
+        "1: first release (0.1); 2: each model's deletes, parents, generic relations, managers and "
+        "is_auto_created; each effect's sender, condition and is_after_commit; unread receivers (0.2)",
+    ),
+    "impact": (
+        IMPACT,
+        "1: first release (0.1); 2: each node's condition and is_after_commit; the kinds stop, update "
+        "and skipped; delete in Django's Collector order; actions m2m-add/-remove/-clear and "
+        "bulk_create; the impact of a signal (0.2)",
+    ),
     "graph": (GRAPH, "1: first release (0.1)"),
     "trace": (
         TRACE,
