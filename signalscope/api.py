@@ -287,7 +287,7 @@ class Session:
 
         Raises UsageError for an unknown action, UnknownName for an unknown model.
         """
-        from .graph.queries import check_action, impact
+        from .graph.impact import check_action, impact
         from .model.results import Impact
 
         tree = impact(self.cascade(follow_calls), model, check_action(action), depth=depth)
@@ -295,7 +295,7 @@ class Session:
 
     def impacts(self, *, follow_calls: int = FOLLOW_CALLS, depth: int = 8) -> dict[str, dict[str, ImpactNode]]:
         """`impact` for create, save and delete of every model a receiver listens to: model -> action -> tree."""
-        from .graph.queries import impact_all
+        from .graph.impact import impact_all
 
         return impact_all(self.cascade(follow_calls), depth=depth)
 

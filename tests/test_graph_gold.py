@@ -13,7 +13,7 @@ from goldtest import GOLD, compare_gold
 from helpers import FIXTURES, python_snippet
 
 from signalscope.graph.build import build_graph
-from signalscope.graph.queries import impact
+from signalscope.graph.impact import impact
 from signalscope.model import CascadeMap, cascade_from_dict
 from signalscope.render.dot import render_dot
 from signalscope.render.graphdata import render_graph_json, render_graphml

@@ -16,7 +16,7 @@ from goldtest import GOLD
 import signalscope
 from signalscope.errors import IntrospectionError, MissingExtra, UnknownFormat, UsageError
 from signalscope.graph.build import build_graph
-from signalscope.graph.queries import impact
+from signalscope.graph.impact import impact
 from signalscope.model import SignalMap, cascade_from_dict, loads
 from signalscope.model.cascade import CascadeMap
 from signalscope.model.check import Finding

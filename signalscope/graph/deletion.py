@@ -75,8 +75,8 @@ class DeletionIndex:
             found = self._cache[model] = collect(model, self)
         return found
 
-    def can_fast_delete(self, label: str, from_field: str | None = None) -> bool:
-        """Return whether the Collector deletes `label`'s rows with one query and no signal (Collector.can_fast_delete)."""
+    def can_fast_delete(self, label: str) -> bool:
+        """Return whether the Collector deletes `label`'s rows in one query, with no signal (can_fast_delete)."""
         ref = self.models.get(label)
         if ref is None or self.is_listened(label):
             return False
@@ -134,7 +134,7 @@ def collect(model: str, index: DeletionIndex) -> Deletion:
 
 
 def _sort(data: list[str], dependencies: dict[str, set[str]]) -> list[str]:
-    """Order `data` as Collector.sort does: each model once the models it depends on are placed; unchanged on a cycle."""
+    """Order `data` as Collector.sort does: each model once those it depends on are placed; kept on a cycle."""
     placed: list[str] = []
     done: set[str] = set()
     while len(placed) < len(data):

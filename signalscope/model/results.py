@@ -17,7 +17,7 @@ __all__ = ["Impact", "ReportData"]
 class Impact:
     """What runs, in order, when `action` is done to `model`: `impact`'s answer."""
 
-    action: str  # one of graph.queries.ACTIONS
+    action: str  # one of graph.impact.ACTIONS
     model: str  # the model's label as the project spells it
     tree: ImpactNode
 
