@@ -214,7 +214,7 @@ def test_impact_marks_the_loop_and_json() -> None:
     assert "→ update inventory.StockMovement: QuerySet.update() sends no pre_save/post_save" in text
     assert "(in inventory.receivers:_recount)" in text
     data = signalscope("impact", "billing.Payment", "--project", CASCADE, "--json").json()
-    assert (data["schema"], data["model"], data["action"]) == (1, "billing.Payment", "save")
+    assert (data["schema"], data["model"], data["action"]) == (2, "billing.Payment", "save")
     assert [c["label"] for c in data["tree"]["children"]] == ["pre_save(billing.Payment)", "post_save(billing.Payment)"]
 
 
