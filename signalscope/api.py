@@ -47,6 +47,16 @@ __all__ = [
 
 #: How many calls deep receivers' calls into the project's own functions are read, unless told.
 FOLLOW_CALLS = 2
+#: What receivers' code is read by default (``--read``): the project's and installed packages', not Django's.
+READ = "site-packages"
+
+
+def _check_read(read: str) -> str:
+    from .introspect.project import READ_CHOICES
+
+    if read not in READ_CHOICES:
+        raise UsageError(f"Unknown --read {read!r}.", hint=f"Choose one of {', '.join(READ_CHOICES)}.")
+    return read
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +158,7 @@ class Session:
         self._registry: SignalMap | None = None
         self._wrapped: dict[Connection, tuple[ReceiverRef, ...]] | None = None
         self._relations: tuple[ModelRef, ...] | None = None
-        self._effects: dict[int, CascadeMap] = {}
+        self._effects: dict[tuple[int, str], CascadeMap] = {}
         self._graphs: dict[tuple[int, bool], nx.MultiDiGraph] = {}
 
     @classmethod
@@ -206,28 +216,46 @@ class Session:
             self._relations = scan_models()
         return self._relations
 
-    def cascade(self, follow_calls: int = FOLLOW_CALLS) -> CascadeMap:
+    def cascade(self, follow_calls: int = FOLLOW_CALLS, read: str = READ) -> CascadeMap:
         """The registry with what each receiver's code writes, read `follow_calls` calls deep (graph.effects).
 
-        Only the project's own modules are read, with `ast`: nothing is imported or run.
+        `read` is what may be read (introspect.project.READ_CHOICES): the
+        project's own modules, installed packages' too (the default), or
+        Django's as well. Code is read with `ast`: nothing is imported or run.
+        Raises UsageError for an unknown `read`.
         """
-        cmap = self._effects.get(follow_calls)
+        key = (follow_calls, _check_read(read))
+        cmap = self._effects.get(key)
         if cmap is None:
             from .graph.effects import scan_effects
-            from .introspect.project import project_modules, user_model_label
+            from .introspect.project import model_settings, readable_modules, user_model_label
+            from .introspect.receivers import receiver_bindings
             from .model.cascade import CascadeMap
 
             registry = self.registry
+            modules, left_out = readable_modules(self.project, read)
+            unread: dict[str, str] = {}
+            for conn in registry.connections:
+                module = conn.receiver.path.partition(":")[0]
+                if conn.receiver.kind == "builtin":
+                    unread[conn.receiver.path] = "built in: no Python source"
+                elif module not in modules:
+                    unread[conn.receiver.path] = left_out.get(module, "its module is not imported")
             effects = scan_effects(
                 registry.connections,
-                modules=project_modules(self.project),
+                modules=modules,
                 models=self.relations,
                 signals=[s.path for s in registry.signals],
                 user_model=user_model_label(self.relations),
                 depth=follow_calls,
                 relpath=self.project.relpath,
+                bindings=receiver_bindings(self.project),
+                settings=model_settings(self.relations),
+                unread=unread,
             )
-            cmap = self._effects[follow_calls] = CascadeMap(registry=registry, models=self.relations, effects=effects)
+            cmap = self._effects[key] = CascadeMap(
+                registry=registry, models=self.relations, effects=effects, unread=tuple(sorted(unread.items()))
+            )
         return cmap
 
     @property
@@ -282,22 +310,54 @@ class Session:
             cascade=cascade,
         )
 
-    def impact(self, model: str, action: str = "save", *, depth: int = 8, follow_calls: int = FOLLOW_CALLS) -> Impact:
-        """Return what runs, in order, when `action` is done to `model`.
+    def impact(
+        self,
+        model: str | None = None,
+        action: str = "save",
+        *,
+        signal: str | None = None,
+        sender: str | None = None,
+        depth: int = 8,
+        follow_calls: int = FOLLOW_CALLS,
+        read: str = READ,
+    ) -> Impact:
+        """Return what runs, in order, when `action` is done to `model`, or when `signal` is sent by `sender`.
 
-        Raises UsageError for an unknown action, UnknownName for an unknown model.
+        `signal` is a signal's path or its unique name, `sender` a model label
+        (None: any sender); give either `model` or `signal`. `read` is as for
+        `cascade`.
+
+        Raises UsageError for an unknown action or both or neither of model
+        and signal, UnknownName for an unknown model or signal.
         """
-        from .graph.impact import check_action, impact
+        from .graph.impact import check_action, impact, impact_signal
         from .model.results import Impact
 
-        tree = impact(self.cascade(follow_calls), model, check_action(action), depth=depth)
-        return Impact(action=action, model=model, tree=tree)
+        if (model is None) == (signal is None):
+            raise UsageError(
+                "Give a model or --signal, not both." if model else "Give a model, or --signal.",
+                hint="signalscope impact auth.User --action create; signalscope impact --signal NAME --sender LABEL",
+            )
+        cmap = self.cascade(follow_calls, read)
+        if signal is not None:
+            tree = impact_signal(cmap, signal, sender, depth=depth)
+            path = tree.children[0].detail if tree.children else signal
+            sent_by = tree.label.rpartition("(")[2].rstrip(")")
+            return Impact(action="send", model=None if sender is None else sent_by, tree=tree, signal=path)
+        if sender is not None:
+            raise UsageError("--sender goes with --signal.", hint="For a model's own writes, give the model.")
+        assert model is not None
+        tree = impact(cmap, model, check_action(action), depth=depth)
+        label = tree.label.partition(" ")[2]
+        return Impact(action=action, model=label, tree=tree)
 
-    def impacts(self, *, follow_calls: int = FOLLOW_CALLS, depth: int = 8) -> dict[str, dict[str, ImpactNode]]:
+    def impacts(
+        self, *, follow_calls: int = FOLLOW_CALLS, depth: int = 8, read: str = READ
+    ) -> dict[str, dict[str, ImpactNode]]:
         """`impact` for create, save and delete of every model a receiver listens to: model -> action -> tree."""
         from .graph.impact import impact_all
 
-        return impact_all(self.cascade(follow_calls), depth=depth)
+        return impact_all(self.cascade(follow_calls, read), depth=depth)
 
     def check(
         self, *, select: Iterable[str] = (), ignore: Iterable[str] = (), follow_calls: int = FOLLOW_CALLS

@@ -58,9 +58,11 @@ class FakeSession:
     def graph(self, *args: Any, **kwargs: Any) -> Any:
         return self._answer("graph", nx.MultiDiGraph(), *args, **kwargs)
 
-    def impact(self, model: str, action: str, **kwargs: Any) -> Impact:
+    def impact(self, model: str | None, action: str, **kwargs: Any) -> Impact:
         self.calls.append(("impact", (model, action), kwargs))
-        return Impact(action=action, model=model, tree=ImpactNode("root", model))
+        if kwargs.get("signal"):
+            return Impact(action="send", model=kwargs["sender"], tree=ImpactNode("root", "send"), signal=kwargs["signal"])
+        return Impact(action=action, model=model, tree=ImpactNode("root", model or ""))
 
     def check(self, *args: Any, **kwargs: Any) -> list[Finding]:
         return self._answer("check", [], *args, **kwargs)
@@ -140,11 +142,20 @@ def test_graph_options(session: type[FakeSession], tmp_path: Path) -> None:
 
 def test_impact_options(session: type[FakeSession]) -> None:
     assert invoke("impact", "auth.User").exit_code == 0
-    assert work(session.calls) == [("impact", ("auth.User", "save"), {"depth": 8, "follow_calls": 2})]
+    defaults = {"signal": None, "sender": None, "depth": 8, "follow_calls": 2, "read": "site-packages"}
+    assert work(session.calls) == [("impact", ("auth.User", "save"), defaults)]
     session.calls.clear()
-    result = invoke("impact", "auth.User", "-a", "create", "--depth", "2", "--follow-calls", "0", "--json")
-    assert work(session.calls) == [("impact", ("auth.User", "create"), {"depth": 2, "follow_calls": 0})]
+    result = invoke(
+        "impact", "auth.User", "-a", "create", "--depth", "2", "--follow-calls", "0", "--read", "project", "--json"
+    )
+    options = {**defaults, "depth": 2, "follow_calls": 0, "read": "project"}
+    assert work(session.calls) == [("impact", ("auth.User", "create"), options)]
     assert '"action": "create"' in result.stdout and '"model": "auth.User"' in result.stdout
+    session.calls.clear()
+    result = invoke("impact", "--signal", "shop.signals:order_placed", "--sender", "shop.Order", "--json")
+    options = {**defaults, "signal": "shop.signals:order_placed", "sender": "shop.Order"}
+    assert work(session.calls) == [("impact", (None, "save"), options)]
+    assert '"action": "send"' in result.stdout and '"signal": "shop.signals:order_placed"' in result.stdout
 
 
 def test_check_options_and_exit_codes(session: type[FakeSession], tmp_path: Path) -> None:
@@ -302,7 +313,7 @@ def test_output_options_reach_the_renderer(
     assert rendered == [
         ("list", "tree", {}),
         ("graph", "mermaid", {"rankdir": "BT", "cluster_by_app": True}),
-        ("impact", "text", {"model": "a.B", "action": "delete"}),
+        ("impact", "text", {"model": "a.B", "action": "delete", "signal": None}),
         ("check", "sarif", {}),
         ("trace", "summary", {"slow_ms": 5.0, "unheard": True, "pid": os.getpid()}),
         ("report", "html", {}),

@@ -17,7 +17,7 @@ from ..render.registry import get, render
 from .console import error, progress, use_color, width, write_output, write_stdout
 from .examples import EXAMPLES
 from .main import exit_as_program
-from .options import FILTER_PANEL, FollowCalls, Output, SignalOption, format_option
+from .options import FILTER_PANEL, FollowCalls, Output, Read, SignalOption, format_option
 from .options import command as _command
 
 if TYPE_CHECKING:
@@ -142,29 +142,69 @@ def graph_command(
     write_output(output, render("graph", chosen, graph, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app))
 
 
+def _complete_action(incomplete: str) -> list[str]:
+    from ..graph.impact import ACTIONS
+
+    return [a for a in ACTIONS if a.startswith(incomplete)]
+
+
 @command("impact", epilog=EXAMPLES["impact"])
 def impact_command(
     where: ProjectOptions,
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="The model written: app_label.ModelName.")],
+    model: Annotated[
+        Optional[str], typer.Argument(metavar="[MODEL]", help="The model written: app_label.ModelName.")
+    ] = None,
     action: Annotated[
-        str, typer.Option("--action", "-a", metavar="ACTION", help="create, save, update, delete or m2m.")
+        str,
+        typer.Option(
+            "--action",
+            "-a",
+            metavar="ACTION",
+            help="create, save (an existing row), delete, m2m-add, m2m-remove, m2m-clear, "
+            "update (QuerySet.update()) or bulk_create.",
+            autocompletion=_complete_action,
+        ),
     ] = "save",
+    signal: Annotated[
+        Optional[str],
+        typer.Option("--signal", metavar="PATH_OR_NAME", help="Instead of a model: what sending this signal sets off."),
+    ] = None,
+    sender: Annotated[
+        Optional[str], typer.Option("--sender", metavar="LABEL", help="With --signal: the model that sends it.")
+    ] = None,
     depth: Annotated[int, typer.Option("--depth", min=0, metavar="N", help="Follow cascades N receivers deep.")] = 8,
     follow_calls: FollowCalls = 2,
+    read: Read = "site-packages",
     as_json: Annotated[bool, typer.Option("--json", help="Print the tree as JSON.")] = False,
 ) -> None:
-    """Show everything that runs, in Django's order, when a model is written.
+    """Show everything that runs, in Django's order, when a model is written or a signal is sent.
 
     Each signal lists its receivers in call order, each receiver what its
-    code writes (read, not run), and each write the signals it sends in
-    turn. Loops are marked; update() and bulk_create(), which send nothing,
-    are shown as such.
+    code writes (read, not run: installed apps' code too, Django's with
+    --read all), and each write the signals it sends in turn. Writes carry
+    their condition (if created, if not raw) and on_commit() effects are
+    marked; deletes follow Django's Collector: dependents first, PROTECT
+    stops it. Loops are marked; update() and bulk_create(), which send
+    nothing, are shown as such.
     """
     with progress(LOADING):
-        found = open_session(where).impact(model, action, depth=depth, follow_calls=follow_calls)
+        found = open_session(where).impact(
+            model, action, signal=signal, sender=sender, depth=depth, follow_calls=follow_calls, read=read
+        )
     fmt = "json" if as_json else "text"
     color = use_color(sys.stdout)
-    write_stdout(render("impact", fmt, found.tree, model=found.model, action=found.action, color=color, width=width()))
+    write_stdout(
+        render(
+            "impact",
+            fmt,
+            found.tree,
+            model=found.model,
+            action=found.action,
+            signal=found.signal,
+            color=color,
+            width=width(),
+        )
+    )
 
 
 @command("debug", epilog=EXAMPLES["debug"])

@@ -38,6 +38,10 @@ else DOT. svg and png need Graphviz's dot program.
   signalscope impact billing.Payment --action save --depth 4
 
   signalscope impact orders.Order --action delete --json
+
+  signalscope impact --signal orders.signals:order_placed --sender orders.Order
+
+  signalscope impact shop.Product --action m2m-add --read project
 """,
     "debug": """\
 [bold]Examples[/bold]

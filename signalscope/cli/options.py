@@ -124,7 +124,23 @@ FollowCalls = Annotated[
         "--follow-calls",
         min=0,
         metavar="N",
-        help="Read into the project's own functions that receivers call, N calls deep.",
+        help="Read into the functions that receivers call, N calls deep.",
+    ),
+]
+
+
+def _complete_read(incomplete: str) -> list[str]:
+    return [c for c in ("project", "site-packages", "all") if c.startswith(incomplete)]
+
+
+Read = Annotated[
+    str,
+    typer.Option(
+        "--read",
+        metavar="WHAT",
+        help="Whose receivers' code to read: project (yours only), site-packages (installed apps' too) "
+        "or all (Django's as well).",
+        autocompletion=_complete_read,
     ),
 ]
 Output = Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (- for stdout).")]

@@ -115,8 +115,10 @@ def collect(model: str, index: DeletionIndex) -> Deletion:
             later.append((parent, label, False, False, True, f"{label} (its parent)"))
         if collect_related:
             for related, field, on_delete, null in ref.deletes:
-                if on_delete == "DO_NOTHING" or index.can_fast_delete(related):
+                if on_delete == "DO_NOTHING":
                     continue
+                if on_delete == "CASCADE" and index.can_fast_delete(related):
+                    continue  # one DELETE query, no signal (only a CASCADE relation is fast deleted)
                 if on_delete == "CASCADE":
                     later.append((related, label, null, True, False, f"{related}.{field}"))
                 elif on_delete in ("PROTECT", "RESTRICT"):

@@ -1,35 +1,57 @@
-"""What runs, in Django's order, when a model is written or a signal sent: the impact tree."""
+"""What runs, in Django's order, when a model is written or a signal sent: the impact tree.
+
+The tree is read from the registry and the effects of receivers' code; it is
+an over-approximation where code has conditions that can't be read (every
+branch is kept), and exact where they can: a write under ``if created:`` is
+in the tree of a create and not of a save. Django's own semantics decide the
+top of the tree:
+
+- create: ``pre_init``/``post_init`` (the object is made), ``pre_save``,
+  ``post_save`` with ``created=True``;
+- save (an existing row): ``pre_save``, ``post_save`` with ``created=False``;
+- delete: Django's Collector (graph.deletion): a PROTECT/RESTRICT relation
+  stops the delete before anything is sent; every collected model's
+  ``pre_delete``, dependents first, then the SET_NULL/SET_DEFAULT updates,
+  then every ``post_delete``, in the same order;
+- m2m-add/-remove/-clear: ``m2m_changed`` with ``pre_*`` then ``post_*``, for
+  each many-to-many relation of the model, with its through model as sender;
+- update (``QuerySet.update()``) and bulk_create: nothing is sent; the
+  receivers of ``pre_save``/``post_save`` that therefore don't run are listed.
+"""
 
 from __future__ import annotations
 
+import ast
+import re
 from collections import defaultdict
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from ..errors import UnknownName, UsageError
 from ..model import Connection, call_order_for_sender
 from ..model.cascade import CascadeMap, EffectRef, ImpactNode
-from .build import cascade_index, deleted_with, expand_deletes
-from .effects import DELETE_SIGNALS, M2M_SIGNALS, SAVE_SIGNALS
+from .deletion import DeletionIndex
+from .effects import DELETE_SIGNALS, INIT_SIGNALS, M2M_SIGNALS, SAVE_SIGNALS
 
-__all__ = ["ACTIONS", "check_action", "impact", "impact_all"]
+__all__ = ["ACTIONS", "check_action", "impact", "impact_all", "impact_signal"]
 
-_S = "django.db.models.signals:"
-ACTIONS = ("create", "save", "update", "delete", "m2m")
+ACTIONS = ("create", "save", "delete", "m2m-add", "m2m-remove", "m2m-clear", "update", "bulk_create")
+
+_PRE_SAVE, _POST_SAVE = SAVE_SIGNALS
+_M2M = M2M_SIGNALS[0]
+_M2M_METHOD = re.compile(r"\.(add|remove|set|clear)\(")
+
+# A (signal, sender) state and the arguments it is known to be sent with.
+_Args = tuple[tuple[str, Any], ...]
 
 
-def _steps(cmap: CascadeMap, model: str, action: str) -> list[tuple[str, str]]:
-    """Return the (signal, sender) pairs Django sends, in order, for `action` on `model`."""
-    if action == "create":
-        return [(_S + "pre_init", model), (_S + "post_init", model), *((s, model) for s in SAVE_SIGNALS)]
-    if action in ("save", "update"):
-        return [(s, model) for s in SAVE_SIGNALS]
-    if action == "delete":
-        # Django's Collector sends pre_delete for every collected row, deletes, then
-        # sends post_delete: the model's rows, then those cascaded.
-        deleted = [model, *deleted_with(model, cascade_index(cmap))]
-        return [(DELETE_SIGNALS[0], m) for m in deleted] + [(DELETE_SIGNALS[1], m) for m in deleted]
-    ref = next(m for m in cmap.models if m.label == model)
-    return [(M2M_SIGNALS[0], through) for _attr, through in ref.m2m]
+@dataclass(frozen=True, slots=True)
+class _Send:
+    signal: str
+    sender: str | None
+    args: _Args = ()  # what the signal is known to be sent with: (("created", True),)
+    condition: str | None = None  # when it is sent at all ("rows of store.Order refer to it")
 
 
 _Path = tuple[tuple[str, str | None], ...]  # the (signal, sender) states being handled above a node
@@ -56,77 +78,180 @@ def _build(root: _Builder) -> ImpactNode:
                 return made
 
 
-def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> ImpactNode:
-    """Return the tree of what runs when `action` is done to `model`, in Django's call order.
+def evaluate(condition: str, args: Mapping[str, Any]) -> bool | None:
+    """Return whether `condition` (Python, on signal argument names) holds with `args`; None when unknown.
 
-    Each signal lists the receivers that run for that sender (any-sender
-    ones included) in call order; each receiver its effects; each effect
-    the signals it sends, recursively, `depth` levels of receivers deep. A
-    (signal, sender) already being handled higher up is a "cycle" leaf.
-
-    Raises UnknownName for a model that is not installed.
+    Three-valued: a name not in `args` is unknown, and ``created and x``
+    is False when created is False whatever x is.
     """
-    labels = {m.label.lower(): m.label for m in cmap.models}
-    if model.lower() not in labels:
-        raise UnknownName("model", model, list(labels.values()))
-    model = labels[model.lower()]
-    by_signal: dict[str, list[Connection]] = defaultdict(list)
-    for conn in cmap.registry.connections:
-        if not conn.is_pending and not conn.is_dead:
-            by_signal[conn.signal].append(conn)
-    effects: dict[str, list[EffectRef]] = defaultdict(list)
-    for effect in cmap.effects:
-        effects[effect.receiver].append(effect)
-    names = {s.path: s.name for s in cmap.registry.signals}
-    cascades = cascade_index(cmap)
+    try:
+        tree = ast.parse(condition, mode="eval").body
+    except SyntaxError:
+        return None
+    return _truth(tree, args)
 
-    # Each builder is a generator that yields the builders of its children and
-    # is sent their nodes back: _build runs them on a stack of its own, so a
-    # cascade hundreds of receivers deep needs no Python call stack.
-    def state(signal: str, sender: str, path: _Path, level: int) -> _Builder:
-        label = f"{names.get(signal, signal.rpartition(':')[2])}({sender})"
-        conns = [c for c in by_signal.get(signal, ()) if c.sender.is_any or c.sender.label == sender]
+
+def _value(node: ast.expr, args: Mapping[str, Any]) -> tuple[bool, Any]:
+    """Return (known, value) of `node`."""
+    if isinstance(node, ast.Constant):
+        return True, node.value
+    if isinstance(node, ast.Name) and node.id in args:
+        return True, args[node.id]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        items = [_value(e, args) for e in node.elts]
+        if all(known for known, _v in items):
+            return True, [v for _k, v in items]
+    return False, None
+
+
+def _truth(node: ast.expr, args: Mapping[str, Any]) -> bool | None:
+    if isinstance(node, ast.BoolOp):
+        results = [_truth(v, args) for v in node.values]
+        if isinstance(node.op, ast.And):
+            return False if False in results else (True if all(r is True for r in results) else None)
+        return True if True in results else (False if all(r is False for r in results) else None)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _truth(node.operand, args)
+        return None if inner is None else not inner
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        (left_known, left), (right_known, right) = _value(node.left, args), _value(node.comparators[0], args)
+        if not (left_known and right_known):
+            return None
+        op = node.ops[0]
+        try:
+            if isinstance(op, ast.Eq):
+                return bool(left == right)
+            if isinstance(op, ast.NotEq):
+                return bool(left != right)
+            if isinstance(op, ast.Is):
+                return left is right or (left is None and right is None)
+            if isinstance(op, ast.IsNot):
+                return not (left is right or (left is None and right is None))
+            if isinstance(op, ast.In):
+                return bool(left in right)
+            if isinstance(op, ast.NotIn):
+                return bool(left not in right)
+        except TypeError:
+            return None
+        return None
+    known, value = _value(node, args)
+    return bool(value) if known else None
+
+
+class _Impact:
+    """The registry and effects of one CascadeMap, indexed for impact trees."""
+
+    def __init__(self, cmap: CascadeMap, depth: int) -> None:
+        self.cmap = cmap
+        self.depth = depth
+        self.by_signal: dict[str, list[Connection]] = defaultdict(list)
+        for conn in cmap.registry.connections:
+            if not conn.is_pending and not conn.is_dead:
+                self.by_signal[conn.signal].append(conn)
+        self.effects: dict[tuple[str, str | None], list[EffectRef]] = defaultdict(list)
+        for effect in cmap.effects:
+            self.effects[(effect.receiver, effect.sender)].append(effect)
+        for found in self.effects.values():
+            found.sort(key=lambda e: e.step)  # the order the receiver runs them
+        self.names = {s.path: s.name for s in cmap.registry.signals}
+        self.unread = dict(cmap.unread)
+        listened = {
+            c.sender.label for signal in DELETE_SIGNALS for c in self.by_signal.get(signal, ()) if not c.sender.is_any
+        }
+        anyone = any(c.sender.is_any for signal in DELETE_SIGNALS for c in self.by_signal.get(signal, ()))
+        self.deletions = DeletionIndex(cmap.models, lambda label: anyone or label in listened)
+        self.models = {m.label: m for m in cmap.models}
+
+    def name(self, signal: str) -> str:
+        return self.names.get(signal, signal.rpartition(":")[2])
+
+    def receivers(self, signal: str, sender: str | None) -> list[Connection]:
+        conns = self.by_signal.get(signal, ())
+        if sender is None:
+            return call_order_for_sender([c for c in conns if c.sender.is_any])
+        return call_order_for_sender([c for c in conns if c.sender.is_any or c.sender.label == sender])
+
+    def effects_of(self, conn: Connection, sender: str | None) -> list[EffectRef]:
+        """The effects of `conn`'s receiver when it runs for `sender`: read for that sender, or for all."""
+        path = conn.receiver.path
+        found = self.effects.get((path, sender), []) if sender is not None else []
+        return found or self.effects.get((path, None), [])
+
+    # -- what an effect sends ---------------------------------------------
+    def sends_of(self, effect: EffectRef) -> list[_Send]:
+        target = effect.target
+        if effect.kind == "delete" and target:
+            deletion = self.deletions.deletion(target)
+            return [
+                _Send(signal, label, (), None if label == target else _cascaded(deletion.why.get(label)))
+                for signal, label in deletion.sends()
+            ]
+        if effect.kind == "m2m" and target:
+            method = _M2M_METHOD.search(effect.text)
+            verb = method.group(1) if method else None
+            if verb in ("add", "remove", "clear"):
+                return [_Send(_M2M, target, (("action", f"{when}_{verb}"),)) for when in ("pre", "post")]
+            return [_Send(_M2M, target)]
+        if effect.kind == "create":
+            return [
+                _Send(
+                    signal, target, (("created", True), ("raw", False)) if signal == _POST_SAVE else (("raw", False),)
+                )
+                for signal in effect.signals
+            ]
+        if effect.kind == "save":
+            return [_Send(signal, target, (("raw", False),)) for signal in effect.signals]
+        return [_Send(signal, target) for signal in effect.signals]
+
+    # -- the tree ---------------------------------------------------------
+    def state(self, send: _Send, path: _Path, level: int) -> _Builder:
+        label = f"{self.name(send.signal)}({send.sender if send.sender is not None else '<unknown sender>'})"
+        args = dict(send.args)
         children = []
-        for c in call_order_for_sender(conns):
-            children.append((yield receiver(c, (*path, (signal, sender)), level)))
-        return ImpactNode(kind="signal", label=label, detail=signal, children=tuple(children))
+        for conn in self.receivers(send.signal, send.sender):
+            children.append((yield self.receiver(conn, send.sender, args, (*path, (send.signal, send.sender)), level)))
+        return ImpactNode(
+            kind="signal",
+            label=label,
+            detail=send.signal,
+            children=tuple(children),
+            condition=_join(send.condition, _describe(send.args)),
+        )
 
-    def receiver(conn: Connection, path: _Path, level: int) -> _Builder:
+    def receiver(
+        self, conn: Connection, sender: str | None, args: Mapping[str, Any], path: _Path, level: int
+    ) -> _Builder:
         ref = conn.receiver
         kids = []
-        for e in effects.get(ref.path, ()):
-            kids.append((yield effect_node(e, path, level)))
+        for effect in self.effects_of(conn, sender):
+            holds = evaluate(effect.condition, args) if effect.condition else True
+            if holds is False:
+                continue  # under create, `if not created:` does not run
+            kids.append((yield self.effect(effect, None if holds else effect.condition, path, level)))
+        flags = ["async"] if ref.is_async else []
+        why = self.unread.get(ref.path)
+        if why is not None:
+            flags.append(f"not read: {why}")
         return ImpactNode(
             kind="receiver",
             label=ref.path,
             file=ref.file,
             line=ref.line,
-            detail="async" if ref.is_async else None,
+            detail="; ".join(flags) or None,
             in_cycle=any(k.in_cycle for k in kids),
             children=tuple(kids),
         )
 
-    def effect_node(effect: EffectRef, path: _Path, level: int) -> _Builder:
+    def effect(self, effect: EffectRef, condition: str | None, path: _Path, level: int) -> _Builder:
         kids: list[ImpactNode] = []
-        for signal, sender in expand_deletes(effect, cascades):
-            sender_label = "<unknown sender>" if sender is None else sender
-            if (signal, sender) in path:
-                name = names.get(signal, signal.rpartition(":")[2])
-                kids.append(
-                    ImpactNode(kind="cycle", label=f"{name}({sender_label})", detail="already running above: loops")
-                )
+        for send in self.sends_of(effect):
+            if (send.signal, send.sender) in path:
+                label = f"{self.name(send.signal)}({send.sender if send.sender is not None else '<unknown sender>'})"
+                kids.append(ImpactNode(kind="cycle", label=label, detail="already running above: loops"))
             elif level <= 0:
-                kids.append(ImpactNode(kind="depth", label=f"... (--depth {depth} reached)"))
-            elif sender is None:
-                conns = [c for c in by_signal.get(signal, ()) if c.sender.is_any]
-                label = f"{names.get(signal, signal.rpartition(':')[2])}({sender_label})"
-                grand = []
-                for c in call_order_for_sender(conns):
-                    grand.append((yield receiver(c, (*path, (signal, None)), level - 1)))
-                if grand:
-                    kids.append(ImpactNode(kind="signal", label=label, detail=signal, children=tuple(grand)))
+                kids.append(ImpactNode(kind="depth", label=f"... (--depth {self.depth} reached)"))
             else:
-                nested = yield state(signal, sender, path, level - 1)
+                nested = yield self.state(send, path, level - 1)
                 if nested.children:  # below the top, a signal nothing listens to is noise
                     kids.append(nested)
         detail = effect.kind if effect.target is None else f"{effect.kind} {effect.target}"
@@ -134,6 +259,8 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
             detail += f": {effect.note}"
         if effect.via:
             detail += f" (in {effect.via})"
+        if effect.is_after_commit:
+            detail += " [after commit: at once outside a transaction]"
         return ImpactNode(
             kind="effect",
             label=effect.text,
@@ -142,11 +269,132 @@ def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> Impa
             detail=detail,
             in_cycle=any(k.kind == "cycle" or k.in_cycle for k in kids),
             children=tuple(kids),
+            condition=condition,
+            is_after_commit=effect.is_after_commit,
         )
 
-    steps = _steps(cmap, model, action)
-    top = tuple(_build(state(signal, sender, (), depth)) for signal, sender in steps)
-    return ImpactNode(kind="action", label=f"{action} {model}", children=top)
+    def top(self, send: _Send) -> ImpactNode:
+        return _build(self.state(send, (), self.depth))
+
+    def skipped(self, model: str, why: str) -> list[ImpactNode]:
+        """The save receivers of `model` that an action sending nothing does not run."""
+        found = []
+        for signal in SAVE_SIGNALS:
+            for conn in self.receivers(signal, model):
+                found.append(
+                    ImpactNode(
+                        kind="skipped",
+                        label=conn.receiver.path,
+                        file=conn.receiver.file,
+                        line=conn.receiver.line,
+                        detail=f"{self.name(signal)}({model}) is not sent: {why}",
+                    )
+                )
+        return found
+
+
+def _cascaded(reason: str | None) -> str:
+    return f"if rows of {reason} refer to it" if reason else "if such rows exist"
+
+
+_SHOWN = ("created", "action")  # the arguments a signal node names; raw=False and the like go without saying
+
+
+def _describe(args: _Args) -> str | None:
+    return ", ".join(f"{name}={value!r}" for name, value in args if name in _SHOWN) or None
+
+
+def _join(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
+
+
+def _model_label(cmap: CascadeMap, model: str) -> str:
+    labels = {m.label.lower(): m.label for m in cmap.models}
+    if model.lower() not in labels:
+        raise UnknownName("model", model, list(labels.values()))
+    return labels[model.lower()]
+
+
+def impact(cmap: CascadeMap, model: str, action: str, *, depth: int = 8) -> ImpactNode:
+    """Return the tree of what runs when `action` is done to `model`, in Django's call order.
+
+    Each signal lists the receivers that run for that sender (any-sender
+    ones included) in call order; each receiver its effects for that
+    sender, under the conditions the action doesn't rule out; each effect
+    the signals it sends, recursively, `depth` levels of receivers deep. A
+    (signal, sender) already being handled higher up is a "cycle" leaf.
+
+    Raises UnknownName for a model that is not installed, UsageError for an unknown action.
+    """
+    return _impact(_Impact(cmap, depth), _model_label(cmap, model), check_action(action))
+
+
+def _impact(walk: _Impact, model: str, action: str) -> ImpactNode:
+    top: list[ImpactNode] = []
+    if action in ("create", "save"):
+        created = action == "create"
+        sends = [_Send(s, model) for s in INIT_SIGNALS] if created else []
+        sends.append(_Send(_PRE_SAVE, model, (("raw", False), ("update_fields", None))))
+        sends.append(_Send(_POST_SAVE, model, (("created", created), ("raw", False), ("update_fields", None))))
+        top = [walk.top(send) for send in sends]
+    elif action == "delete":
+        deletion = walk.deletions.deletion(model)
+        for related, field, on_delete in deletion.stops:
+            top.append(
+                ImpactNode(
+                    kind="stop",
+                    label=f"{related}.{field} on_delete={on_delete}",
+                    detail=f"{'ProtectedError' if on_delete == 'PROTECT' else 'RestrictedError'}: the delete "
+                    f"stops, before anything is sent",
+                    condition=f"if rows of {related} refer to it",
+                )
+            )
+        sends = [
+            _Send(signal, label, (), None if label == model else _cascaded(deletion.why.get(label)))
+            for signal, label in deletion.sends()
+        ]
+        half = len(sends) // 2
+        top.extend(walk.top(send) for send in sends[:half])
+        for related, field, on_delete in deletion.updates:
+            top.append(
+                ImpactNode(
+                    kind="update",
+                    label=f"{related}.{field} on_delete={on_delete}",
+                    detail="an UPDATE: sends no signal",
+                    condition=f"if rows of {related} refer to it",
+                )
+            )
+        top.extend(walk.top(send) for send in sends[half:])
+    elif action.startswith("m2m-"):
+        verb = action.removeprefix("m2m-")
+        ref = walk.models[model]
+        for _attr, through in ref.m2m:
+            for when in ("pre", "post"):
+                top.append(walk.top(_Send(_M2M, through, (("action", f"{when}_{verb}"),))))
+    else:
+        why = "QuerySet.update() sends no signal" if action == "update" else "bulk_create() sends no signal"
+        top.append(ImpactNode(kind="update", label=f"{action} {model}", detail=why))
+        top.extend(walk.skipped(model, why))
+    return ImpactNode(kind="action", label=f"{action} {model}", children=tuple(top))
+
+
+def impact_signal(cmap: CascadeMap, signal: str, sender: str | None, *, depth: int = 8) -> ImpactNode:
+    """Return the tree of what runs when `signal` (its path) is sent by `sender` (a model label, None: any).
+
+    Raises UnknownName for an unknown signal or model.
+    """
+    paths = {s.path for s in cmap.registry.signals}
+    if signal not in paths:
+        named = sorted(s.path for s in cmap.registry.signals if s.name == signal)
+        if len(named) > 1:
+            raise UsageError(f"{signal!r} names {len(named)} signals.", hint=f"Give one's path: {', '.join(named)}.")
+        if not named:
+            raise UnknownName("signal", signal, sorted(paths | {s.name for s in cmap.registry.signals}))
+        signal = named[0]
+    label = _model_label(cmap, sender) if sender is not None else None
+    walk = _Impact(cmap, depth)
+    node = walk.top(_Send(signal, label))
+    return ImpactNode(kind="action", label=f"send {walk.name(signal)}({label or 'any sender'})", children=(node,))
 
 
 def check_action(action: str) -> str:
@@ -161,4 +409,10 @@ def impact_all(
 ) -> dict[str, dict[str, ImpactNode]]:
     """`impact` trees for every model that a receiver listens to, for each of `actions`: model -> action -> tree."""
     models = sorted({c.sender.label for c in cmap.registry.connections if c.sender.kind == "model" and c.sender.label})
-    return {model: {action: impact(cmap, model, action, depth=depth) for action in actions} for model in models}
+    known = {m.label for m in cmap.models}
+    walk = _Impact(cmap, depth)
+    return {
+        model: {action: _impact(walk, model, check_action(action)) for action in actions}
+        for model in models
+        if model in known
+    }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+import inspect
 import sys
 from collections import defaultdict
 from collections.abc import Collection
@@ -19,7 +21,7 @@ from .naming import callable_path, describe_receiver, describe_sender, describe_
 if TYPE_CHECKING:
     from ..loader import Project
 
-__all__ = ["scan", "scan_wrapped"]
+__all__ = ["receiver_bindings", "scan", "scan_wrapped"]
 
 _UNKNOWN_SENDER = SenderRef(kind="unknown", label="<unidentified sender>")
 _ANY = SenderRef(kind="any", label=None)
@@ -317,6 +319,55 @@ def _pending(
             live.append((result[-1], op.receiver))
         counts[slot] += 1
     return result
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def receiver_bindings(project: Project) -> dict[tuple[str, str | None], dict[str, Any]]:
+    """Return what is known of each receiver's bound object and partial arguments, by (receiver path, model sender).
+
+    For a bound method: its object's own attributes with plain values, as
+    ``{"self.manager_name": "history"}``; for a ``functools.partial``: its
+    keyword arguments with plain values. The effect scan reads
+    ``getattr(instance, self.manager_name)`` with it. Values are read from
+    ``__dict__``: no descriptor or property runs. They stay in memory, never
+    in any output.
+    """
+    live: list[tuple[Connection, Any]] = []
+    with collection_paused():
+        _scan(project, live)
+    found: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for conn, obj in live:
+        values = _bound_values(obj)
+        if values:
+            sender = conn.sender.label if conn.sender.kind == "model" else None
+            found[(conn.receiver.path, sender)] = values
+    return found
+
+
+def _bound_values(obj: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    target = obj
+    for _ in range(8):  # partial(partial(...)) a few deep
+        if not isinstance(target, functools.partial):
+            break
+        values.update((k, v) for k, v in target.keywords.items() if isinstance(v, _PLAIN))
+        target = target.func
+    owner = getattr(target, "__self__", None) if inspect.ismethod(target) else None
+    if owner is not None and not isinstance(owner, type):
+        try:
+            attributes = vars(owner)
+        except TypeError:
+            attributes = {}
+        for name, value in list(attributes.items()):
+            if (
+                isinstance(name, str)
+                and isinstance(value, _PLAIN)
+                and not (isinstance(value, str) and len(value) > 200)
+            ):
+                values[f"self.{name}"] = value
+    return values
 
 
 def scan_all(project: Project) -> tuple[SignalMap, dict[Connection, tuple[ReceiverRef, ...]]]:

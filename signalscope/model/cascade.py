@@ -75,6 +75,7 @@ class EffectRef:
     # "not raw", "update_fields" ... None: unconditional as far as the signal's arguments go.
     condition: str | None = None
     is_after_commit: bool = False  # inside transaction.on_commit(...): runs when the transaction commits
+    step: int = 0  # its place in the order the receiver runs its effects (calls it makes are read in place)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -173,6 +174,7 @@ def cascade_to_dict(cmap: CascadeMap) -> dict[str, Any]:
             "sender": e.sender,
             "condition": e.condition,
             "is_after_commit": e.is_after_commit,
+            "step": e.step,
         }
         for e in cmap.effects
     ]
@@ -219,6 +221,7 @@ def cascade_from_dict(data: dict[str, Any]) -> CascadeMap:
                 sender=e["sender"],
                 condition=e["condition"],
                 is_after_commit=e["is_after_commit"],
+                step=e["step"],
             )
             for e in data["effects"]
         ),

@@ -17,9 +17,10 @@ __all__ = ["Impact", "ReportData"]
 class Impact:
     """What runs, in order, when `action` is done to `model`: `impact`'s answer."""
 
-    action: str  # one of graph.impact.ACTIONS
-    model: str  # the model's label as the project spells it
+    action: str  # one of graph.impact.ACTIONS, or "send" for a signal's impact
+    model: str | None  # the model's label as the project spells it (for "send": the sender, None for any)
     tree: ImpactNode
+    signal: str | None = None  # for "send": the signal's path
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,14 +23,21 @@ def _line(node: ImpactNode) -> str:
 
 def _raw_line(node: ImpactNode) -> str:
     where = f"  {node.file}:{node.line}" if node.file else ""
+    when = f"  [{node.condition}]" if node.condition else ""
     if node.kind == "signal":
-        return node.label + ("" if node.children else "  (no receivers)")
+        return node.label + when + ("" if node.children else "  (no receivers)")
     if node.kind == "receiver":
         return f"{node.label}{where}" + (f"  [{node.detail}]" if node.detail else "") + (_LOOP if node.in_cycle else "")
     if node.kind == "effect":
-        return f"{node.label}{where}  → {node.detail}"
+        return (f"if {node.condition}: " if node.condition else "") + f"{node.label}{where}  → {node.detail}"
     if node.kind == "cycle":
         return f"⟲ {node.label}: {node.detail}"
+    if node.kind == "stop":
+        return f"⛔ {node.label}{when}: {node.detail}"
+    if node.kind == "update":
+        return f"{node.label}{when}: {node.detail}"
+    if node.kind == "skipped":
+        return f"not run: {node.label}{where}  ({node.detail})"
     return node.label
 
 
@@ -54,7 +61,16 @@ def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | Non
     from rich.tree import Tree
 
     console = capture_console(color, width)
-    styles = {"signal": "cyan", "receiver": "bold", "effect": "", "cycle": "bold red", "depth": "dim"}
+    styles = {
+        "signal": "cyan",
+        "receiver": "bold",
+        "effect": "",
+        "cycle": "bold red",
+        "depth": "dim",
+        "stop": "bold red",
+        "update": "dim",
+        "skipped": "dim",
+    }
     root = Tree(Text(escape_controls(tree.label), style="bold"))  # Text, not markup: names print as written
     todo = [(node, root) for node in reversed(tree.children)]
     while todo:
@@ -70,10 +86,12 @@ def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | Non
     return captured(console)
 
 
-def render_impact_json(tree: ImpactNode, *, model: str, action: str) -> str:
-    """Return `tree` as JSON: {"schema", "model", "action", "tree"}.
+def render_impact_json(tree: ImpactNode, *, model: str | None, action: str, signal: str | None = None) -> str:
+    """Return `tree` as JSON: {"schema", "model", "action", "signal", "tree"}.
 
     Written by model.jsonio.dump_json, which keeps no call stack: json.dumps
     recurses once per level, and a deep cascade nests a level per node.
     """
-    return dump_json({"schema": schemas.IMPACT, "model": model, "action": action, "tree": tree.to_dict()})
+    return dump_json(
+        {"schema": schemas.IMPACT, "model": model, "action": action, "signal": signal, "tree": tree.to_dict()}
+    )

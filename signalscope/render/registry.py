@@ -72,7 +72,7 @@ class Format:
 #: caller can pass the same options whichever format was chosen.
 OPTIONS: dict[str, dict[str, Any]] = {
     "graph": {"rankdir": "LR", "cluster_by_app": False},
-    "impact": {"model": None, "action": None},
+    "impact": {"model": None, "action": None, "signal": None},
     "trace": {
         "slow_ms": None,
         "unheard": False,
@@ -152,9 +152,9 @@ def _impact_text(tree: ImpactNode, o: Options) -> str:
 def _impact_json(tree: ImpactNode, o: Options) -> str:
     from .impact import render_impact_json
 
-    if o["model"] is None or o["action"] is None:
+    if o["action"] is None:
         raise TypeError("impact's json format needs model= and action=")
-    return render_impact_json(tree, model=o["model"], action=o["action"])
+    return render_impact_json(tree, model=o["model"], action=o["action"], signal=o["signal"])
 
 
 def _check(name: str) -> Callable[[Any, Options], str]:
