@@ -157,6 +157,7 @@ class Session:
         self._project = project
         self._registry: SignalMap | None = None
         self._wrapped: dict[Connection, tuple[ReceiverRef, ...]] | None = None
+        self._bindings: dict[tuple[str, str | None], dict[str, Any]] = {}
         self._relations: tuple[ModelRef, ...] | None = None
         self._effects: dict[tuple[int, str], CascadeMap] = {}
         self._graphs: dict[tuple[int, bool], nx.MultiDiGraph] = {}
@@ -184,7 +185,7 @@ class Session:
         from .introspect import scan, scan_all
 
         if wrapped:
-            registry, self._wrapped = scan_all(self.project)
+            registry, self._wrapped, self._bindings = scan_all(self.project)
         else:
             registry = scan(self.project)
         if self._registry is None:  # a second walk (wrapped asked for later) keeps the first registry
@@ -229,9 +230,9 @@ class Session:
         if cmap is None:
             from .graph.effects import scan_effects
             from .introspect.project import model_settings, readable_modules, user_model_label
-            from .introspect.receivers import receiver_bindings
             from .model.cascade import CascadeMap
 
+            self.wrapped  # noqa: B018 - the walk that gives the registry also reads receivers' bound objects
             registry = self.registry
             modules, left_out = readable_modules(self.project, read)
             unread: dict[str, str] = {}
@@ -249,7 +250,7 @@ class Session:
                 user_model=user_model_label(self.relations),
                 depth=follow_calls,
                 relpath=self.project.relpath,
-                bindings=receiver_bindings(self.project),
+                bindings=self._bindings,
                 settings=model_settings(self.relations),
                 unread=unread,
             )

@@ -324,7 +324,10 @@ def _pending(
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def receiver_bindings(project: Project) -> dict[tuple[str, str | None], dict[str, Any]]:
+Bindings = dict[tuple[str, str | None], dict[str, Any]]
+
+
+def receiver_bindings(project: Project) -> Bindings:
     """Return what is known of each receiver's bound object and partial arguments, by (receiver path, model sender).
 
     For a bound method: its object's own attributes with plain values, as
@@ -334,10 +337,11 @@ def receiver_bindings(project: Project) -> dict[tuple[str, str | None], dict[str
     ``__dict__``: no descriptor or property runs. They stay in memory, never
     in any output.
     """
-    live: list[tuple[Connection, Any]] = []
-    with collection_paused():
-        _scan(project, live)
-    found: dict[tuple[str, str | None], dict[str, Any]] = {}
+    return scan_all(project)[2]
+
+
+def _bindings(live: list[tuple[Connection, Any]]) -> Bindings:
+    found: Bindings = {}
     for conn, obj in live:
         values = _bound_values(obj)
         if values:
@@ -370,8 +374,8 @@ def _bound_values(obj: Any) -> dict[str, Any]:
     return values
 
 
-def scan_all(project: Project) -> tuple[SignalMap, dict[Connection, tuple[ReceiverRef, ...]]]:
-    """Return `scan` and `scan_wrapped` of the set-up `project` from one walk over the receivers.
+def scan_all(project: Project) -> tuple[SignalMap, dict[Connection, tuple[ReceiverRef, ...]], Bindings]:
+    """Return `scan`, `scan_wrapped` and `receiver_bindings` of the set-up `project` from one walk over the receivers.
 
     Raises IntrospectionError when Django's internals have an unknown layout.
     """
@@ -383,4 +387,5 @@ def scan_all(project: Project) -> tuple[SignalMap, dict[Connection, tuple[Receiv
             functions = describe_wrapped(obj, relpath=project.relpath)
             if functions:
                 wrapped[conn] = functions
-    return smap, wrapped
+        bindings = _bindings(live)
+    return smap, wrapped, bindings
