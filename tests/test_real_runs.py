@@ -128,6 +128,8 @@ class Effect:
     def covers(self, write: dict[str, Any]) -> bool:
         if self.kind == "unresolved":
             return True
+        if bool(write.get("after_commit")) != ("[after commit" in self.detail):
+            return False  # run by on_commit, or at once: the tree must say which
         if write["verb"] not in VERBS.get(self.kind, set()):
             return False
         if self.kind == "m2m":
@@ -574,7 +576,7 @@ def test_the_recorder_names_third_party_receivers_and_signals() -> None:
     assert real["writes"] == [{"verb": "INSERT", "model": "store.Product_tags", "m2m": ["store.Product", "store.Tag"]}]
     placed = real_run("thirdparty", "order-placed")
     assert [(s["path"], s["sender"], _calls(s)) for s in placed["sends"]] == [
-        ("store.signals:order_placed", "store.Order", ["store.signals:award_points"])
+        ("store.signals:order_placed", "store.Order", ["store.signals:award_points", "store.signals:tag_best_seller"])
     ]
 
 

@@ -378,8 +378,8 @@ def test_check_passes() -> None:
 # --- impact -------------------------------------------------------------------------------------
 
 
-def _impact(model: str, action: str) -> dict[str, Any]:
-    result = signalscope("impact", model, "--action", action, "--project", str(PROJECT), "--json")
+def _impact(model: str, action: str, *extra: str) -> dict[str, Any]:
+    result = signalscope("impact", model, "--action", action, "--project", str(PROJECT), "--json", *extra)
     assert result.returncode == 0, result.stderr
     tree: dict[str, Any] = result.json()["tree"]
     return tree
@@ -412,15 +412,118 @@ def _labels(node: dict[str, Any]) -> list[str]:
     return [node["label"], *(label for child in node["children"] for label in _labels(child))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="impact reads only the project's own code: simple-history's post_save receiver writes "
-    "store.HistoricalProduct and auditlog's writes auditlog.LogEntry, and neither write is shown",
-)
+def _details(node: dict[str, Any]) -> list[str]:
+    return [node["detail"] or "", *(d for child in node["children"] for d in _details(child))]
+
+
+def _receiver_nodes(tree: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found, todo = {}, [tree]
+    while todo:
+        node = todo.pop()
+        if node["kind"] == "receiver":
+            found.setdefault(node["label"], node)
+        todo.extend(node["children"])
+    return found
+
+
 def test_impact_shows_the_third_party_writes() -> None:
-    text = " ".join(_labels(_impact("store.Product", "save")))
-    assert "store.HistoricalProduct" in text
-    assert "auditlog.LogEntry" in text
+    tree = _impact("store.Product", "save")
+    writes = {r: [e["detail"] for e in node["children"]] for r, node in _receiver_nodes(tree).items()}
+    # simple-history: HistoricalRecords.post_save -> self.create_historical_record -> getattr(instance,
+    # self.manager_name).model(...).save(): the manager name is the bound object's attribute.
+    assert f"save store.HistoricalProduct (in {HISTORY}.create_historical_record)" in writes[f"{HISTORY}.post_save"]
+    # auditlog: log_update -> _create_log_entry -> get_logentry_model() (apps.get_model of a setting's
+    # label) .objects.log_create(...) -> LogEntryManager's self.create(...).
+    assert (
+        "create auditlog.LogEntry (in auditlog.models:LogEntryManager.log_create)"
+        in writes["auditlog.receivers:log_update"]
+    )
+    # Its log_create runs under `if created:`: not for a save of an existing row.
+    assert writes["auditlog.receivers:log_create"] == []
+
+
+def test_impact_reads_only_the_project_with_read_project() -> None:
+    tree = _impact("store.Product", "save", "--read", "project")
+    nodes = _receiver_nodes(tree)
+    assert nodes[f"{HISTORY}.post_save"]["children"] == []
+    assert (
+        nodes[f"{HISTORY}.post_save"]["detail"] == "not read: an installed package (read it with --read site-packages)"
+    )
+    tree = _impact("auth.User", "create")
+    assert _receiver_nodes(tree)["store.signals:create_profile"]["detail"] is None  # read: no note
+
+
+def test_impact_names_the_receivers_it_does_not_read() -> None:
+    result = signalscope("impact", "auth.User", "-a", "create", "--project", str(PROJECT), "--read", "all", "--json")
+    assert result.returncode == 0, result.stderr
+    tree = signalscope("impact", "--signal", "django.contrib.auth.signals:user_logged_in", "--project", str(PROJECT))
+    assert tree.returncode == 0, tree.stderr
+    assert "django.contrib.auth.models:update_last_login" in tree.stdout
+    assert "not read: Django's own code (read it with --read all)" in tree.stdout
+    with_django = signalscope(
+        "impact", "--signal", "django.contrib.auth.signals:user_logged_in", "--project", str(PROJECT), "--read", "all"
+    )
+    # Django's update_last_login: user.save(update_fields=["last_login"]) on the user it is sent.
+    assert "user.save(update_fields=['last_login'])" in with_django.stdout.replace('"', "'")
+
+
+def test_impact_conditions_follow_the_action() -> None:
+    created = _impact("auth.User", "create")
+    saved = _impact("auth.User", "save")
+    assert "create store.Profile" in _details(created)
+    assert "create store.Profile" not in _details(saved)  # under `if created:`
+    post_save = next(n for n in created["children"] if n["label"] == "post_save(auth.User)")
+    assert post_save["condition"] == "created=True"
+    # simple-history's m2m receiver writes at post_add only: `action in (...)`.
+    m2m = _impact("store.Product", "m2m-add")
+    assert [n["condition"] for n in m2m["children"]] == ["action='pre_add'", "action='post_add'"]
+    pre, post = (_receiver_nodes(n)[f"{HISTORY}.m2m_changed"] for n in m2m["children"])
+    assert pre["children"] == [] and any("store.HistoricalProduct" in d for d in _details(post))
+
+
+def test_impact_marks_on_commit_effects() -> None:
+    result = signalscope(
+        "impact", "--signal", "order_placed", "--sender", "store.Order", "--project", str(PROJECT), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    data = result.json()
+    assert (data["action"], data["model"], data["signal"]) == ("send", "store.Order", ORDER_PLACED)
+    (effect,) = _receiver_nodes(data["tree"])["store.signals:tag_best_seller"]["children"]
+    assert effect["is_after_commit"] is True
+    assert "after commit" in effect["detail"]
+
+
+def test_impact_of_a_delete_follows_djangos_collector() -> None:
+    tree = _impact("auth.User", "delete")
+    kinds = [(n["kind"], n["label"]) for n in tree["children"]]
+    # Collected models' pre_delete, dependents first; the SET_NULL updates; every post_delete in that order.
+    # Profile, Token, Order... are deleted in one query with no signal: nobody listens to them.
+    assert kinds == [
+        ("signal", "pre_delete(account.EmailAddress)"),
+        ("signal", "pre_delete(auth.User)"),
+        ("update", "auditlog.LogEntry.actor on_delete=SET_NULL"),
+        ("update", "reversion.Revision.user on_delete=SET_NULL"),
+        ("update", "store.HistoricalProduct.history_user on_delete=SET_NULL"),
+        ("signal", "post_delete(account.EmailAddress)"),
+        ("signal", "post_delete(auth.User)"),
+    ]
+    # store.Product is protected by Order.product: the delete stops first when an order refers to it.
+    product = _impact("store.Product", "delete")
+    assert product["children"][0]["kind"] == "stop"
+    assert product["children"][0]["label"] == "store.Order.product on_delete=PROTECT"
+
+
+def test_impact_of_update_lists_the_receivers_it_skips() -> None:
+    tree = _impact("store.Product", "update")
+    assert tree["children"][0]["kind"] == "update"
+    skipped = [n["label"] for n in tree["children"] if n["kind"] == "skipped"]
+    assert f"{HISTORY}.post_save" in skipped and "auditlog.receivers:log_update" in skipped
+
+
+def test_impact_of_an_unknown_signal_names_close_matches() -> None:
+    result = signalscope("impact", "--signal", "order_placd", "--project", str(PROJECT))
+    assert result.returncode == 2
+    assert "Unknown signal 'order_placd'" in result.stderr and "order_placed" in result.stderr
 
 
 # --- trace --------------------------------------------------------------------------------------
@@ -560,7 +663,7 @@ def test_trace_saving_and_deleting_a_tracked_product(traced: tuple[Any, list[dic
 def test_trace_custom_signal_and_the_order_of_the_program(traced: tuple[Any, list[dict[str, Any]], str]) -> None:
     tree = Tree(traced[1])
     (placed,) = tree.top(ORDER_PLACED, "store.Order")
-    assert tree.calls(placed) == ["store.signals:award_points"]
+    assert tree.calls(placed) == ["store.signals:award_points", "store.signals:tag_best_seller"]
     assert tree.sent(tree.call(placed, "store.signals:award_points")) == [
         ("pre_save", "store.Profile"),
         ("post_save", "store.Profile"),
