@@ -11,6 +11,10 @@ size's time to the one before it (about the size ratio when the scan is
 linear). Goal: linear in receivers (the effect scan re-split the whole
 module for every write it found: 34 s at 900 receivers, quadratic).
 Not a timed test: it asserts nothing and is never run by pytest.
+
+A second table reads one receiver connected for N models, as an audit app
+registers it for each audited model: it is read once per model (its
+``instance`` is that model's), so the goal is linear in senders too.
 """
 
 from __future__ import annotations
@@ -67,6 +71,43 @@ def write_project(out: Path, receivers: int) -> Path:
     return out
 
 
+SHARED = """
+from django.apps import apps
+
+
+def helper(instance, sender):
+    entry = apps.get_model("a.Entry")
+    entry.objects.create(obj=instance)
+    instance.save()
+
+
+def log(sender, instance, created, **kwargs):
+    if created:
+        helper(instance, sender)
+"""
+
+
+def time_shared(folder: Path, senders: int, repeat: int) -> float:
+    """Seconds to read one receiver connected for `senders` models (in this process: no project needed)."""
+    from signalscope.graph.effects import scan_effects
+    from signalscope.model import Connection, ReceiverRef, SenderRef
+    from signalscope.model.cascade import ModelRef
+
+    module = folder / "audit_receivers.py"
+    module.write_text(SHARED)
+    models = [ModelRef(f"a.M{i}", "a.models", f"M{i}") for i in range(senders)]
+    models.append(ModelRef("a.Entry", "a.models", "Entry"))
+    receiver = ReceiverRef("audit_receivers:log", None, None, "function")
+    post_save = "django.db.models.signals:post_save"
+    connections = [Connection(post_save, SenderRef("model", f"a.M{i}"), 0, receiver) for i in range(senders)]
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        scan_effects(connections, modules={"audit_receivers": str(module)}, models=models, signals=[post_save])
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def time_check(project: Path, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -97,6 +138,14 @@ def main() -> None:
             seconds = time_check(project, args.repeat)
             ratio = f"{seconds / previous:10.2f}" if previous else f"{'':>10}"
             print(f"{size:>10}  {seconds:8.2f}  {seconds / size * 1e6:11.0f}  {ratio}")
+            previous = seconds
+        print("\none receiver connected for N models (graph.effects.scan_effects in this process)")
+        print(f"{'senders':>10}  {'seconds':>8}  {'us/sender':>11}  {'x previous':>10}")
+        previous = None
+        for size in sizes:
+            seconds = time_shared(Path(tmp), size, args.repeat)
+            ratio = f"{seconds / previous:10.2f}" if previous else f"{'':>10}"
+            print(f"{size:>10}  {seconds:8.3f}  {seconds / size * 1e6:11.0f}  {ratio}")
             previous = seconds
 
 
