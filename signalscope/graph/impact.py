@@ -360,8 +360,8 @@ def _impact(walk: _Impact, model: str, action: str) -> ImpactNode:
                 ImpactNode(
                     kind="update",
                     label=f"{related}.{field} on_delete={on_delete}",
-                    detail="an UPDATE: sends no signal",
-                    condition=f"if rows of {related} refer to it",
+                    # Django 4.2+ runs it even when no row refers to the object (lazy_sub_objs).
+                    detail="an UPDATE of the rows that refer to it: sends no signal",
                 )
             )
         top.extend(walk.top(send) for send in sends[half:])
