@@ -47,9 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rankdir", default="LR", choices=("TB", "LR", "BT", "RL"))
     p.add_argument("--cluster-by-app", action="store_true")
 
-    p = commands.add_parser("impact", help="what runs when a model is written")
-    p.add_argument("model", metavar="MODEL")
+    p = commands.add_parser("impact", help="what runs when a model is written or a signal sent")
+    p.add_argument("model", metavar="MODEL", nargs="?")
     p.add_argument("--action", "-a", default="save", metavar="ACTION")
+    p.add_argument("--signal", metavar="PATH_OR_NAME")
+    p.add_argument("--sender", metavar="LABEL")
+    p.add_argument("--read", default="site-packages", choices=("project", "site-packages", "all"))
     p.add_argument("--depth", type=int, default=8, metavar="N")
     p.add_argument("--follow-calls", **follow)
     p.add_argument("--json", action="store_true")
@@ -104,9 +107,18 @@ def run(args: argparse.Namespace) -> int:
         )
         write_output(args.output, render("graph", fmt, graph, rankdir=args.rankdir, cluster_by_app=args.cluster_by_app))
     elif args.command == "impact":
-        found = session.impact(args.model, args.action, depth=args.depth, follow_calls=args.follow_calls)
+        found = session.impact(
+            args.model,
+            args.action,
+            signal=args.signal,
+            sender=args.sender,
+            depth=args.depth,
+            follow_calls=args.follow_calls,
+            read=args.read,
+        )
         fmt = "json" if args.json else "text"
-        write_output(None, render("impact", fmt, found.tree, model=found.model, action=found.action, color=color))
+        options = {"model": found.model, "action": found.action, "signal": found.signal, "color": color}
+        write_output(None, render("impact", fmt, found.tree, **options))
     elif args.command == "check":
         get("check", args.fmt)
         check_output(args.output)
