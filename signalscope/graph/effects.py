@@ -229,7 +229,9 @@ def scan_effects(
         params = _parameters(func)
         owner = qualname.rpartition(".")[0] if "." in qualname and "<locals>" not in qualname else None
         # Read once per model sender, with `instance` of that model; without a model, once for all.
-        reads: list[str | None] = [None] if None in models_sent else sorted(m for m in models_sent if m is not None)
+        reads: list[str | None] = [None]
+        if None not in models_sent:
+            reads = [m for m in sorted(m for m in models_sent if m is not None)]
         for model in reads:
             env: dict[str, Type] = {}
             if model is not None:
@@ -514,8 +516,8 @@ class _Scanner:
             if base and base[0] == "qs":
                 return base if isinstance(node.slice, ast.Slice) else ("instance", base[1])
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
-            found = {self.type_of(v) for v in node.values}
-            return found.pop() if len(found) == 1 else None
+            alternatives = {self.type_of(v) for v in node.values}
+            return alternatives.pop() if len(alternatives) == 1 else None
         if isinstance(node, ast.Await):
             return self.type_of(node.value)
         return None

@@ -54,7 +54,7 @@ def scan_models() -> tuple[ModelRef, ...]:
                 m2m=tuple(sorted(m2m)),
                 cascades=tuple(sorted(cascades)),
                 deletes=_deletes(model),
-                parents=tuple(p._meta.label for p, link in model._meta.concrete_model._meta.parents.items() if link),
+                parents=_parents(model),
                 generic=tuple(
                     f.related_model._meta.label
                     for f in model._meta.private_fields
@@ -67,6 +67,11 @@ def scan_models() -> tuple[ModelRef, ...]:
     return tuple(sorted(result))
 
 
+def _parents(model: Any) -> tuple[str, ...]:
+    concrete = model._meta.concrete_model or model
+    return tuple(parent._meta.label for parent, link in concrete._meta.parents.items() if link)
+
+
 def _deletes(model: Any) -> tuple[tuple[str, str, str, bool], ...]:
     """The reverse relations Django's Collector follows on delete, in its order (deletion's
     get_candidate_relations_to_delete: hidden ones included)."""
@@ -74,7 +79,7 @@ def _deletes(model: Any) -> tuple[tuple[str, str, str, bool], ...]:
     for rel in model._meta.get_fields(include_hidden=True):
         if not (rel.auto_created and not rel.concrete and (rel.one_to_one or rel.one_to_many)):
             continue
-        related = getattr(rel, "related_model", None)
+        related: Any = getattr(rel, "related_model", None)
         if not isinstance(related, type):
             continue
         on_delete = rel.field.remote_field.on_delete
@@ -85,7 +90,8 @@ def _deletes(model: Any) -> tuple[tuple[str, str, str, bool], ...]:
             name = "SET" if name.startswith("SET.") else name
         else:
             name = f"{module}:{name}"
-        found.append((related._meta.label, rel.field.name, name, bool(rel.field.null)))
+        label: str = getattr(related, "_meta").label  # noqa: B009 - isinstance narrowed it to a bare type
+        found.append((label, rel.field.name, name, bool(rel.field.null)))
     return tuple(found)
 
 

@@ -117,8 +117,10 @@ def run(args: argparse.Namespace) -> int:
             read=args.read,
         )
         fmt = "json" if args.json else "text"
-        options = {"model": found.model, "action": found.action, "signal": found.signal, "color": color}
-        write_output(None, render("impact", fmt, found.tree, **options))
+        tree = found.tree
+        write_output(
+            None, render("impact", fmt, tree, model=found.model, action=found.action, signal=found.signal, color=color)
+        )
     elif args.command == "check":
         get("check", args.fmt)
         check_output(args.output)
