@@ -260,10 +260,11 @@ def test_third_party_receivers_are_listed_with_their_signal_sender_and_kind() ->
 def test_local_receivers_are_listed_where_they_are_defined() -> None:
     rows = receivers(listed())
     expected = {
-        "store.signals:create_profile": (POST_SAVE, "auth.User", 15),
-        "store.signals:create_auth_token": (POST_SAVE, "auth.User", 22),
-        "store.signals:award_points": (ORDER_PLACED, "store.Order", 28),
-        "store.signals:welcome_bonus": ("allauth.account.signals:user_signed_up", None, 35),
+        "store.signals:create_profile": (POST_SAVE, "auth.User", 16),
+        "store.signals:create_auth_token": (POST_SAVE, "auth.User", 23),
+        "store.signals:award_points": (ORDER_PLACED, "store.Order", 29),
+        "store.signals:tag_best_seller": (ORDER_PLACED, "store.Order", 36),
+        "store.signals:welcome_bonus": ("allauth.account.signals:user_signed_up", None, 42),
     }
     source = (PROJECT / "store" / "signals.py").read_text().splitlines()
     for name, (signal, sender, line) in expected.items():
