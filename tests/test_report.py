@@ -57,13 +57,19 @@ def test_report_of_the_shop_is_one_offline_page(tmp_path: Path) -> None:
             value = attrs.get(name)
             assert value is None or not re.match(r"(https?:)?//", value), (tag, attrs)
     assert not any(tag == "link" for tag, _ in page.tags)
-    data = json.loads(next(s for s in page.scripts if '"downstream"' in s))
+    data = json.loads(next(s for s in page.scripts if '"down"' in s))
     labels = {node["label"] for node in data["nodes"].values()}
-    assert {"create_user_profile", "post_save", "auth.User"} <= labels
-    # The cascade the page lights up: auth.User sends post_save, which reaches create_user_profile.
+    assert {"create_user_profile", "post_save(auth.User)", "auth.User"} <= labels
+    # The cascade the page lights up: auth.User sends post_save(auth.User), which runs create_user_profile;
+    # what the script walks are the graph's edges, each with the sender it holds for (None: every one).
     by_label = {node["label"]: node_id for node_id, node in data["nodes"].items()}
-    assert by_label["post_save"] in data["downstream"][by_label["auth.User"]]
-    assert by_label["create_user_profile"] in data["downstream"][by_label["post_save"]]
+    state = data["nodes"][by_label["post_save(auth.User)"]]
+    assert (state["kind"], state["sender"], state["name"]) == (
+        "state", "auth.User", "state:django.db.models.signals:post_save|auth.User"
+    )  # fmt: skip
+    assert [by_label["post_save(auth.User)"], None] in data["down"][by_label["auth.User"]]
+    assert [by_label["create_user_profile"], None] in data["down"][by_label["post_save(auth.User)"]]
+    assert by_label["notify_warehouse"] not in {head for head, _ in data["down"][by_label["post_save(auth.User)"]]}
     # Graphviz's nodes carry the ids the data uses.
     assert f"<title>{by_label['create_user_profile']}</title>" in html
     # Receivers with their source, findings, and the trace's tree.

@@ -211,26 +211,26 @@ def _ss005(data: CheckInput) -> list[Finding]:
     states = cascade_states(data.cmap)
     looping = cycle_edges(states)
     findings = []
-    effects_by_receiver = defaultdict(list)
-    for effect in data.cmap.effects:
-        effects_by_receiver[effect.receiver].append(effect)
     for before, after in sorted(looping, key=lambda e: (e[0][0], e[0][1] or "", e[1][0], e[1][1] or "")):
-        for receiver in sorted(states.edges[before, after]["receivers"]):
-            for effect in effects_by_receiver.get(receiver, ()):
-                if after[0] in effect.signals and effect.target == after[1]:
-                    start = f"{_short(before[0])}({before[1]})"
-                    findings.append(
-                        Finding(
-                            effect.file,
-                            effect.line,
-                            "SS005",
-                            f"{_short(receiver)} runs on {start} and writes {effect.target} "
-                            f"(`{effect.text}`), which sends {_short(after[0])}({after[1]}) again: the cascade "
-                            "loops. Use QuerySet.update(), or guard the write.",
-                            before[0],
-                            receiver,
-                        )
-                    )
+        # The effects that make this step: each holds for `before`'s sender (a receiver read per model).
+        steps = sorted(
+            states.edges[before, after]["effects"],
+            key=lambda step: (step[0], step[1].file or "", step[1].line, step[1].text, step[1].sender or ""),
+        )
+        for receiver, effect in steps:
+            start = f"{_short(before[0])}({before[1]})"
+            findings.append(
+                Finding(
+                    effect.file,
+                    effect.line,
+                    "SS005",
+                    f"{_short(receiver)} runs on {start} and writes {effect.target} "
+                    f"(`{effect.text}`), which sends {_short(after[0])}({after[1]}) again: the cascade "
+                    "loops. Use QuerySet.update(), or guard the write.",
+                    before[0],
+                    receiver,
+                )
+            )
     return findings
 
 

@@ -16,7 +16,7 @@ CASCADE = 2
 #: `signalscope impact --format json`: one model action's impact tree.
 IMPACT = 2
 #: `signalscope graph --format json`: networkx node-link data of the dependency graph.
-GRAPH = 1
+GRAPH = 2
 #: `signalscope trace`: the trace JSON, each JSON line's events, and the Chrome format's ``otherData``.
 TRACE = 2
 #: `signalscope snapshot`: the wiring file `signalscope diff` compares.
@@ -42,7 +42,13 @@ SCHEMAS: dict[str, tuple[int, str]] = {
         "and skipped; delete in Django's Collector order; actions m2m-add/-remove/-clear and "
         "bulk_create; the impact of a signal (0.2)",
     ),
-    "graph": (GRAPH, "1: first release (0.1)"),
+    "graph": (
+        GRAPH,
+        "1: first release (0.1); 2: nodes are (signal, sender) states (kind state: signal, name, sender, "
+        "in_cycle) instead of one node per signal; connected edges carry their order in the state; effect "
+        "edges carry the sender they hold for (None: every sender), the model they write (model, was sender), "
+        "condition and is_after_commit; a delete sends in Django's Collector order (0.2)",
+    ),
     "trace": (
         TRACE,
         "1: first release (0.1); 2: processes and notes, and each event's process, details and label; "

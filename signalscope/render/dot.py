@@ -20,13 +20,14 @@ import networkx as nx
 
 from ..model.escaping import escape_controls
 
-__all__ = ["DOT_TITLE", "dot_node_ids", "dot_quote", "edge_label", "render_dot"]
+__all__ = ["DOT_TITLE", "dot_node_ids", "dot_quote", "edge_label", "render_dot", "shared_receivers"]
 
 #: The header comment of every DOT file: fixed text, never the command line (no argv, no paths).
 DOT_TITLE = "signal dependency graph, made by signalscope"
 
 _SHAPES = {
     "sender": 'shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
+    "state": 'shape=hexagon, style=filled, fillcolor="#fff4d6"',
     "signal": 'shape=hexagon, style=filled, fillcolor="#fff4d6"',
     "receiver": 'shape=box, style=filled, fillcolor="#ffffff"',
     "unresolved": 'shape=note, style="dashed", color="#b00020", fontcolor="#b00020"',
@@ -45,44 +46,79 @@ def dot_quote(text: str) -> str:
 
 
 def _node_label(data: dict[str, Any]) -> str:
-    """Return the label of a node, names escaped: one line, or a receiver's two (name, then file:line)."""
+    """Return the label of a node, names escaped: one line or two (receiver: name, file:line; state: signal, sender)."""
     kind = data["kind"]
     name = escape_controls(str(data["label"]))
     if kind == "receiver":
         where = escape_controls(f"{data['file']}:{data['line']}") if data.get("file") else ""
         return f"{name}\n{where}" if where else name
+    if kind == "state":
+        sender = data.get("sender")
+        shown = escape_controls(str(sender)) if sender is not None else "<unknown sender>"
+        return f"{escape_controls(str(data['name']))}\n{shown}"
     if kind == "unresolved":
         return f"unresolved: {name}"
     return name
 
 
-def edge_label(data: dict[str, Any]) -> str | None:
-    """Return the label of an edge (one line, names escaped), shared by the DOT and Mermaid renderers."""
+def shared_receivers(graph: nx.MultiDiGraph) -> set[str]:
+    """Return the receivers that run for states of several senders: their effect edges name the sender they hold for."""
+    senders: dict[str, set[Any]] = defaultdict(set)
+    for tail, head, data in graph.edges(data=True):
+        if data["kind"] == "connected":
+            senders[head].add(graph.nodes[tail].get("sender"))
+    return {receiver for receiver, found in senders.items() if len(found) > 1}
+
+
+def _when(data: dict[str, Any], *, name_sender: bool) -> list[str]:
+    """The words an effect edge adds on when it runs: for which sender, under which condition, at commit."""
+    words = []
+    if name_sender and data.get("sender") is not None:
+        words.append(f"for {escape_controls(str(data['sender']))}")
+    if data.get("condition"):
+        words.append(f"if {escape_controls(str(data['condition']))}")
+    if data.get("is_after_commit"):
+        words.append("after commit")
+    return words
+
+
+def edge_label(data: dict[str, Any], *, name_sender: bool = False) -> str | None:
+    """Return the label of an edge (one line, names escaped), shared by the DOT and Mermaid renderers.
+
+    An effect edge says when it runs: "if created", "after commit", and with
+    `name_sender` (its receiver runs for several senders) "for auth.User".
+    """
     kind = data["kind"]
     if kind == "connected":
-        return f"{escape_controls(data.get('sender') or 'any')} ({data['position'] + 1})"
+        if "order" not in data:  # a signal node's (collapse_senders): the sender it was connected for
+            return f"{escape_controls(data.get('sender') or 'any')} ({data['position'] + 1})"
+        return f"{data['order']}" + ("" if data.get("sender") is not None else ", any sender")
     if kind == "triggers":
         # escaped before strip(), which would eat a name's vertical tab or form feed
-        return f"{escape_controls(str(data['effect']))} {escape_controls(data['sender'] or '')}".strip()
+        text = f"{escape_controls(str(data['effect']))} {escape_controls(data.get('model') or '')}".strip()
+        return ", ".join([text, *_when(data, name_sender=name_sender)])
     if kind == "writes":
         effect = str(data["effect"])
-        return escape_controls(effect) + (": no signal" if effect in ("update", "bulk_create") else ": no receivers")
+        text = escape_controls(effect) + (": no signal" if effect in ("update", "bulk_create") else ": no receivers")
+        return ", ".join([text, *_when(data, name_sender=name_sender)])
+    if kind == "unresolved":
+        return ", ".join(_when(data, name_sender=name_sender)) or None
     return None
 
 
-def _edge_attrs(data: dict[str, Any]) -> str:
+def _edge_attrs(data: dict[str, Any], *, name_sender: bool = False) -> str:
     kind = data["kind"]
-    label = f"label={dot_quote(edge_label(data) or '')}"
+    label = f"label={dot_quote(edge_label(data, name_sender=name_sender) or '')}"
     if kind == "connected":
         style = ", style=dotted" if data.get("dead") or data.get("pending") else ""
         return f"{label}{style}"
     if kind == "triggers":
-        loop = ', color="#b00020", penwidth=2' if data.get("in_cycle") else ""
-        return f'{label}, color="#1a73e8"{loop}'
+        return f'{label}, color="#b00020", penwidth=2' if data.get("in_cycle") else f'{label}, color="#1a73e8"'
     if kind == "writes":
         return f'{label}, style=dashed, color="#888888"'
     if kind == "unresolved":
-        return 'style=dashed, color="#b00020"'
+        shown = edge_label(data, name_sender=name_sender)
+        return (f"label={dot_quote(shown)}, " if shown else "") + 'style=dashed, color="#b00020"'
     return 'color="#888888", arrowhead=vee'
 
 
@@ -137,7 +173,8 @@ def render_dot(
         lines.extend(f"    {line}" for line in clusters[app])
         lines.append("  }")
     lines.extend(f"  {line}" for line in loose)
+    shared = shared_receivers(graph)
     for tail, head, data in graph.edges(data=True):
-        lines.append(f"  {ids[tail]} -> {ids[head]} [{_edge_attrs(data)}];")
+        lines.append(f"  {ids[tail]} -> {ids[head]} [{_edge_attrs(data, name_sender=tail in shared)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -13,12 +13,18 @@ from typing import Any
 import networkx as nx
 
 from ..model.escaping import escape_controls
-from .dot import _node_label, edge_label
+from .dot import _node_label, edge_label, shared_receivers
 
 __all__ = ["mermaid_quote", "render_mermaid"]
 
 _ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;", "|": "#124;"}
-_SHAPES = {"sender": ('(["', '"])'), "signal": ('{{"', '"}}'), "receiver": ('["', '"]'), "unresolved": ('>"', '"]')}
+_SHAPES = {
+    "sender": ('(["', '"])'),
+    "state": ('{{"', '"}}'),
+    "signal": ('{{"', '"}}'),
+    "receiver": ('["', '"]'),
+    "unresolved": ('>"', '"]'),
+}
 
 
 def mermaid_quote(text: str) -> str:
@@ -29,11 +35,11 @@ def mermaid_quote(text: str) -> str:
     return "<br>".join("".join(_ENTITIES.get(ch, ch) for ch in escape_controls(line)) for line in text.split("\n"))
 
 
-_ARROWS = {"connected": ("--", "-->"), "triggers": ("==", "==>"), "writes": ("-.", ".->")}
+_ARROWS = {"connected": ("--", "-->"), "triggers": ("==", "==>"), "writes": ("-.", ".->"), "unresolved": ("-.", ".->")}
 
 
-def _edge(data: dict[str, Any]) -> str:
-    label = edge_label(data)
+def _edge(data: dict[str, Any], *, name_sender: bool = False) -> str:
+    label = edge_label(data, name_sender=name_sender)
     if data["kind"] in _ARROWS and label is not None:
         start, end = _ARROWS[data["kind"]]
         return f'{start} "{mermaid_quote(label)}" {end}'
@@ -51,8 +57,9 @@ def render_mermaid(graph: nx.MultiDiGraph, *, rankdir: str = "LR") -> str:
         lines.append(f"  {ids[node]}{left}{mermaid_quote(_node_label(data))}{right}")
         if data.get("in_cycle"):
             cycles.append(ids[node])
+    shared = shared_receivers(graph)
     for tail, head, data in graph.edges(data=True):
-        lines.append(f"  {ids[tail]} {_edge(data)} {ids[head]}")
+        lines.append(f"  {ids[tail]} {_edge(data, name_sender=tail in shared)} {ids[head]}")
     if cycles:
         lines.append("  classDef loop stroke:#b00020,stroke-width:2px")
         lines.append(f"  class {','.join(cycles)} loop")

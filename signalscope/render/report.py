@@ -71,18 +71,22 @@ def render_report(
         app = str(info.get("app") or "")
         if app:
             apps.add(app)
-        nodes[node_id] = {"label": shown, "kind": info.get("kind", ""), "app": app, "search": f"{shown} {name}".lower()}
-    downstream: dict[str, list[str]] = defaultdict(list)
-    upstream: dict[str, list[str]] = defaultdict(list)
-    for tail, head in sorted({(t, h) for t, h, _ in graph.edges(data=True)}):
-        downstream[ids[tail]].append(ids[head])
-        upstream[ids[head]].append(ids[tail])
+        node = {
+            "label": shown,
+            "kind": info.get("kind", ""),
+            "app": app,
+            "name": name,
+            "search": f"{shown} {name}".lower(),
+        }
+        if info.get("kind") == "state":
+            node["sender"] = info.get("sender")
+        nodes[node_id] = node
     receiver_apps = {
         str(info.get("label") or name): str(info.get("app") or "")
         for name, info in graph.nodes(data=True)
         if info.get("kind") == "receiver"
     }
-    data = {"nodes": nodes, "downstream": dict(downstream), "upstream": dict(upstream)}
+    data = {"nodes": nodes, "down": _walked_edges(graph, ids)}
 
     parts = [
         "<!DOCTYPE html>",
@@ -114,6 +118,26 @@ def render_report(
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _walked_edges(graph: Any, ids: dict[str, str]) -> dict[str, list[list[str | None]]]:
+    """The edges the page's clicks walk: tail -> [head, the sender the edge holds for (None: every sender)].
+
+    The script walks them as graph.queries' walk_down and walk_up do: a
+    receiver is left only by the edges that hold for the sender of the state
+    it was entered from. A dead or pending connection runs nothing and is
+    left out.
+    """
+    found: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
+    for tail, head, data in graph.edges(data=True):
+        if data["kind"] == "connected" and (data.get("dead") or data.get("pending")):
+            continue
+        holds = data.get("sender") if data["kind"] in ("triggers", "writes", "unresolved") else None
+        found[ids[tail]].add((ids[head], holds))
+    return {
+        tail: [[head, holds] for head, holds in sorted(heads, key=lambda e: (e[0], e[1] is not None, e[1] or ""))]
+        for tail, heads in sorted(found.items())
+    }
 
 
 def _findings_section(findings: list[Finding]) -> str:

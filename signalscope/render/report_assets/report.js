@@ -1,4 +1,4 @@
-// signalscope report: pan/zoom and search over Graphviz's SVG, cascade highlighting.
+// signalscope report: pan/zoom and search over Graphviz's SVG, cascade highlighting by (signal, sender) state.
 // Plain JavaScript, no library: the layout is Graphviz's; this only moves the view
 // and toggles classes. The data is the JSON in #signalscope-data.
 (function () {
@@ -41,15 +41,60 @@
     box.addEventListener("dblclick", function () { focus(null); });
   }
 
-  function walk(id, edges) {  // every node reachable from id along edges (id -> [ids])
-    var seen = {}, todo = [id];
+  // The walks of graph.queries (walk_down, walk_up), over data.down: tail -> [[head, holds]]. A node is a
+  // (signal, sender) state, a receiver, a sender or an unresolved write; a receiver is left only by the
+  // edges that hold for the sender of the state it was entered from (holds null: every sender), so a
+  // click never wanders from one sender's receivers into another's through a shared signal.
+  var ANY = {};  // entered from no state: every edge holds
+  var up = {};
+  Object.keys(data.down).forEach(function (tail) {
+    data.down[tail].forEach(function (edge) { (up[edge[0]] = up[edge[0]] || []).push([tail, edge[1]]); });
+  });
+  var specific = {};  // receivers with an edge that names a sender: where the walk came from matters
+  Object.keys(data.down).forEach(function (tail) {
+    specific[tail] = data.down[tail].some(function (edge) { return edge[1] !== null; });
+  });
+  function key(id, sender) { return id + "\n" + (sender === ANY ? "*" : sender === null ? "-" : "=" + sender); }
+  function kind(id) { return data.nodes[id].kind; }
+
+  function walkDown(start) {  // what start sets off
+    var found = {}, done = {}, todo = [[start, ANY]];
     while (todo.length) {
-      var next = todo.pop();
-      (edges[next] || []).forEach(function (n) { if (!seen[n]) { seen[n] = true; todo.push(n); } });
+      var item = todo.pop(), id = item[0], entered = kind(id) === "receiver" && specific[id] ? item[1] : ANY;
+      if ((kind(id) === "sender" && id !== start) || done[key(id, entered)]) { continue; }
+      done[key(id, entered)] = true;
+      (data.down[id] || []).forEach(function (edge) {
+        var holds = edge[1];
+        if (kind(id) === "receiver" && entered !== ANY && holds !== null && holds !== entered) { return; }
+        found[edge[0]] = true;
+        todo.push([edge[0], kind(id) === "state" ? data.nodes[id].sender : ANY]);
+      });
     }
-    delete seen[id];
-    return Object.keys(seen);
+    delete found[start];
+    return Object.keys(found);
   }
+
+  function walkUp(start) {  // what sets start off
+    var found = {}, done = {}, todo = [[start, ANY]];
+    while (todo.length) {
+      var item = todo.pop(), id = item[0], needed = item[1];  // needed: the sender a state must have
+      if ((kind(id) === "sender" && id !== start) || done[key(id, needed)]) { continue; }
+      done[key(id, needed)] = true;
+      (up[id] || []).forEach(function (edge) {
+        var tail = edge[0], holds = edge[1];
+        if (kind(tail) === "state" && kind(id) === "receiver") {
+          if (needed !== ANY && data.nodes[tail].sender !== needed) { return; }
+          todo.push([tail, ANY]);
+        } else {
+          todo.push([tail, kind(tail) === "receiver" && holds !== null ? holds : ANY]);
+        }
+        found[tail] = true;
+      });
+    }
+    delete found[start];
+    return Object.keys(found);
+  }
+  window.signalscopeWalk = { down: walkDown, up: walkUp };
 
   function focus(id) {
     Object.keys(nodes).forEach(function (n) { nodes[n].classList.remove("focus", "up", "down"); });
@@ -57,8 +102,8 @@
     document.getElementById("focus-label").textContent = id === null ? "" : data.nodes[id].label;
     if (id === null) { return; }
     nodes[id].classList.add("focus");
-    walk(id, data.downstream).forEach(function (n) { if (nodes[n]) { nodes[n].classList.add("down"); } });
-    walk(id, data.upstream).forEach(function (n) { if (nodes[n]) { nodes[n].classList.add("up"); } });
+    walkDown(id).forEach(function (n) { if (nodes[n]) { nodes[n].classList.add("down"); } });
+    walkUp(id).forEach(function (n) { if (nodes[n]) { nodes[n].classList.add("up"); } });
   }
   window.signalscopeFocus = focus;
 
