@@ -51,6 +51,13 @@ FOLLOW_CALLS = 2
 READ = "site-packages"
 
 
+def impact_actions() -> tuple[str, ...]:
+    """Return the actions `Session.impact` knows (graph.impact.ACTIONS), for completion and help."""
+    from .graph.impact import ACTIONS
+
+    return ACTIONS
+
+
 def _check_read(read: str) -> str:
     from .introspect.project import READ_CHOICES
 

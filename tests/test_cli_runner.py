@@ -61,7 +61,9 @@ class FakeSession:
     def impact(self, model: str | None, action: str, **kwargs: Any) -> Impact:
         self.calls.append(("impact", (model, action), kwargs))
         if kwargs.get("signal"):
-            return Impact(action="send", model=kwargs["sender"], tree=ImpactNode("root", "send"), signal=kwargs["signal"])
+            return Impact(
+                action="send", model=kwargs["sender"], tree=ImpactNode("root", "send"), signal=kwargs["signal"]
+            )
         return Impact(action=action, model=model, tree=ImpactNode("root", model or ""))
 
     def check(self, *args: Any, **kwargs: Any) -> list[Finding]:

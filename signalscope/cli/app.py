@@ -143,9 +143,9 @@ def graph_command(
 
 
 def _complete_action(incomplete: str) -> list[str]:
-    from ..graph.impact import ACTIONS
+    from .. import api
 
-    return [a for a in ACTIONS if a.startswith(incomplete)]
+    return [a for a in api.impact_actions() if a.startswith(incomplete)]
 
 
 @command("impact", epilog=EXAMPLES["impact"])
