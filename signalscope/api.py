@@ -236,7 +236,7 @@ class Session:
         cmap = self._effects.get(key)
         if cmap is None:
             from .graph.effects import scan_effects
-            from .introspect.project import model_settings, readable_modules, user_model_label
+            from .introspect.project import model_settings, module_locator, readable_modules, user_model_label
             from .model.cascade import CascadeMap
 
             self.wrapped  # noqa: B018 - the walk that gives the registry also reads receivers' bound objects
@@ -260,6 +260,7 @@ class Session:
                 bindings=self._bindings,
                 settings=model_settings(self.relations),
                 unread=unread,
+                locate=module_locator(self.project, read),
             )
             cmap = self._effects[key] = CascadeMap(
                 registry=registry, models=self.relations, effects=effects, unread=tuple(sorted(unread.items()))

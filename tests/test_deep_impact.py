@@ -98,7 +98,8 @@ def test_renderers_take_trees_deeper_than_the_recursion_limit() -> None:
         depth += 1
     assert depth == levels + 1
     assert node == {"kind": "depth", "label": "... (--depth 1 reached)", "file": None, "line": None,
-                    "detail": None, "in_cycle": False, "children": []}  # fmt: skip
+                    "detail": None, "in_cycle": False, "condition": None, "is_after_commit": False,
+                    "children": []}  # fmt: skip
     rich = render_impact_rich(tree, color=False, width=100)
     assert "save x" in rich and f"signal {levels - 1}" in rich
 
@@ -106,7 +107,8 @@ def test_renderers_take_trees_deeper_than_the_recursion_limit() -> None:
 def test_the_json_of_a_shallow_tree_is_what_json_dumps_writes() -> None:
     tree = _deep_tree(7)
     expected = json.dumps(
-        {"schema": 1, "model": "x", "action": "save", "tree": tree.to_dict()}, indent=2, sort_keys=True,
+        {"schema": 2, "model": "x", "action": "save", "signal": None, "tree": tree.to_dict()}, indent=2,
+        sort_keys=True,
         ensure_ascii=False,
     ) + "\n"  # fmt: skip
     assert render_impact_json(tree, model="x", action="save") == expected

@@ -103,8 +103,10 @@ def test_conditions_on_signal_arguments_and_early_returns(tmp_path: Path) -> Non
                     Customer.objects.create()
                 else:
                     instance.save()
-                if instance.pk:  # not a signal argument: no condition
+                if instance.pk:  # not a signal argument: kept as written, undecided
                     Order.objects.create()
+                for line in instance.lines:  # a loop's body runs when there is an item
+                    line.delete()
             """,
         },
         [("shop.signals:on_create", "shop.Order")],
@@ -112,7 +114,8 @@ def test_conditions_on_signal_arguments_and_early_returns(tmp_path: Path) -> Non
     assert brief(effects) == [
         ("create", "shop.Customer", "shop.Order", "not raw and created", False),
         ("save", "shop.Order", "shop.Order", "not raw and (not created)", False),
-        ("create", "shop.Order", "shop.Order", "not raw", False),
+        ("create", "shop.Order", "shop.Order", "not raw and instance.pk", False),
+        ("unresolved", None, "shop.Order", "not raw and instance.lines", False),
     ]
     assert evaluate("not raw and created", {"raw": False, "created": True}) is True
     assert evaluate("not raw and (not created)", {"raw": False, "created": True}) is False
@@ -120,6 +123,79 @@ def test_conditions_on_signal_arguments_and_early_returns(tmp_path: Path) -> Non
     assert evaluate("created and instance.pk", {"created": True}) is None  # unknown: kept, shown
     assert evaluate("action in ('post_add', 'post_remove')", {"action": "pre_add"}) is False
     assert evaluate("update_fields is None", {"update_fields": None}) is True
+
+
+def test_the_bound_objects_values_decide_branches_and_adding_is_djangos_flag(tmp_path: Path) -> None:
+    effects = scan(
+        tmp_path,
+        {
+            "shop.models": MODELS_PY,
+            "history.models": """
+            from shop.models import Customer, Order
+
+            class Records:
+                def post_delete(self, instance, **kwargs):
+                    if self.cascade_delete_history:
+                        Customer.objects.all().delete()
+                    else:
+                        Order.objects.create()
+
+                def pre_save(self, instance, **kwargs):
+                    if not instance._state.adding and instance.pk is not None:
+                        Customer.objects.create()
+            """,
+        },
+        [("history.models:Records.post_delete", "shop.Order"), ("history.models:Records.pre_save", "shop.Order")],
+        bindings={("history.models:Records.post_delete", "shop.Order"): {"self.cascade_delete_history": False}},
+    )
+    assert brief(effects) == [
+        ("create", "shop.Order", "shop.Order", None, False),
+        ("create", "shop.Customer", "shop.Order", "not adding and instance.pk is not None", False),
+    ]
+    assert evaluate("not adding and instance.pk is not None", {"adding": True}) is False
+
+
+def test_calls_through_a_module_and_a_function_level_import_are_followed(tmp_path: Path) -> None:
+    located: list[str] = []
+
+    def locate(name: str) -> str | None:
+        located.append(name)
+        return str(tmp_path / "shop" / "services.py") if name == "shop.services" else None
+
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "services.py").write_text(
+        "from .models import Customer\n\ndef make_note():\n    Customer.objects.create()\n"
+    )
+    files = {
+        "shop.models": MODELS_PY,
+        "shop.signals": """
+            from shop import helpers
+
+            def on_save(sender, instance, **kwargs):
+                from .services import make_note
+                make_note()
+                helpers.audit(instance)
+                instance.owner.objects.assign_perm("x", instance)
+
+            def deep(sender, instance, **kwargs):
+                helpers.audit(instance)
+            """,
+        "shop.helpers": """
+            def audit(instance):
+                instance.save()
+            """,
+    }
+    effects = scan(tmp_path, files, [("shop.signals:on_save", "shop.Order")], locate=locate)
+    assert [(e.kind, e.target, e.via) for e in sorted(effects, key=lambda e: e.step)] == [
+        ("create", "shop.Customer", "shop.services:make_note"),
+        ("save", "shop.Order", "shop.helpers:audit"),
+        ("unresolved", None, None),  # a custom manager method of an untyped model may write
+    ]
+    assert "shop.services" in located
+    deep = scan(tmp_path, files, [("shop.signals:deep", "shop.Order")], depth=0)
+    assert [(e.kind, e.note) for e in deep] == [
+        ("unresolved", "calls shop.helpers:audit, which may write: read deeper with --follow-calls")
+    ]
 
 
 def test_on_commit_effects_are_marked_and_atomic_blocks_are_not(tmp_path: Path) -> None:

@@ -477,8 +477,10 @@ def test_impact_conditions_follow_the_action() -> None:
     assert post_save["condition"] == "created=True"
     # simple-history's m2m receiver writes at post_add only: `action in (...)`.
     m2m = _impact("store.Product", "m2m-add")
-    assert [n["condition"] for n in m2m["children"]] == ["action='pre_add'", "action='post_add'"]
-    pre, post = (_receiver_nodes(n)[f"{HISTORY}.m2m_changed"] for n in m2m["children"])
+    (tags,) = m2m["children"]  # one relation: its add()'s two sends
+    assert (tags["kind"], tags["label"]) == ("field", "product.tags.add(...)")
+    assert [n["condition"] for n in tags["children"]] == ["action='pre_add'", "action='post_add'"]
+    pre, post = (_receiver_nodes(n)[f"{HISTORY}.m2m_changed"] for n in tags["children"])
     assert pre["children"] == [] and any("store.HistoricalProduct" in d for d in _details(post))
 
 
@@ -502,6 +504,13 @@ def test_impact_of_a_delete_follows_djangos_collector() -> None:
     assert kinds == [
         ("signal", "pre_delete(account.EmailAddress)"),
         ("signal", "pre_delete(auth.User)"),
+        ("update", "admin.LogEntry rows (admin.LogEntry.user)"),
+        ("update", "usersessions.UserSession rows (usersessions.UserSession.user)"),
+        ("update", "guardian.UserObjectPermission rows (guardian.UserObjectPermission.user)"),
+        ("update", "authtoken.Token rows (authtoken.Token.user)"),
+        ("update", "store.Profile rows (store.Profile.user)"),
+        ("update", "store.Order rows (store.Order.user)"),
+        ("update", "account.EmailConfirmation rows (account.EmailConfirmation.email_address)"),
         ("update", "auditlog.LogEntry.actor on_delete=SET_NULL"),
         ("update", "reversion.Revision.user on_delete=SET_NULL"),
         ("update", "store.HistoricalProduct.history_user on_delete=SET_NULL"),

@@ -46,7 +46,9 @@ class Deletion:
     ``stops`` are the PROTECT/RESTRICT relations that make the delete raise
     first when a row refers to the object, as (model, field, on_delete);
     ``updates`` the SET_NULL/SET_DEFAULT/SET relations, updated without a
-    signal, as (model, field, on_delete).
+    signal, as (model, field, on_delete); ``fast`` the related models
+    deleted in one query with no signal (nobody listens to them), as
+    (model, the relation).
     """
 
     model: str
@@ -54,6 +56,7 @@ class Deletion:
     why: dict[str, str]
     stops: tuple[tuple[str, str, str], ...]
     updates: tuple[tuple[str, str, str], ...]
+    fast: tuple[tuple[str, str], ...] = ()  # (model, why) deleted in one query, with no signal
 
     def sends(self) -> list[tuple[str, str]]:
         """Return the (signal, sender) pairs the delete sends, in order: every pre_delete, then every post_delete."""
@@ -94,6 +97,7 @@ def collect(model: str, index: DeletionIndex) -> Deletion:
     why: dict[str, str] = {}
     stops: list[tuple[str, str, str]] = []
     updates: list[tuple[str, str, str]] = []
+    fast: list[tuple[str, str]] = []
     # The Collector recurses; the replay keeps its own stack, in the same depth-first order.
     # Each entry: (model, source model, nullable, collect_related, reverse_dependency, reason).
     todo: list[tuple[str, str | None, bool, bool, bool, str | None]] = [(model, None, False, True, False, None)]
@@ -101,6 +105,11 @@ def collect(model: str, index: DeletionIndex) -> Deletion:
         label, source, nullable, collect_related, reverse, reason = todo.pop()
         if label in data:
             continue  # Collector.add: rows collected already add nothing, and collect stops there
+        if source is not None and not reverse and index.can_fast_delete(label):
+            # Collector.collect starts with it: rows nobody listens to that cascade nowhere go in one query.
+            if (label, reason or "") not in fast:
+                fast.append((label, reason or ""))
+            continue
         data.append(label)
         if reason is not None:
             why[label] = reason
@@ -118,7 +127,9 @@ def collect(model: str, index: DeletionIndex) -> Deletion:
                 if on_delete == "DO_NOTHING":
                     continue
                 if on_delete == "CASCADE" and index.can_fast_delete(related):
-                    continue  # one DELETE query, no signal (only a CASCADE relation is fast deleted)
+                    if (related, f"{related}.{field}") not in fast:  # one DELETE query, no signal
+                        fast.append((related, f"{related}.{field}"))
+                    continue
                 if on_delete == "CASCADE":
                     later.append((related, label, null, True, False, f"{related}.{field}"))
                 elif on_delete in ("PROTECT", "RESTRICT"):
@@ -132,7 +143,10 @@ def collect(model: str, index: DeletionIndex) -> Deletion:
     stops = [s for s in stops if s[2] == "PROTECT" or s[0] not in data]
     ordered = _sort(data, dependencies)
     sent = tuple(m for m in ordered if not (index.models.get(m) and index.models[m].is_auto_created))
-    return Deletion(model=model, models=sent, why=why, stops=tuple(stops), updates=tuple(updates))
+    quiet = tuple(
+        f for f in fast if f[0] not in data and not (index.models.get(f[0]) and index.models[f[0]].is_auto_created)
+    )
+    return Deletion(model=model, models=sent, why=why, stops=tuple(stops), updates=tuple(updates), fast=quiet)
 
 
 def _sort(data: list[str], dependencies: dict[str, set[str]]) -> list[str]:

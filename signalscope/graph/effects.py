@@ -84,6 +84,36 @@ _SENDS = frozenset(("send", "send_robust", "asend", "asend_robust"))
 _M2M_METHODS = frozenset(("add", "remove", "set", "clear"))
 _MANAGERS = frozenset(("objects", "_default_manager", "_base_manager"))
 _GET_MODEL = frozenset(("get_model", "get_registered_model"))
+# Manager and queryset methods that only read: an untyped manager calling anything else may write.
+_READS = (
+    _QS_TO_QS
+    | (_QS_TO_INSTANCE - {"create"})
+    | frozenset(
+        (
+            "count",
+            "exists",
+            "values",
+            "values_list",
+            "aggregate",
+            "in_bulk",
+            "iterator",
+            "get_queryset",
+            "contains",
+            "explain",
+            "dates",
+            "datetimes",
+            "raw",
+            "none",
+            "complex_filter",
+            "extra",
+            "union",
+            "intersection",
+            "difference",
+            "select_for_update",
+            "get_by_natural_key",
+        )
+    )
+)
 # The arguments of Django's signals a condition can be written on, and how ``kwargs`` spells them.
 SIGNAL_ARGUMENTS = frozenset(("created", "raw", "update_fields", "action", "reverse", "using", "origin", "pk_set"))
 
@@ -131,7 +161,7 @@ class _Module:
 
 @dataclass
 class _Context:
-    modules: dict[str, str]  # module name -> file name, for the modules the scan may read
+    modules: dict[str, str]  # module name -> file name, for the modules the scan may read (grows by `locate`)
     models: dict[tuple[str, str], str]  # (module, class name) -> model label
     index: dict[str, ModelRef]
     signals: frozenset[str]  # known signal paths
@@ -141,8 +171,18 @@ class _Context:
     managers: dict[tuple[str, str], str]  # (model label, attribute) -> the label of the model it manages
     manager_classes: dict[str, tuple[str, ...]]  # model label -> its managers' class paths
     settings: Mapping[str, str]  # setting name -> a model label it holds
+    locate: Callable[[str], str | None] = lambda name: None
     cache: dict[str, _Module | None] = field(default_factory=dict)
     returns: dict[tuple[str, tuple[tuple[str, Type], ...]], Type | None] = field(default_factory=dict)
+
+    def file_of(self, name: str) -> str | None:
+        """Return the file of module `name` if it may be read: imported already, or found by `locate`."""
+        if name not in self.modules:
+            found = self.locate(name)
+            if found is None:
+                return None
+            self.modules[name] = found
+        return self.modules[name]
 
     def label_of(self, text: str) -> str | None:
         """Return the installed model's label spelled by `text` ("app.Model", any case), or None."""
@@ -165,6 +205,7 @@ def scan_effects(
     bindings: Mapping[tuple[str, str | None], Mapping[str, Any]] | None = None,
     settings: Mapping[str, str] | None = None,
     unread: dict[str, str] | None = None,
+    locate: Callable[[str], str | None] | None = None,
 ) -> tuple[EffectRef, ...]:
     """Return the effects of every receiver in `connections`, sorted.
 
@@ -178,7 +219,9 @@ def scan_effects(
     partial arguments: ``{"self.manager_name": "history", "attr": "tags"}``
     (plain values only); `settings` maps setting names to the model labels
     they hold. Receivers in readable modules whose code still can't be read
-    are added to `unread`, with why, when it is given.
+    are added to `unread`, with why, when it is given. `locate` finds the
+    file of a module that isn't imported yet (a function-level import), or
+    None; it must import nothing.
     """
     index = {m.label: m for m in models}
     managers: dict[tuple[str, str], str] = {}
@@ -190,7 +233,7 @@ def scan_effects(
             if cls not in manager_classes[managed]:
                 manager_classes[managed].append(cls)
     ctx = _Context(
-        modules=modules,
+        modules=dict(modules),
         models={(m.module, m.name): m.label for m in index.values()},
         index=index,
         signals=frozenset(signals),
@@ -200,6 +243,7 @@ def scan_effects(
         managers=managers,
         manager_classes={label: tuple(paths) for label, paths in manager_classes.items()},
         settings=settings or {},
+        locate=locate or (lambda name: None),
     )
     known_bindings = bindings or {}
     senders: dict[str, set[str | None]] = {}
@@ -280,7 +324,7 @@ def _receiver_function(ctx: _Context, path: str) -> tuple[_Module, str, ast.Func
 def _load(ctx: _Context, name: str) -> _Module | None:
     if name in ctx.cache:
         return ctx.cache[name]
-    filename = ctx.modules.get(name)
+    filename = ctx.file_of(name)
     module = None
     if filename and filename.endswith(".py"):
         try:
@@ -418,7 +462,7 @@ class _Scanner:
             return ("signal", f"{module_name}:{attr}")
         if attr == "get_user_model" and module_name in ("django.contrib.auth", "django.contrib.auth.models"):
             return ("user_model", attr)
-        if module_name in self.ctx.modules and hops < 8:
+        if self.ctx.file_of(module_name) is not None and hops < 8:
             other = _load(self.ctx, module_name)
             if other is not None and attr in other.functions:
                 return ("function", f"{module_name}:{attr}")
@@ -640,12 +684,18 @@ class _Scanner:
         return env
 
     # -- conditions -------------------------------------------------------
-    def on_signal_arguments(self, test: ast.expr) -> ast.expr | None:
-        """Return `test` written on the signal's argument names, when it tests one of them; else None."""
+    def normalized(self, test: ast.expr) -> tuple[ast.expr, bool]:
+        """Return `test` as the tree shows it, and whether it tests a signal argument.
+
+        ``kwargs.get("raw")`` and ``kwargs["raw"]`` become ``raw``, parameters
+        named after signal arguments keep their name, ``instance._state.adding``
+        becomes ``adding`` (Django's flag: True in a create's pre_save), and
+        ``self.<attr>`` becomes the bound object's value where it is known.
+        """
         names = self.signal_args
-        if not names:
-            return None
         kwargs = names.get("**")
+        instance = "instance" if self.env.get("instance", ("", ""))[0] == "instance" else None
+        bound = self.bound
         mentions = False
 
         class Rewrite(ast.NodeTransformer):
@@ -679,6 +729,22 @@ class _Scanner:
                     return ast.Name(id=str(sub.slice.value), ctx=ast.Load())
                 return self.generic_visit(sub)
 
+            def visit_Attribute(self, attr: ast.Attribute) -> ast.AST:
+                nonlocal mentions
+                value = attr.value
+                if (
+                    attr.attr == "adding"
+                    and isinstance(value, ast.Attribute)
+                    and value.attr == "_state"
+                    and isinstance(value.value, ast.Name)
+                    and value.value.id == instance
+                ):
+                    mentions = True
+                    return ast.Name(id="adding", ctx=ast.Load())
+                if isinstance(value, ast.Name) and value.id == "self" and f"self.{attr.attr}" in bound:
+                    return ast.Constant(value=bound[f"self.{attr.attr}"])
+                return self.generic_visit(attr)
+
             def visit_Name(self, name: ast.Name) -> ast.AST:
                 nonlocal mentions
                 if name.id in names and name.id != "**":
@@ -689,7 +755,8 @@ class _Scanner:
         import copy
 
         rewritten = Rewrite().visit(copy.deepcopy(test))
-        return rewritten if mentions and isinstance(rewritten, ast.expr) else None
+        assert isinstance(rewritten, ast.expr)
+        return rewritten, mentions
 
     def condition(self) -> str | None:
         if not self.conditions:
@@ -699,8 +766,14 @@ class _Scanner:
         return ast.unparse(ast.BoolOp(op=ast.And(), values=list(self.conditions)))
 
     def under(self, test: ast.expr | None, body: list[ast.stmt]) -> None:
-        """Run `body` under the condition `test` (None: no condition on signal arguments)."""
+        """Run `body` under the condition `test` (None: none); not at all when `test` is known to be false."""
         if test is None:
+            self.run(body)
+            return
+        known = _static_truth(test)
+        if known is False:
+            return  # `if self.cascade_delete_history:` with the bound object's False
+        if known is True:
             self.run(body)
             return
         self.conditions.append(test)
@@ -729,9 +802,14 @@ class _Scanner:
                 self.statement(stmt)
                 guard = _early_exit(stmt)
                 if guard is not None:
-                    # `if not created: return`: what follows runs only when the test is false.
-                    test = self.on_signal_arguments(guard)
-                    if test is not None:
+                    # `if not created: return`: what follows runs only when the test is false. Only a
+                    # guard on the signal's arguments is kept: others are feature switches
+                    # (`if not settings.X: return`) that would mark every write after them.
+                    test, on_arguments = self.normalized(guard)
+                    known = _static_truth(test)
+                    if known is True:
+                        return  # what follows never runs
+                    if on_arguments and known is None:
                         self.conditions.append(_negate(test))
                         pushed += 1
         finally:
@@ -753,12 +831,13 @@ class _Scanner:
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             iterated = self.type_of(stmt.iter)
             self.bind(stmt.target, ("instance", iterated[1]) if iterated and iterated[0] == "qs" else None)
-            self.run(stmt.body)
+            # The body runs once per item, so only when there is one: the loop's iterable is its condition.
+            self.under(self.normalized(stmt.iter)[0], stmt.body)
             self.run(stmt.orelse)
         elif isinstance(stmt, ast.If):
-            test = self.on_signal_arguments(stmt.test)
+            test = self.normalized(stmt.test)[0]
             self.under(test, stmt.body)
-            self.under(_negate(test) if test is not None else None, stmt.orelse)
+            self.under(_negate(test), stmt.orelse)
         elif isinstance(stmt, ast.While):
             self.run(stmt.body)
             self.run(stmt.orelse)
@@ -819,6 +898,13 @@ class _Scanner:
                 if through:
                     self.add(node, "m2m", through, M2M_SIGNALS)
             return
+        if isinstance(func.value, ast.Name) and func.value.id not in self.env:
+            found = self.resolve(func.value.id)
+            if found is not None and found[0] == "module":  # services.make_note(): a module's function
+                inner = self.resolve_in(found[1], method)
+                if inner is not None and inner[0] == "function":
+                    self.follow(node, inner[1], None)
+                    return
         base = self.type_of(func.value)
         if base is not None and base[0] == "self":
             path = self.method_of(base[1], method)
@@ -830,6 +916,10 @@ class _Scanner:
                 path = self.manager_method(base[1], method)
                 if path is not None:
                     self.follow(node, path, base)
+            elif base is None and _looks_like_manager(func.value) and method not in _READS:
+                # model.objects.assign_perm(...) of a model that can't be typed: a custom manager
+                # method, which may write.
+                self.add(node, "unresolved", None, (), "a manager method of a model that can't be known statically")
             return
         kind, label = base if base else (None, None)
         if method == "save" and kind == "instance":
@@ -884,7 +974,7 @@ class _Scanner:
             root = root.value
         if isinstance(root, ast.Name) and root.id not in self.env:
             found = self.resolve(root.id)
-            if found and found[0] == "module" and found[1].rpartition(".")[0] not in self.ctx.modules:
+            if found and found[0] == "module" and self.ctx.file_of(found[1].rpartition(".")[0]) is None:
                 return False
         return True
 
@@ -908,16 +998,54 @@ class _Scanner:
         self.add(node, "send", target, (signal,), None if target else "the sender can't be known statically")
 
     def follow(self, node: ast.Call, path: str, owner: Type | None) -> None:
-        if self.depth <= 0 or path in self.seen:
+        if path in self.seen:
             return
         module_name, _, qualname = path.partition(":")
         module = _load(self.ctx, module_name)
         func = module.functions.get(qualname) if module else None
         if module is None or func is None:
             return
+        if self.depth <= 0:
+            if _may_write(func):
+                self.add(
+                    node, "unresolved", None, (), f"calls {path}, which may write: read deeper with --follow-calls"
+                )
+            return
         scanner = self.child(module, self.arguments(node, func, owner), path, self.depth - 1, self.seen | {path})
         scanner.run(func.body)
         self.effects.extend(scanner.effects)
+
+
+_WRITES = frozenset(("save", "delete", "update", "bulk_create", "bulk_update", *_CREATES, *_SENDS, *_M2M_METHODS))
+
+
+def _may_write(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Return whether `func`'s body calls anything named like a write or a send."""
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in _WRITES:
+                return True
+    return False
+
+
+def _static_truth(test: ast.expr) -> bool | None:
+    """Return whether `test` is true whatever the signal's arguments: only constants and their logic."""
+    if isinstance(test, ast.Constant):
+        return bool(test.value)
+    if isinstance(test, (ast.Tuple, ast.List, ast.Set)):
+        return bool(test.elts)  # `for code in ("a", "b"):` runs
+    if isinstance(test, ast.Dict):
+        return bool(test.keys)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _static_truth(test.operand)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        results = [_static_truth(v) for v in test.values]
+        if isinstance(test.op, ast.And):
+            return False if False in results else (True if all(r is True for r in results) else None)
+        return True if True in results else (False if all(r is False for r in results) else None)
+    return None
 
 
 def _early_exit(stmt: ast.stmt) -> ast.expr | None:

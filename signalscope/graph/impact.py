@@ -25,7 +25,7 @@ import ast
 import re
 from collections import defaultdict
 from collections.abc import Generator, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import UnknownName, UsageError
@@ -89,6 +89,31 @@ def evaluate(condition: str, args: Mapping[str, Any]) -> bool | None:
     except SyntaxError:
         return None
     return _truth(tree, args)
+
+
+def simplify(condition: str, args: Mapping[str, Any]) -> str | None:
+    """Return `condition` without the parts `args` make true (``action in (...) and x`` under post_add: ``x``).
+
+    None when what is left is nothing. A condition that is false as a whole
+    is for `evaluate` to find; this only shortens what the tree shows.
+    """
+    try:
+        tree = ast.parse(condition, mode="eval").body
+    except SyntaxError:
+        return condition
+    parts = _conjuncts(tree)
+    left = [part for part in parts if _truth(part, args) is not True]
+    if not left:
+        return None
+    if len(left) == len(parts):
+        return condition
+    return ast.unparse(left[0] if len(left) == 1 else ast.BoolOp(op=ast.And(), values=left))
+
+
+def _conjuncts(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+        return [part for value in node.values for part in _conjuncts(value)]
+    return [node]
 
 
 def _value(node: ast.expr, args: Mapping[str, Any]) -> tuple[bool, Any]:
@@ -200,7 +225,10 @@ class _Impact:
                 for signal in effect.signals
             ]
         if effect.kind == "save":
-            return [_Send(signal, target, (("raw", False),)) for signal in effect.signals]
+            args: _Args = (("raw", False),)
+            if "update_fields=" in effect.text:  # save(update_fields=...) updates a row that exists
+                args = (("adding", False), ("created", False), ("raw", False))
+            return [_Send(signal, target, args) for signal in effect.signals]
         return [_Send(signal, target) for signal in effect.signals]
 
     # -- the tree ---------------------------------------------------------
@@ -227,7 +255,8 @@ class _Impact:
             holds = evaluate(effect.condition, args) if effect.condition else True
             if holds is False:
                 continue  # under create, `if not created:` does not run
-            kids.append((yield self.effect(effect, None if holds else effect.condition, path, level)))
+            shown = None if holds or effect.condition is None else simplify(effect.condition, args)
+            kids.append((yield self.effect(effect, shown, path, level)))
         flags = ["async"] if ref.is_async else []
         why = self.unread.get(ref.path)
         if why is not None:
@@ -249,7 +278,8 @@ class _Impact:
                 label = f"{self.name(send.signal)}({send.sender if send.sender is not None else '<unknown sender>'})"
                 kids.append(ImpactNode(kind="cycle", label=label, detail="already running above: loops"))
             elif level <= 0:
-                kids.append(ImpactNode(kind="depth", label=f"... (--depth {self.depth} reached)"))
+                if self.receivers(send.signal, send.sender):  # something would run below
+                    kids.append(ImpactNode(kind="depth", label=f"... (--depth {self.depth} reached)"))
             else:
                 nested = yield self.state(send, path, level - 1)
                 if nested.children:  # below the top, a signal nothing listens to is noise
@@ -260,7 +290,7 @@ class _Impact:
         if effect.via:
             detail += f" (in {effect.via})"
         if effect.is_after_commit:
-            detail += " [after commit: at once outside a transaction]"
+            detail += " [after commit]"
         return ImpactNode(
             kind="effect",
             label=effect.text,
@@ -334,8 +364,10 @@ def _impact(walk: _Impact, model: str, action: str) -> ImpactNode:
     if action in ("create", "save"):
         created = action == "create"
         sends = [_Send(s, model) for s in INIT_SIGNALS] if created else []
-        sends.append(_Send(_PRE_SAVE, model, (("raw", False), ("update_fields", None))))
-        sends.append(_Send(_POST_SAVE, model, (("created", created), ("raw", False), ("update_fields", None))))
+        sends.append(_Send(_PRE_SAVE, model, (("adding", created), ("raw", False), ("update_fields", None))))
+        sends.append(
+            _Send(_POST_SAVE, model, (("adding", False), ("created", created), ("raw", False), ("update_fields", None)))
+        )
         top = [walk.top(send) for send in sends]
     elif action == "delete":
         deletion = walk.deletions.deletion(model)
@@ -355,6 +387,14 @@ def _impact(walk: _Impact, model: str, action: str) -> ImpactNode:
         ]
         half = len(sends) // 2
         top.extend(walk.top(send) for send in sends[:half])
+        for related, why in deletion.fast:
+            top.append(
+                ImpactNode(
+                    kind="update",
+                    label=f"{related} rows" + (f" ({why})" if why else ""),
+                    detail="deleted in one query, with no signal: nobody listens to them",
+                )
+            )
         for related, field, on_delete in deletion.updates:
             top.append(
                 ImpactNode(
@@ -368,9 +408,19 @@ def _impact(walk: _Impact, model: str, action: str) -> ImpactNode:
     elif action.startswith("m2m-"):
         verb = action.removeprefix("m2m-")
         ref = walk.models[model]
-        for _attr, through in ref.m2m:
-            for when in ("pre", "post"):
-                top.append(walk.top(_Send(_M2M, through, (("action", f"{when}_{verb}"),))))
+        if not ref.m2m:
+            raise UsageError(f"{model} has no many-to-many relation.", hint="m2m actions need one.")
+        for attr, through in ref.m2m:
+            pair = [walk.top(_Send(_M2M, through, (("action", f"{when}_{verb}"),))) for when in ("pre", "post")]
+            call = "clear()" if verb == "clear" else f"{verb}(...)"
+            top.append(
+                ImpactNode(
+                    kind="field",
+                    label=f"{model.rpartition('.')[2].lower()}.{attr}.{call}",
+                    detail=f"through {through}: one of these per relation",
+                    children=tuple(pair),
+                )
+            )
     else:
         why = "QuerySet.update() sends no signal" if action == "update" else "bulk_create() sends no signal"
         top.append(ImpactNode(kind="update", label=f"{action} {model}", detail=why))
@@ -391,10 +441,24 @@ def impact_signal(cmap: CascadeMap, signal: str, sender: str | None, *, depth: i
         if not named:
             raise UnknownName("signal", signal, sorted(paths | {s.name for s in cmap.registry.signals}))
         signal = named[0]
-    label = _model_label(cmap, sender) if sender is not None else None
+    label = _sender_label(cmap, signal, sender) if sender is not None else None
     walk = _Impact(cmap, depth)
     node = walk.top(_Send(signal, label))
-    return ImpactNode(kind="action", label=f"send {walk.name(signal)}({label or 'any sender'})", children=(node,))
+    if label is None:  # sent with a sender of its own: any-sender receivers run
+        node = replace(node, label=f"{walk.name(signal)}(<any sender>)")
+    return ImpactNode(kind="action", label=f"send {node.label}", children=(node,))
+
+
+def _sender_label(cmap: CascadeMap, signal: str, sender: str) -> str:
+    """Return the label `sender` names: a model's, or any other sender a receiver of `signal` is connected for."""
+    others = {c.sender.label for c in cmap.registry.connections if c.signal == signal and c.sender.label}
+    exact = {label.lower(): label for label in others}
+    if sender.lower() in exact:
+        return exact[sender.lower()]
+    models = {m.label.lower(): m.label for m in cmap.models}
+    if sender.lower() in models:
+        return models[sender.lower()]
+    raise UnknownName("sender", sender, [*models.values(), *others])
 
 
 def check_action(action: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ __all__ = [
     "READ_CHOICES",
     "ProjectApp",
     "model_settings",
+    "module_locator",
     "project_apps",
     "project_modules",
     "readable_modules",
@@ -60,9 +62,7 @@ def readable_modules(project: Project, read: str = "site-packages") -> tuple[dic
     with "all"; installed packages unless "project". Only what is already
     imported: nothing is imported here.
     """
-    import sysconfig
-
-    stdlib = {os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")}
+    stdlib = _stdlib_folders()
     readable: dict[str, str] = {}
     left_out: dict[str, str] = {}
     for name, module in list(sys.modules.items()):
@@ -70,24 +70,56 @@ def readable_modules(project: Project, read: str = "site-packages") -> tuple[dic
         if not isinstance(filename, str) or not filename:
             left_out[name] = "no Python source (built in, or a namespace package)"
             continue
-        if project.is_project_file(filename):
+        why = _why_not_read(project, name, filename, read, stdlib)
+        if why is None:
             readable[name] = filename
-            continue
-        real = os.path.realpath(filename)
-        if not filename.endswith(".py"):
-            left_out[name] = "compiled code: no Python source"
-        elif any(real.startswith(folder + os.sep) for folder in stdlib) and not _in_site_packages(real):
-            left_out[name] = "the standard library"
-        elif name == "django" or name.startswith("django."):
-            if read == "all":
-                readable[name] = filename
-            else:
-                left_out[name] = "Django's own code (read it with --read all)"
-        elif read == "project":
-            left_out[name] = "an installed package (read it with --read site-packages)"
         else:
-            readable[name] = filename
+            left_out[name] = why
     return readable, left_out
+
+
+def module_locator(project: Project, read: str = "site-packages") -> Callable[[str], str | None]:
+    """Return a function giving the file of a module not imported yet (a function-level import), if it may be read.
+
+    The file is looked for in its package's ``__path__``, with the package
+    imported already: nothing is imported or run.
+    """
+    stdlib = _stdlib_folders()
+
+    def locate(name: str) -> str | None:
+        parent, _, leaf = name.rpartition(".")
+        paths = getattr(sys.modules.get(parent), "__path__", None) if parent else None
+        if not paths:
+            return None
+        for folder in list(paths):
+            for candidate in (os.path.join(folder, leaf + ".py"), os.path.join(folder, leaf, "__init__.py")):
+                if os.path.isfile(candidate):
+                    return candidate if _why_not_read(project, name, candidate, read, stdlib) is None else None
+        return None
+
+    return locate
+
+
+def _stdlib_folders() -> set[str]:
+    import sysconfig
+
+    return {os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")}
+
+
+def _why_not_read(project: Project, name: str, filename: str, read: str, stdlib: set[str]) -> str | None:
+    """Return why module `name` at `filename` is not read under `read`, or None when it is."""
+    if project.is_project_file(filename):
+        return None
+    real = os.path.realpath(filename)
+    if not filename.endswith(".py"):
+        return "compiled code: no Python source"
+    if any(real.startswith(folder + os.sep) for folder in stdlib) and not _in_site_packages(real):
+        return "the standard library"
+    if name == "django" or name.startswith("django."):
+        return None if read == "all" else "Django's own code (read it with --read all)"
+    if read == "project":
+        return "an installed package (read it with --read site-packages)"
+    return None
 
 
 def _in_site_packages(path: str) -> bool:

@@ -87,9 +87,10 @@ class ImpactNode:
     higher up: the cascade loops), "depth" (the tree was cut at --depth),
     "stop" (an ``on_delete=PROTECT``/``RESTRICT`` relation that makes the
     delete raise, before anything is sent, when a row refers to the object),
-    "update" (a write that sends no signal: ``SET_NULL``, ``QuerySet.update()``)
-    and "skipped" (a receiver the action does not run: ``QuerySet.update()``
-    sends nothing).
+    "update" (a write that sends no signal: ``SET_NULL``, ``QuerySet.update()``,
+    rows deleted in one query), "skipped" (a receiver the action does not
+    run: ``QuerySet.update()`` sends nothing) and "field" (one many-to-many
+    relation's sends, under an m2m action).
     """
 
     kind: str

@@ -21,15 +21,19 @@ def _line(node: ImpactNode) -> str:
     return escape_controls(_raw_line(node))
 
 
+def _short(condition: str) -> str:
+    return condition if len(condition) <= 80 else condition[:77] + "..."
+
+
 def _raw_line(node: ImpactNode) -> str:
     where = f"  {node.file}:{node.line}" if node.file else ""
-    when = f"  [{node.condition}]" if node.condition else ""
+    when = f"  [{_short(node.condition)}]" if node.condition else ""
     if node.kind == "signal":
         return node.label + when + ("" if node.children else "  (no receivers)")
     if node.kind == "receiver":
         return f"{node.label}{where}" + (f"  [{node.detail}]" if node.detail else "") + (_LOOP if node.in_cycle else "")
     if node.kind == "effect":
-        return (f"if {node.condition}: " if node.condition else "") + f"{node.label}{where}  → {node.detail}"
+        return (f"if {_short(node.condition)}: " if node.condition else "") + f"{node.label}{where}  → {node.detail}"
     if node.kind == "cycle":
         return f"⟲ {node.label}: {node.detail}"
     if node.kind == "stop":
@@ -38,6 +42,8 @@ def _raw_line(node: ImpactNode) -> str:
         return f"{node.label}{when}: {node.detail}"
     if node.kind == "skipped":
         return f"not run: {node.label}{where}  ({node.detail})"
+    if node.kind == "field":
+        return f"{node.label}  [{node.detail}]"
     return node.label
 
 
@@ -70,6 +76,7 @@ def render_impact_rich(tree: ImpactNode, *, color: bool = True, width: int | Non
         "stop": "bold red",
         "update": "dim",
         "skipped": "dim",
+        "field": "bold cyan",
     }
     root = Tree(Text(escape_controls(tree.label), style="bold"))  # Text, not markup: names print as written
     todo = [(node, root) for node in reversed(tree.children)]
