@@ -146,7 +146,24 @@ def test_no_cascade_leaves_effects_out() -> None:
 def test_model_filter_follows_senders_and_depth() -> None:
     data = signalscope("graph", "--project", SHOP, "--model", "auth.User", "-f", "json").json()
     receivers = sorted(n["label"] for n in data["nodes"] if n["kind"] == "receiver")
-    assert receivers == ["create_user_profile", "save_user_profile", "touch_search_index"]
+    # Its writes' receivers, and, since deleting a user deletes its orders and their lines (CASCADE),
+    # those rows' delete receivers and what they write in turn.
+    assert receivers == [
+        "AuditTrail.__call__",
+        "create_user_profile",
+        "notify_warehouse",
+        "recalculate_total",
+        "release_stock",
+        "save_user_profile",
+        "stamp_order_number",
+        "touch_search_index",
+    ]
+    cascades = sorted(e["target"] for e in data["edges"] if e["kind"] == "sends" and e.get("cascade"))
+    assert cascades == [
+        "state:django.db.models.signals:post_delete|orders.OrderLine",
+        "state:django.db.models.signals:pre_delete|orders.Order",
+        "state:django.db.models.signals:pre_delete|orders.OrderLine",
+    ]
     shallow = signalscope("graph", "--project", CASCADE, "--model", "billing.Payment", "--depth", "2", "-f", "json")
     names = sorted(n["label"] for n in shallow.json()["nodes"] if n["kind"] == "receiver")
     assert names == ["mark_invoice_paid", "reserve_stock"]

@@ -794,3 +794,37 @@ def test_the_default_tree_fits_a_screen_and_tells_sends_apart(tmp_path: Path) ->
     assert "action=pre_add pk_set=1" in text and "action=post_add pk_set=1" in text
     assert "post_save(auth.User) created=False update_fields=last_login" in text
     assert "pre_delete(store.Product) origin=store.Product" in text
+
+
+def _impact_receivers(node: dict[str, Any]) -> set[str]:
+    found, todo = set(), [node]
+    while todo:
+        item = todo.pop()
+        if item["kind"] == "receiver":
+            found.add(item["label"])
+        todo.extend(item["children"])
+    return found
+
+
+@pytest.mark.parametrize("model", ["auth.User", "store.Product", "store.Order"])
+def test_impact_and_graph_model_walk_the_same_graph(model: str) -> None:
+    # impact decides conditions the graph keeps open, so each action's receivers are among the graph's;
+    # together they are all of them.
+    graph = signalscope("graph", "--model", model, "-f", "json", "--project", str(PROJECT))
+    assert graph.returncode == 0, graph.stderr
+    drawn = {n["path"] for n in graph.json()["nodes"] if n["kind"] == "receiver"}
+    union: set[str] = set()
+    # The model's writes, and the other signals receivers hear from it (auditlog's accessed, order_placed).
+    own = {r["signal"] for r in receivers(listed()) if r["sender"] == model and "db.models.signals" not in r["signal"]}
+    questions = [["-a", action] for action in ("create", "save", "delete", "m2m-add", "m2m-remove", "m2m-clear")]
+    questions += [["--signal", signal, "--sender", model] for signal in sorted(own)]
+    for question in questions:
+        args = [model, *question] if question[0] == "-a" else question
+        result = signalscope("impact", *args, "--json", "--project", str(PROJECT))
+        if result.returncode == 2 and "no many-to-many relation" in result.stderr:
+            continue
+        assert result.returncode == 0, result.stderr
+        found = _impact_receivers(result.json()["tree"])
+        assert found <= drawn, f"{question}: impact runs {sorted(found - drawn)}, which graph --model leaves out"
+        union |= found
+    assert union == drawn

@@ -50,6 +50,9 @@ from .._gc import collection_paused
 from ..model import Connection, call_order_for_sender
 from ..model.cascade import CascadeMap, EffectRef
 from .deletion import DELETE_SIGNALS, DeletionIndex
+from .effects import M2M_SIGNALS
+
+M2M_SIGNAL = M2M_SIGNALS[0]
 
 __all__ = [
     "ANY",
@@ -420,6 +423,26 @@ def _build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
                     },
                 )
             )
+
+    # Deleting a model's rows also deletes, through on_delete=CASCADE, rows whose delete signals someone
+    # hears: the model's sender sends those states too (Django's Collector, graph.deletion).
+    present = set(index.states)
+    models_by_label = {m.label: m for m in cmap.models}
+    for label in sorted(lab for lab, kind in index.sender_kinds.items() if kind == "model"):
+        if sender_node(label) not in nodes:
+            continue
+        deletion = index.deletions.deletion(label)
+        for signal, cascaded in deletion.sends():
+            pair = (signal, cascaded)
+            if cascaded != label and pair in present and index.receivers(pair):
+                why = deletion.why.get(cascaded, "")
+                edges.append((sender_node(label), state_node(*pair), {"kind": "sends", "cascade": why}))
+        # Its many-to-many relations' add/remove/clear send m2m_changed with the through model as sender.
+        ref = models_by_label.get(label)
+        for attr, through in ref.m2m if ref else ():
+            pair = (M2M_SIGNAL, through)
+            if through != label and pair in present and index.receivers(pair):
+                edges.append((sender_node(label), state_node(*pair), {"kind": "sends", "m2m": attr}))
 
     for path, found in index.effects.items():
         r = receiver_node(path)

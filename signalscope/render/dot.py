@@ -103,6 +103,10 @@ def edge_label(data: dict[str, Any], *, name_sender: bool = False) -> str | None
         return ", ".join([text, *_when(data, name_sender=name_sender)])
     if kind == "unresolved":
         return ", ".join(_when(data, name_sender=name_sender)) or None
+    if kind == "sends" and data.get("cascade"):
+        return "delete cascades"
+    if kind == "sends" and data.get("m2m"):
+        return f"{escape_controls(str(data['m2m']))}.add/remove/clear"
     return None
 
 
@@ -119,6 +123,8 @@ def _edge_attrs(data: dict[str, Any], *, name_sender: bool = False) -> str:
     if kind == "unresolved":
         shown = edge_label(data, name_sender=name_sender)
         return (f"label={dot_quote(shown)}, " if shown else "") + 'style=dashed, color="#b00020"'
+    if data.get("cascade") or data.get("m2m"):
+        return f'{label}, style=dashed, color="#888888", arrowhead=vee'
     return 'color="#888888", arrowhead=vee'
 
 
