@@ -433,16 +433,16 @@ def _build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
             continue
         deletion = index.deletions.deletion(label)
         for signal, cascaded in deletion.sends():
-            pair = (signal, cascaded)
-            if cascaded != label and pair in present and index.receivers(pair):
+            deleted: State = (signal, cascaded)
+            if cascaded != label and deleted in present and index.receivers(deleted):
                 why = deletion.why.get(cascaded, "")
-                edges.append((sender_node(label), state_node(*pair), {"kind": "sends", "cascade": why}))
+                edges.append((sender_node(label), state_node(*deleted), {"kind": "sends", "cascade": why}))
         # Its many-to-many relations' add/remove/clear send m2m_changed with the through model as sender.
-        ref = models_by_label.get(label)
-        for attr, through in ref.m2m if ref else ():
-            pair = (M2M_SIGNAL, through)
-            if through != label and pair in present and index.receivers(pair):
-                edges.append((sender_node(label), state_node(*pair), {"kind": "sends", "m2m": attr}))
+        model_ref = models_by_label.get(label)
+        for attr, through in model_ref.m2m if model_ref else ():
+            changed: State = (M2M_SIGNAL, through)
+            if through != label and changed in present and index.receivers(changed):
+                edges.append((sender_node(label), state_node(*changed), {"kind": "sends", "m2m": attr}))
 
     for path, found in index.effects.items():
         r = receiver_node(path)
