@@ -167,7 +167,7 @@ class Session:
         self._bindings: dict[tuple[str, str | None], dict[str, Any]] = {}
         self._relations: tuple[ModelRef, ...] | None = None
         self._effects: dict[tuple[int, str], CascadeMap] = {}
-        self._graphs: dict[tuple[int, bool], nx.MultiDiGraph] = {}
+        self._graphs: dict[tuple[int, bool, str], nx.MultiDiGraph] = {}
 
     @classmethod
     def of(cls, project: Project) -> Session:
@@ -272,12 +272,12 @@ class Session:
         """`cascade()` with the default depth of calls."""
         return self.cascade()
 
-    def _graph(self, follow_calls: int, cascade: bool) -> nx.MultiDiGraph:
-        key = (follow_calls, cascade)
+    def _graph(self, follow_calls: int, cascade: bool, read: str = READ) -> nx.MultiDiGraph:
+        key = (follow_calls, cascade, read)
         if key not in self._graphs:
             from .graph.queries import dependency_graph
 
-            self._graphs[key] = dependency_graph(self.cascade(follow_calls), cascade=cascade)
+            self._graphs[key] = dependency_graph(self.cascade(follow_calls, read), cascade=cascade)
         return self._graphs[key]
 
     # -- the questions -----------------------------------------------------
@@ -296,28 +296,38 @@ class Session:
         depth: int | None = None,
         cascade: bool = True,
         follow_calls: int = FOLLOW_CALLS,
+        read: str = READ,
+        collapse_senders: bool = False,
     ) -> nx.MultiDiGraph:
         """Return the dependency graph, or the part the filters and `model` keep (graph.queries.dependency_graph).
 
+        Its nodes are (signal, sender) states; `collapse_senders` draws one
+        node per signal instead, for a summary (graph.build.collapse_senders).
         The whole graph is built once and cached: it is the Session's own, so
         copy it (``graph.copy()``) before changing it. Raises UnknownName.
         """
         f = filters or Filters()
         if f == Filters() and model is None:
-            return self._graph(follow_calls, cascade)
-        from .graph.queries import dependency_graph
+            found = self._graph(follow_calls, cascade, read)
+        else:
+            from .graph.queries import dependency_graph
 
-        return dependency_graph(
-            self.cascade(follow_calls),
-            signals=f.signals,
-            sender=f.sender,
-            app=f.app,
-            receiver=f.receiver,
-            hide_django=f.hide_django,
-            model=model,
-            depth=depth,
-            cascade=cascade,
-        )
+            found = dependency_graph(
+                self.cascade(follow_calls, read),
+                signals=f.signals,
+                sender=f.sender,
+                app=f.app,
+                receiver=f.receiver,
+                hide_django=f.hide_django,
+                model=model,
+                depth=depth,
+                cascade=cascade,
+            )
+        if collapse_senders:
+            from .graph.build import collapse_senders as collapse
+
+            found = collapse(found)
+        return found
 
     def impact(
         self,

@@ -128,13 +128,16 @@ def test_list_options(session: type[FakeSession]) -> None:
 def test_graph_options(session: type[FakeSession], tmp_path: Path) -> None:
     assert invoke("graph").exit_code == 0
     assert work(session.calls) == [("graph", (Filters(),), {"model": None, "depth": None, "cascade": True,
-                                                             "follow_calls": 2})]  # fmt: skip
+                                                             "follow_calls": 2, "read": "site-packages",
+                                                             "collapse_senders": False})]  # fmt: skip
     session.calls.clear()
     out = tmp_path / "g.mmd"
     args = ["--model", "a.B", "--depth", "3", "--no-cascade", "--follow-calls", "1", "-o", str(out), "--rankdir", "tb"]
+    args += ["--read", "project", "--collapse-senders"]
     assert invoke("graph", *FILTER_ARGS, "--hide-django", *args).exit_code == 0
     assert work(session.calls) == [("graph", (FILTERS,), {"model": "a.B", "depth": 3, "cascade": False,
-                                                          "follow_calls": 1})]  # fmt: skip
+                                                          "follow_calls": 1, "read": "project",
+                                                          "collapse_senders": True})]  # fmt: skip
     assert out.read_text().startswith("flowchart TB")  # the extension chose Mermaid; --rankdir reached it
     assert invoke("graph", "--format", "json").stdout.startswith("{")
     bad = invoke("graph", "--format", "gif")

@@ -496,3 +496,13 @@ def test_a_user_write_sets_off_no_history_or_revision_receiver_on_thirdparty() -
     whole = signalscope("graph", "--project", THIRDPARTY, "--format", "json").json()
     history = [e for e in whole["edges"] if e["target"] == "receiver:simple_history.models:HistoricalRecords.post_save"]
     assert {e["source"] for e in history} == {POST_SAVE + "store.Product"}
+
+
+def test_collapse_senders_draws_one_node_per_signal() -> None:
+    data = signalscope("graph", "--project", SHOP, "--collapse-senders", "-f", "json").json()
+    kinds = {n["kind"] for n in data["nodes"]}
+    assert "state" not in kinds and "signal" in kinds
+    post_save = [n for n in data["nodes"] if n["id"] == "signal:django.db.models.signals:post_save"]
+    assert len(post_save) == 1
+    states = signalscope("graph", "--project", SHOP, "-f", "json").json()
+    assert len([n for n in states["nodes"] if n["kind"] == "state" and n["name"] == "post_save"]) > 1

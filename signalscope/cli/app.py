@@ -114,6 +114,14 @@ def graph_command(
         ),
     ] = False,
     follow_calls: FollowCalls = 2,
+    read: Read = "site-packages",
+    collapse_senders: Annotated[
+        bool,
+        typer.Option(
+            "--collapse-senders",
+            help="One node per signal, for a summary (paths through a signal then join unrelated senders).",
+        ),
+    ] = False,
     fmt: Annotated[Optional[str], format_option("graph")] = None,
     output: Output = None,
     rankdir: Annotated[
@@ -123,10 +131,12 @@ def graph_command(
         bool, typer.Option("--cluster-by-app", help="Group each app's receivers and models (DOT: cluster_<app>).")
     ] = False,
 ) -> None:
-    """Draw what triggers what: senders, signals, receivers, and what receivers write in turn.
+    """Draw what triggers what: senders, their sends, receivers, and what receivers write in turn.
 
-    Receivers' code is read (never run) to find the ORM writes and signal
-    sends that cascade into further signals; loops are drawn in red.
+    Each send of a signal by a sender is its own node (post_save(auth.User)),
+    so a path never joins unrelated senders. Receivers' code is read (never
+    run) to find the ORM writes and signal sends that cascade into further
+    sends; loops are drawn in red.
     """
     from ..errors import UsageError
     from ..render.registry import choose_format
@@ -137,7 +147,13 @@ def graph_command(
     check_output(output)
     with progress(LOADING):
         graph = open_session(where).graph(
-            filters, model=model, depth=depth, cascade=not no_cascade, follow_calls=follow_calls
+            filters,
+            model=model,
+            depth=depth,
+            cascade=not no_cascade,
+            follow_calls=follow_calls,
+            read=read,
+            collapse_senders=collapse_senders,
         )
     write_output(output, render("graph", chosen, graph, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app))
 

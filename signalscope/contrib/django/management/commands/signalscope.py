@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="FILE")
     p.add_argument("--rankdir", default="LR", choices=("TB", "LR", "BT", "RL"))
     p.add_argument("--cluster-by-app", action="store_true")
+    p.add_argument("--collapse-senders", action="store_true")
 
     p = commands.add_parser("impact", help="what runs when a model is written or a signal sent")
     p.add_argument("model", metavar="MODEL", nargs="?")
@@ -103,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
         fmt = choose_format("graph", args.fmt, args.output, default="dot")
         check_output(args.output)
         graph = session.graph(
-            filters, model=args.model, depth=args.depth, cascade=not args.no_cascade, follow_calls=args.follow_calls
+            filters,
+            model=args.model,
+            depth=args.depth,
+            cascade=not args.no_cascade,
+            follow_calls=args.follow_calls,
+            collapse_senders=args.collapse_senders,
         )
         write_output(args.output, render("graph", fmt, graph, rankdir=args.rankdir, cluster_by_app=args.cluster_by_app))
     elif args.command == "impact":
