@@ -498,7 +498,7 @@ def test_a_user_write_sets_off_no_history_or_revision_receiver_on_thirdparty() -
     assert {e["source"] for e in history} == {POST_SAVE + "store.Product"}
 
 
-def test_collapse_senders_draws_one_node_per_signal() -> None:
+def test_graph_collapse_senders_option() -> None:
     data = signalscope("graph", "--project", SHOP, "--collapse-senders", "-f", "json").json()
     kinds = {n["kind"] for n in data["nodes"]}
     assert "state" not in kinds and "signal" in kinds
