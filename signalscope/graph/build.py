@@ -47,7 +47,7 @@ from typing import Any
 import networkx as nx
 
 from .._gc import collection_paused
-from ..model import Connection, call_order_for_sender
+from ..model import Connection, call_order
 from ..model.cascade import CascadeMap, EffectRef
 from .deletion import DELETE_SIGNALS, DeletionIndex
 from .effects import M2M_SIGNALS
@@ -239,17 +239,9 @@ class _Cascade:
         """Return every connection `state` reaches (dead, pending too), each with its place in call order (from 1)."""
         own = self.own.get(state, []) if state[1] is not None else []
         anys = self.anys.get(state[0], [])
-        ordered = call_order_for_sender([*own, *anys])
-        # call_order_for_sender renumbers copies; its order keeps each list's own order, so the
-        # originals are taken back from the lists in turn.
-        any_left = iter(sorted(anys, key=lambda c: c.position))
-        own_left = iter(sorted((c for c in own if not c.is_pending), key=lambda c: c.position))
-        pending_left = iter([c for c in own if c.is_pending])
-        result = []
-        for place, copy in enumerate(ordered, 1):
-            source = any_left if copy.sender.is_any else pending_left if copy.is_pending else own_left
-            result.append((place, next(source)))
-        return result
+        ordered = call_order([*own, *anys])
+        ordered.extend(c for c in own if c.is_pending)  # never called: after the others, as they were
+        return list(enumerate(ordered, 1))
 
     def holds(self, effect: EffectRef, sender: str | None) -> bool:
         """Return whether `effect` holds when its receiver runs for `sender` (None: an unknown sender)."""

@@ -54,6 +54,7 @@ __all__ = [
     "SignalRef",
     "TraceEvent",
     "TraceLog",
+    "call_order",
     "call_order_for_sender",
     "dump_json",
     "dump_json_line",
@@ -187,19 +188,28 @@ def call_order_for_sender(conns: Iterable[Connection]) -> list[Connection]:
     result: list[Connection] = []
     for _signal, items in groupby(conns, key=lambda c: c.signal):
         group = list(items)
-        anys = sorted((c for c in group if c.sender.is_any), key=lambda c: c.position)
-        own = sorted((c for c in group if not c.sender.is_any and not c.is_pending), key=lambda c: c.position)
-        merged: list[Connection] = []
-        taken = 0
-        for k, conn in enumerate(own):
-            while taken < len(anys) and taken < conn.position - k:
-                merged.append(anys[taken])
-                taken += 1
-            merged.append(conn)
-        merged.extend(anys[taken:])
+        merged = call_order(group)
         result.extend(replace(c, position=i) for i, c in enumerate(merged))
         result.extend(c for c in group if c.is_pending)
     return result
+
+
+def call_order(conns: list[Connection]) -> list[Connection]:
+    """Return one signal's connections for one sender (its own, any-sender ones) in Django's call order, as they are.
+
+    Pending connections (never called) are left out; `call_order_for_sender` renumbers.
+    """
+    anys = sorted((c for c in conns if c.sender.is_any), key=lambda c: c.position)
+    own = sorted((c for c in conns if not c.sender.is_any and not c.is_pending), key=lambda c: c.position)
+    merged: list[Connection] = []
+    taken = 0
+    for k, conn in enumerate(own):
+        while taken < len(anys) and taken < conn.position - k:
+            merged.append(anys[taken])
+            taken += 1
+        merged.append(conn)
+    merged.extend(anys[taken:])
+    return merged
 
 
 def _json_or_null(encode: Callable[[Any], str]) -> Callable[[Any], str]:
