@@ -421,42 +421,14 @@ class Scenario:
 
 
 SCENARIOS = [
-    Scenario(
-        "shop",
-        "create-user",
-        ("auth.User", "--action", "create"),
-    ),
+    Scenario("shop", "create-user", ("auth.User", "--action", "create")),
     Scenario("shop", "delete-user", ("auth.User", "--action", "delete")),
-    Scenario(
-        "cascade",
-        "pay-invoice",
-        ("billing.Payment", "--action", "create"),
-    ),
-    Scenario(
-        "thirdparty",
-        "create",
-        ("auth.User", "--action", "create"),
-    ),
-    Scenario(
-        "thirdparty",
-        "save",
-        ("store.Product", "--action", "save"),
-    ),
-    Scenario(
-        "thirdparty",
-        "delete",
-        ("auth.User", "--action", "delete"),
-    ),
-    Scenario(
-        "thirdparty",
-        "m2m-add",
-        ("store.Product", "--action", "m2m-add"),
-    ),
-    Scenario(
-        "thirdparty",
-        "order-placed",
-        ("--signal", "store.signals:order_placed", "--sender", "store.Order"),
-    ),
+    Scenario("cascade", "pay-invoice", ("billing.Payment", "--action", "create")),
+    Scenario("thirdparty", "create", ("auth.User", "--action", "create")),
+    Scenario("thirdparty", "save", ("store.Product", "--action", "save")),
+    Scenario("thirdparty", "delete", ("auth.User", "--action", "delete")),
+    Scenario("thirdparty", "m2m-add", ("store.Product", "--action", "m2m-add")),
+    Scenario("thirdparty", "order-placed", ("--signal", "store.signals:order_placed", "--sender", "store.Order")),
 ]
 
 
