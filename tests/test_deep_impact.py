@@ -99,6 +99,7 @@ def test_renderers_take_trees_deeper_than_the_recursion_limit() -> None:
     assert depth == levels + 1
     assert node == {"kind": "depth", "label": "... (--depth 1 reached)", "file": None, "line": None,
                     "detail": None, "in_cycle": False, "condition": None, "is_after_commit": False,
+                    "effect": None, "model": None,
                     "children": []}  # fmt: skip
     rich = render_impact_rich(tree, color=False, width=100)
     assert "save x" in rich and f"signal {levels - 1}" in rich

@@ -244,6 +244,7 @@ class _Impact:
             detail=send.signal,
             children=tuple(children),
             condition=_join(send.condition, _describe(send.args)),
+            model=send.sender,
         )
 
     def receiver(
@@ -301,6 +302,8 @@ class _Impact:
             children=tuple(kids),
             condition=condition,
             is_after_commit=effect.is_after_commit,
+            effect=effect.kind,
+            model=effect.target,
         )
 
     def top(self, send: _Send) -> ImpactNode:

@@ -102,6 +102,8 @@ class ImpactNode:
     children: tuple[ImpactNode, ...] = ()
     condition: str | None = None  # the condition it runs under ("created", "not raw", "rows refer to it")
     is_after_commit: bool = False  # runs when the transaction commits, not at once
+    effect: str | None = None  # an effect's kind (EFFECT_KINDS): what it does
+    model: str | None = None  # an effect's model (for a send: the sender), a signal's sender
 
     def to_dict(self) -> dict[str, Any]:
         """Return the tree as JSON data, built with a stack rather than recursion (trees can be deep)."""
@@ -116,6 +118,8 @@ class ImpactNode:
                 "in_cycle": node.in_cycle,
                 "condition": node.condition,
                 "is_after_commit": node.is_after_commit,
+                "effect": node.effect,
+                "model": node.model,
                 "children": [],
             }
 

@@ -38,8 +38,9 @@ SCHEMAS: dict[str, tuple[int, str]] = {
     ),
     "impact": (
         IMPACT,
-        "1: first release (0.1); 2: each node's condition and is_after_commit; the kinds stop, update "
-        "and skipped; delete in Django's Collector order; actions m2m-add/-remove/-clear and "
+        "1: first release (0.1); 2: each node's condition, is_after_commit, effect and model; the kinds stop, "
+        "update, skipped and field; "
+        "delete in Django's Collector order; actions m2m-add/-remove/-clear and "
         "bulk_create; the impact of a signal (0.2)",
     ),
     "graph": (
