@@ -828,3 +828,12 @@ def test_impact_and_graph_model_walk_the_same_graph(model: str) -> None:
         assert found <= drawn, f"{question}: impact runs {sorted(found - drawn)}, which graph --model leaves out"
         union |= found
     assert union == drawn
+
+
+def test_graph_says_which_receivers_it_did_not_read() -> None:
+    nodes = signalscope("graph", "-f", "json", "--project", str(PROJECT)).json()["nodes"]
+    by_path = {n["path"]: n for n in nodes if n["kind"] == "receiver"}
+    assert by_path["django.contrib.auth.models:update_last_login"]["not_read"] == (
+        "Django's own code (read it with --read all)"
+    )
+    assert by_path[f"{HISTORY}.post_save"]["not_read"] is None

@@ -320,6 +320,7 @@ def build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
 def _build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
     registry = cmap.registry
     signals = {s.path: s for s in registry.signals}
+    unread = dict(cmap.unread)
     index = _Cascade(cmap, cascade=cascade)
 
     nodes: dict[str, dict[str, Any]] = {}
@@ -376,6 +377,7 @@ def _build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
                 "receiver_kind": ref.kind,
                 "is_async": ref.is_async,
                 "in_cycle": False,
+                "not_read": unread.get(ref.path),  # why its code was not read (its effects are unknown), or None
             },
         )
 

@@ -47,7 +47,7 @@ def dependency_graph(
     kept_registry = select(
         cmap.registry, signals=signals, sender=sender, app=app, receiver=receiver, hide_django=hide_django
     )
-    kept = CascadeMap(kept_registry, cmap.models, cmap.effects)
+    kept = CascadeMap(kept_registry, cmap.models, cmap.effects, cmap.unread)
     graph = build_graph(kept, cascade=cascade)
     if model is not None:
         labels = {m.label.lower(): m.label for m in cmap.models}

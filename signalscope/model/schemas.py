@@ -48,7 +48,8 @@ SCHEMAS: dict[str, tuple[int, str]] = {
         "1: first release (0.1); 2: nodes are (signal, sender) states (kind state: signal, name, sender, "
         "in_cycle) instead of one node per signal; connected edges carry their order in the state; effect "
         "edges carry the sender they hold for (None: every sender), the model they write (model, was sender), "
-        "condition and is_after_commit; a delete sends in Django's Collector order (0.2)",
+        "condition and is_after_commit; receivers carry not_read (why their code was not read); a delete sends in "
+        "Django's Collector order (0.2)",
     ),
     "trace": (
         TRACE,
