@@ -186,7 +186,10 @@ def impact_command(
         typer.Option("--signal", metavar="PATH_OR_NAME", help="Instead of a model: what sending this signal sets off."),
     ] = None,
     sender: Annotated[
-        Optional[str], typer.Option("--sender", metavar="LABEL", help="With --signal: the model that sends it.")
+        Optional[str],
+        typer.Option(
+            "--sender", metavar="LABEL", help="With --signal: who sends it (a model label, or another sender's label)."
+        ),
     ] = None,
     depth: Annotated[int, typer.Option("--depth", min=0, metavar="N", help="Follow cascades N receivers deep.")] = 8,
     follow_calls: FollowCalls = 2,
