@@ -74,6 +74,9 @@ class ProjectOptions:
     settings: str | None = None
     pythonpath: tuple[str | os.PathLike[str], ...] = ()
     urls: bool = True
+    #: Load the server's WSGI/ASGI application and its middleware: None, when this process is set up
+    #: by the load (loader.load_project); False (--no-app) never; True also in a process set up already.
+    app: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +183,9 @@ class Session:
         """The loaded project (loaded now, on first use)."""
         if self._project is None:
             o = self.options
-            self._project = load_project(settings=o.settings, project=o.project, pythonpath=o.pythonpath, urls=o.urls)
+            self._project = load_project(
+                settings=o.settings, project=o.project, pythonpath=o.pythonpath, urls=o.urls, app=o.app
+            )
         return self._project
 
     def load(self) -> Project:
@@ -831,12 +836,14 @@ def load(
     project: str | os.PathLike[str] | None = None,
     pythonpath: Sequence[str | os.PathLike[str]] = (),
     urls: bool = True,
+    app: bool | None = None,
 ) -> SignalMap:
     """Set up a Django project as manage.py would and return its signal registry.
 
     Deprecated: use ``Session(ProjectOptions(...)).registry``.
     """
-    return Session(ProjectOptions(project=project, settings=settings, pythonpath=tuple(pythonpath), urls=urls)).registry
+    where = ProjectOptions(project=project, settings=settings, pythonpath=tuple(pythonpath), urls=urls, app=app)
+    return Session(where).registry
 
 
 def scan(project: Project) -> SignalMap:

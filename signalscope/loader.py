@@ -1,4 +1,4 @@
-"""Find a Django project's settings, put it on sys.path and set it up, as manage.py would."""
+"""Find a Django project's settings, put it on sys.path and set it up, as manage.py and its server would."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import ast
@@ -17,9 +17,23 @@ if TYPE_CHECKING:
 
 from .errors import ProjectLoadError, SettingsNotFound, UsageError
 
-__all__ = ["Project", "find_user_frame", "load_project", "relative_to_sys_path", "settings_from_manage_py"]
+__all__ = [
+    "DEFAULT_APPLICATION",
+    "LOAD_STEPS",
+    "Project",
+    "find_user_frame",
+    "load_application",
+    "load_project",
+    "relative_to_sys_path",
+    "settings_from_manage_py",
+]
 
 SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+
+#: What `load_project` did, in order, as `Project.load_steps` names it (and ``list --json``'s ``load_steps``).
+LOAD_STEPS = ("setup", "urls", "application")
+#: The application loaded when the settings name none: what runserver serves then.
+DEFAULT_APPLICATION = "django.core.wsgi.get_wsgi_application()"
 
 
 @dataclass(slots=True)
@@ -33,7 +47,19 @@ class Project:
     urls_loaded: bool
     django_version: str
     search_roots: tuple[str, ...] = field(default=())  # for relative file names
+    #: The server's application loaded: "shop.wsgi.application (WSGI_APPLICATION)", or DEFAULT_APPLICATION;
+    #: None when it was not loaded.
+    application: str | None = None
     _relpaths: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    # The application object, kept alive as its server keeps it: receivers bound weakly to its
+    # middleware instances would otherwise die as soon as it was built.
+    _application: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def load_steps(self) -> tuple[str, ...]:
+        """Return the steps of LOAD_STEPS that ran: "setup", then "urls" and "application" when they did."""
+        done = {"setup": True, "urls": self.urls_loaded, "application": self.application is not None}
+        return tuple(step for step in LOAD_STEPS if done[step])
 
     def relpath(self, filename: str | None) -> str | None:
         """Return `filename` relative to the sys.path entry holding it, POSIX style.
@@ -204,7 +230,8 @@ def _hint(exc: BaseException, hint: str) -> str:
         return hint
     return (
         "signalscope sets the project up as manage.py does before it runs a command: code that exits there "
-        "(settings, an app's ready(), the URLconf) stops every command; exit in a management command instead."
+        "(settings, an app's ready(), the URLconf, the WSGI/ASGI application) stops every command; "
+        "exit in a management command instead."
     )
 
 
@@ -260,17 +287,25 @@ def load_project(
     project: str | os.PathLike[str] | None = None,
     pythonpath: tuple[str | os.PathLike[str], ...] | list[str] = (),
     urls: bool = True,
+    app: bool | None = None,
     cwd: str | os.PathLike[str] | None = None,
 ) -> Project:
-    """Set up the Django project as ``manage.py`` would and return it.
+    """Set up the Django project as ``manage.py runserver`` would and return it.
 
     Settings come from `settings`, else ``DJANGO_SETTINGS_MODULE``, else the
     default that ``manage.py`` in `project` (or the current folder) sets,
     read statically. `project` and each `pythonpath` folder go first on
     sys.path (the current folder too when there is neither); then
-    ``django.setup()`` runs (unless this process is set up already) and,
-    unless `urls` is false, ``ROOT_URLCONF`` is imported, since receivers
-    connected at URL import time are real ones.
+    ``django.setup()`` runs (unless this process is set up already), after
+    the imports manage.py makes first. Unless `urls` is false,
+    ``ROOT_URLCONF`` is imported, since receivers connected at URL import
+    time are real ones. The server's application is loaded as
+    runserver loads it (see `load_application`), with its request handler
+    and middleware, whose receivers are real too: with `app` None (the
+    default) when this call sets Django up, not in a process set up
+    already; always with `app` true (a management command that answers as
+    the command line does); never with `app` false (``Project.application``
+    is then None).
 
     Raises UsageError (a folder that does not exist), SettingsNotFound, and
     ProjectLoadError (settings not importable, ImproperlyConfigured, or any
@@ -327,10 +362,20 @@ def load_project(
     from django.apps import apps
     from django.core.exceptions import ImproperlyConfigured
 
+    # In a process already set up (a shell, a test run, a system check), setting up again would
+    # re-apply LOGGING: read the live state as it is instead. Unless asked, its server application
+    # is not loaded either: get_wsgi_application() sets Django up again, and the middleware it
+    # builds would connect receivers in a process that may serve requests with its own.
+    sets_up = not apps.ready
+    loads_app = sets_up if app is None else app
     try:
-        # In a process already set up (a shell, a test run), setting up again
-        # would re-apply LOGGING: read the live state as it is instead.
-        if not apps.ready:
+        if sets_up:
+            # manage.py imports django.core.management before it sets up Django, and that
+            # import connects receivers of its own: its system checks import django.core.cache
+            # before django.db, so close_caches comes before close_old_connections on
+            # request_finished, as in the server.
+            import django.core.management
+
             django.setup()
     except ImproperlyConfigured as exc:
         raise ProjectLoadError(
@@ -342,6 +387,17 @@ def load_project(
         if isinstance(exc, ModuleNotFoundError) and find_user_frame(exc) is None:
             hint = f"Is {exc.name!r} listed in INSTALLED_APPS and installed in this environment ({sys.executable})?"
         raise ProjectLoadError(f"Could not set up {where}: {_describe_failure(exc, root)}", hint=hint) from exc
+
+    if loads_app:
+        # runserver's command module imports the request handler (django.core.handlers.base
+        # connects reset_urlconf to request_finished) before its system checks import the URLconf.
+        try:
+            importlib.import_module("django.core.servers.basehttp")
+        except (Exception, SystemExit) as exc:
+            raise ProjectLoadError(
+                f"Could not import Django's server of {where}: {_describe_failure(exc, root)}",
+                hint=_hint(exc, "Fix the error above, or skip loading the server's application with --no-app."),
+            ) from exc
 
     urls_loaded = False
     if urls:
@@ -358,6 +414,10 @@ def load_project(
                 ) from exc
             urls_loaded = True
 
+    application: tuple[str, Any] | None = None
+    if loads_app:
+        application = load_application(where, root)
+
     roots = {os.path.abspath(p) for p in sys.path if p and os.path.isabs(p)}
     roots.update(str(p) for p in added)
     search_roots = tuple(sorted(roots, key=lambda r: (-len(r), r)))
@@ -369,4 +429,46 @@ def load_project(
         urls_loaded=urls_loaded,
         django_version=django.get_version(),
         search_roots=search_roots,
+        application=application[0] if application is not None else None,
+        _application=application[1] if application is not None else None,
     )
+
+
+def load_application(where: str, root: Path | None = None) -> tuple[str, Any]:
+    """Load the set-up project's server application, as ``manage.py runserver`` does; return (its name, it).
+
+    The application is ``WSGI_APPLICATION`` (runserver's choice, through
+    ``get_internal_wsgi_application``), else ``ASGI_APPLICATION`` (an ASGI
+    server's, such as daphne's runserver), else Django's default WSGI
+    handler. Building it builds the middleware chain; no request is served.
+    `where` names the project in messages, and file names in them are
+    relative to `root`.
+
+    Raises ProjectLoadError for any exception loading it, named by file and line.
+    """
+    from django.conf import settings as dj_settings
+    from django.utils.module_loading import import_string
+
+    for setting in ("WSGI_APPLICATION", "ASGI_APPLICATION"):
+        path = getattr(dj_settings, setting, None)
+        if not path:
+            continue
+        name = f"{path} ({setting})"
+        try:
+            return name, import_string(str(path))
+        except (Exception, SystemExit) as exc:
+            raise ProjectLoadError(
+                f"Could not load the application {path!r} named by {setting} of {where}: "
+                f"{_describe_failure(exc, root)}",
+                hint=_hint(exc, "Fix the error above, or skip loading the server's application with --no-app."),
+            ) from exc
+    try:
+        from django.core.wsgi import get_wsgi_application
+
+        return DEFAULT_APPLICATION, get_wsgi_application()
+    except (Exception, SystemExit) as exc:
+        raise ProjectLoadError(
+            f"Could not build Django's default WSGI application (the settings name no WSGI_APPLICATION) "
+            f"of {where}: {_describe_failure(exc, root)}",
+            hint=_hint(exc, "Fix the error above, or skip loading the server's application with --no-app."),
+        ) from exc

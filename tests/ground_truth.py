@@ -1,6 +1,6 @@
 """Brute-force, engine-independent listing of every receiver, for the ground-truth test.
 
-Run as a script in a fresh process:  python ground_truth.py PROJECT_DIR [SETTINGS] [--no-urls]
+Run as a script in a fresh process:  python ground_truth.py PROJECT_DIR [SETTINGS] [--no-urls] [--no-app]
 Prints JSON: {"signals": [paths], "receivers": [{...}, ...]}, one dict per
 receiver with the fields `signalscope list --json` documents. It shares no
 code with signalscope: it scans *every* gc object (checking each type's
@@ -19,8 +19,10 @@ import re
 import sys
 import weakref
 
+APPLICATION = None  # the server's application, kept alive as its server keeps it
 
-def setup(project_dir, settings, urls):
+
+def setup(project_dir, settings, urls, app=True):
     sys.path.insert(0, project_dir)
     if settings is None:
         with open(os.path.join(project_dir, "manage.py")) as handle:
@@ -28,12 +30,18 @@ def setup(project_dir, settings, urls):
         settings = re.search(r"DJANGO_SETTINGS_MODULE['\"],\s*['\"]([\w.]+)", text).group(1)
     os.environ["DJANGO_SETTINGS_MODULE"] = settings
     import django
+    import django.core.management  # as manage.py imports it first
 
     django.setup()
+    if app:  # what `manage.py runserver` loads: its command module, then (after the URLconf) the application
+        import django.core.servers.basehttp as basehttp
     if urls:
         from django.conf import settings as s
 
         importlib.import_module(s.ROOT_URLCONF)
+    if app:
+        global APPLICATION
+        APPLICATION = basehttp.get_internal_wsgi_application()
 
 
 def is_signal(obj):
@@ -186,7 +194,7 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     project_dir = os.path.abspath(args[0])
     settings = args[1] if len(args) > 1 else None
-    setup(project_dir, settings, "--no-urls" not in sys.argv)
+    setup(project_dir, settings, "--no-urls" not in sys.argv, "--no-app" not in sys.argv)
 
     from django.apps import apps
     from django.dispatch.dispatcher import NONE_ID

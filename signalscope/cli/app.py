@@ -238,6 +238,7 @@ def debug_command(where: ProjectOptions) -> None:
         f"project root {loaded.root or '-'}\n"
         f"sys.path added {', '.join(str(p) for p in loaded.added_paths)}\n"
         f"ROOT_URLCONF imported: {'yes' if loaded.urls_loaded else 'no'}\n"
+        f"application loaded: {loaded.application or 'no'}\n"
     )
 
 

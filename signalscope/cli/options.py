@@ -69,6 +69,14 @@ PROJECT_OPTIONS: dict[str, tuple[Any, Any]] = {
         help="Don't import ROOT_URLCONF (receivers connected at URL import time are then missed).",
         rich_help_panel=PROJECT_PANEL,
     ),
+    "no_app": _option(
+        bool,
+        False,
+        "--no-app",
+        help="Don't load the server's application (WSGI_APPLICATION, ASGI_APPLICATION or Django's default handler) "
+        "and its middleware (receivers they connect are then missed).",
+        rich_help_panel=PROJECT_PANEL,
+    ),
     "traceback": _option(
         bool, False, "--traceback", help="Show the full traceback of a failure.", rich_help_panel=PROJECT_PANEL
     ),
@@ -179,6 +187,7 @@ class Command:
         shared = dict(PROJECT_OPTIONS)
         if "urls" not in self.options:
             del shared["no_urls"]
+            del shared["no_app"]
         if "filters" in self.options:
             shared.update(FILTER_OPTIONS)
         extra = [
@@ -201,6 +210,7 @@ class Command:
                 settings=values.pop("settings"),
                 pythonpath=tuple(values.pop("pythonpath") or ()),
                 urls=not values.pop("no_urls", False),
+                app=False if values.pop("no_app", False) else None,
             )
             if "filters" in self.options:
                 call["filters"] = Filters(
@@ -220,7 +230,7 @@ def command(
 
     `options` names the shared groups: "project" (--project, --settings,
     --pythonpath, --traceback; the function gets `where`, a ProjectOptions),
-    "urls" (--no-urls) and "filters" (the registry filters; it gets
+    "urls" (--no-urls and --no-app) and "filters" (the registry filters; it gets
     `filters`, a Filters). Errors raised in it become messages and exit
     codes (cli.main).
     """

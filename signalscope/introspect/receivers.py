@@ -223,6 +223,7 @@ def _scan(project: Project, live: list[tuple[Connection, Any]] | None = None) ->
         signals=tuple(sorted(signal_refs, key=lambda s: s.path)),
         connections=tuple(sorted(connections, key=connection_key)),
         apps=app_refs,
+        load_steps=project.load_steps,
     )
 
 

@@ -166,6 +166,9 @@ class SignalMap:
     signals: tuple[SignalRef, ...]
     connections: tuple[Connection, ...]
     apps: tuple[AppRef, ...] = ()
+    #: What loading the project did, in order: "setup", then "urls" (ROOT_URLCONF imported) and
+    #: "application" (the server's WSGI/ASGI application and its middleware built) when they ran.
+    load_steps: tuple[str, ...] = ()
 
     def connections_of(self, signal_path: str) -> tuple[Connection, ...]:
         """Return the connections of one signal, in output order."""
@@ -282,6 +285,7 @@ def _as_dict(smap: SignalMap, receiver: Callable[[Connection], Any]) -> dict[str
         "django": smap.django,
         "settings": smap.settings,
         "settings_source": smap.settings_source,
+        "load_steps": list(smap.load_steps),
         "apps": [{"label": a.label, "module": a.module, "models": list(a.models)} for a in smap.apps],
         "signals": [
             {
@@ -325,6 +329,7 @@ def from_dict(data: dict[str, Any]) -> SignalMap:
         signals=tuple(signals),
         connections=tuple(connections),
         apps=tuple(AppRef(label=a["label"], module=a["module"], models=tuple(a["models"])) for a in data["apps"]),
+        load_steps=tuple(data.get("load_steps", ())),  # added within schema 1: older files have none
     )
 
 

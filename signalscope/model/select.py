@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ..errors import UnknownName
 from . import Connection, SignalMap, SignalRef, call_order_for_sender
@@ -97,15 +98,7 @@ def select(
     if narrowed and not signal_names:
         used = {c.signal for c in conns}
         kept_signals = [s for s in kept_signals if s.path in used]
-    return SignalMap(
-        signalscope=smap.signalscope,
-        django=smap.django,
-        settings=smap.settings,
-        settings_source=smap.settings_source,
-        signals=tuple(kept_signals),
-        connections=tuple(conns),
-        apps=smap.apps,
-    )
+    return replace(smap, signals=tuple(kept_signals), connections=tuple(conns))
 
 
 def _module_of(conn: Connection) -> str:
