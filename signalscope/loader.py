@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_APPLICATION",
     "LOAD_STEPS",
     "Project",
+    "find_manage_py",
     "find_user_frame",
     "load_application",
     "load_project",
@@ -255,17 +256,37 @@ def _describe_failure(exc: BaseException, root: Path | None) -> str:
     return f"{shown}:{line}: {text}"
 
 
+def find_manage_py(start: Path) -> Path | None:
+    """Return the folder holding manage.py: `start` or the nearest of its parents, as git finds .git; else None."""
+    start = start.absolute()
+    for folder in (start, *start.parents):
+        if (folder / "manage.py").is_file():
+            return folder
+    return None
+
+
 def _resolve_settings(settings: str | None, project_dir: Path | None, cwd: Path) -> tuple[str, str, Path | None]:
-    """Return (module, source, root) by precedence: flag, environment, manage.py."""
-    manage_dir = project_dir if project_dir is not None else cwd
-    manage_py = manage_dir / "manage.py"
-    root = manage_dir if manage_py.is_file() else project_dir
+    """Return (module, source, root) by precedence: flag, environment, manage.py.
+
+    Without `project_dir` and `settings`, manage.py is looked for in `cwd`
+    and then each of its parents; with `settings` alone, only in `cwd`.
+    """
+    if project_dir is not None:
+        manage_dir: Path | None = project_dir
+    elif settings:
+        manage_dir = cwd
+    else:
+        manage_dir = find_manage_py(cwd)
+    manage_py = manage_dir / "manage.py" if manage_dir is not None else None
+    if manage_py is not None and not manage_py.is_file():
+        manage_py = None
+    root = manage_dir if manage_py is not None else project_dir
     if settings:
         return settings, "--settings", root
     env = os.environ.get(SETTINGS_ENV)
     if env:
         return env, SETTINGS_ENV, root
-    if manage_py.is_file():
+    if manage_py is not None:
         module = settings_from_manage_py(manage_py)
         if module:
             return module, "manage.py", root
@@ -273,11 +294,13 @@ def _resolve_settings(settings: str | None, project_dir: Path | None, cwd: Path)
             f"{manage_py} does not set {SETTINGS_ENV} to a literal module name.",
             hint="Name the settings module with --settings MODULE or the DJANGO_SETTINGS_MODULE variable.",
         )
+    looked = f"in {project_dir}" if project_dir is not None else f"in {cwd} or any folder above it"
     raise SettingsNotFound(
         "No Django settings found. Tried: --settings (not given), "
         f"the {SETTINGS_ENV} environment variable (not set), "
-        f"and manage.py in {manage_dir} (no such file).",
-        hint="Run signalscope in the folder that holds manage.py, or pass --project DIR or --settings MODULE.",
+        f"and manage.py {looked} (no such file).",
+        hint="Run signalscope in the folder that holds manage.py (or below it), "
+        "or pass --project DIR or --settings MODULE.",
     )
 
 
@@ -293,9 +316,11 @@ def load_project(
     """Set up the Django project as ``manage.py runserver`` would and return it.
 
     Settings come from `settings`, else ``DJANGO_SETTINGS_MODULE``, else the
-    default that ``manage.py`` in `project` (or the current folder) sets,
-    read statically. `project` and each `pythonpath` folder go first on
-    sys.path (the current folder too when there is neither); then
+    default that ``manage.py`` sets, read statically: the one in `project`,
+    or without `project` and `settings` the one in the current folder or
+    the nearest folder above it, as git finds ``.git``. `project` (or that
+    folder) and each `pythonpath` folder go first on sys.path (the current
+    folder when there is none); then
     ``django.setup()`` runs (unless this process is set up already), after
     the imports manage.py makes first. Unless `urls` is false,
     ``ROOT_URLCONF`` is imported, since receivers connected at URL import
