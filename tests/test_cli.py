@@ -74,8 +74,9 @@ def test_sender_filter_shows_what_runs_for_that_sender_in_call_order() -> None:
         ("accounts.signals:save_user_profile", 1),
         ("orders.receivers:touch_search_index", 2),
     ]
-    # Model signals only: a User sends no request_started.
-    assert {s["category"] for s in data["signals"]} == {"model"}
+    # Model signals, and login's and logout's (sent with sender=user.__class__): a User sends no request_started.
+    assert {s["category"] for s in data["signals"]} == {"model", "auth"}
+    assert {s["name"] for s in data["signals"] if s["category"] == "auth"} == {"user_logged_in", "user_logged_out"}
     order = signalscope("list", "--json", "--project", SHOP, "--sender", "orders.Order").json()
     # order_placed's any-sender receiver was connected first: it runs first.
     assert [(r["receiver"], r["position"]) for r in receivers(order, "order_placed")] == [

@@ -224,7 +224,21 @@ def _scan(project: Project, live: list[tuple[Connection, Any]] | None = None) ->
         connections=tuple(sorted(connections, key=connection_key)),
         apps=app_refs,
         load_steps=project.load_steps,
+        user_model=_user_model(apps),
     )
+
+
+def _user_model(apps: Any) -> str | None:
+    """Return settings.AUTH_USER_MODEL as its installed model's label, or None when no model is installed as it."""
+    from django.conf import settings
+
+    name = getattr(settings, "AUTH_USER_MODEL", None)
+    if not name:
+        return None
+    try:
+        return str(apps.get_model(name)._meta.label)
+    except (LookupError, ValueError):  # django.contrib.auth (or the custom model's app) isn't installed
+        return None
 
 
 def _signal_ref(signal: Any, path: str, module: str, project: Project) -> SignalRef:

@@ -169,6 +169,9 @@ class SignalMap:
     #: What loading the project did, in order: "setup", then "urls" (ROOT_URLCONF imported) and
     #: "application" (the server's WSGI/ASGI application and its middleware built) when they ran.
     load_steps: tuple[str, ...] = ()
+    #: settings.AUTH_USER_MODEL as its model's label ("auth.User"), None without an installed one: the
+    #: sender of user_logged_in and user_logged_out (Django sends them with sender=user.__class__).
+    user_model: str | None = None
 
     def connections_of(self, signal_path: str) -> tuple[Connection, ...]:
         """Return the connections of one signal, in output order."""
@@ -286,6 +289,7 @@ def _as_dict(smap: SignalMap, receiver: Callable[[Connection], Any]) -> dict[str
         "settings": smap.settings,
         "settings_source": smap.settings_source,
         "load_steps": list(smap.load_steps),
+        "user_model": smap.user_model,
         "apps": [{"label": a.label, "module": a.module, "models": list(a.models)} for a in smap.apps],
         "signals": [
             {
@@ -329,7 +333,9 @@ def from_dict(data: dict[str, Any]) -> SignalMap:
         signals=tuple(signals),
         connections=tuple(connections),
         apps=tuple(AppRef(label=a["label"], module=a["module"], models=tuple(a["models"])) for a in data["apps"]),
-        load_steps=tuple(data.get("load_steps", ())),  # added within schema 1: older files have none
+        # Added within schema 1: older files have neither.
+        load_steps=tuple(data.get("load_steps", ())),
+        user_model=data.get("user_model"),
     )
 
 

@@ -30,7 +30,7 @@ PYTEST_TRACE = 1
 
 #: Every schema: name -> (current version, its history, oldest first).
 SCHEMAS: dict[str, tuple[int, str]] = {
-    "registry": (REGISTRY, "1: first release (0.1); load_steps added (0.2)"),
+    "registry": (REGISTRY, "1: first release (0.1); load_steps and user_model added (0.2)"),
     "cascade": (
         CASCADE,
         "1: first release (0.1); 2: each model's deletes, parents, generic relations, managers and "

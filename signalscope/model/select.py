@@ -9,10 +9,18 @@ from dataclasses import replace
 from ..errors import UnknownName
 from . import Connection, SignalMap, SignalRef, call_order_for_sender
 
-__all__ = ["MIGRATE_SIGNALS", "match_signals", "select"]
+__all__ = ["FIXED_SENDERS", "MIGRATE_SIGNALS", "USER_MODEL_SIGNALS", "match_signals", "select"]
 
 #: pre_migrate's and post_migrate's senders are AppConfigs, one send per app.
 MIGRATE_SIGNALS = frozenset({"django.db.models.signals:pre_migrate", "django.db.models.signals:post_migrate"})
+#: django.contrib.auth's login() and logout() (and alogin/alogout) send these with sender=user.__class__:
+#: the user model (SignalMap.user_model).
+USER_MODEL_SIGNALS = frozenset(
+    {"django.contrib.auth.signals:user_logged_in", "django.contrib.auth.signals:user_logged_out"}
+)
+#: Signals Django sends with one fixed sender, as its label: authenticate() sends user_login_failed with
+#: sender=__name__, the string "django.contrib.auth" (not the user model).
+FIXED_SENDERS = {"django.contrib.auth.signals:user_login_failed": "'django.contrib.auth'"}
 
 
 def match_signals(smap: SignalMap, name: str) -> list[SignalRef]:
@@ -46,9 +54,11 @@ def select(
     `signals`: names or paths of signals to keep. `sender`: an
     "app_label.ModelName" label or another sender label; keeps receivers
     connected for that sender and, on the signals it can send (those it has
-    receivers of its own on; for a model, also the model signals; for an
-    "<AppConfig: label>", the migrate signals), those for any sender,
-    renumbered and ordered as Django calls them for a send from it.
+    receivers of its own on; for a model, also the model signals; for the
+    user model, also user_logged_in and user_logged_out; for an
+    "<AppConfig: label>", the migrate signals; for a signal's FIXED_SENDERS
+    label, that signal), those for any sender, renumbered and ordered as
+    Django calls them for a send from it.
     `app`: an app label; keeps receivers defined in that app's modules.
     `receiver`: a glob over receiver paths ("accounts.*", "*:create_*").
     `hide_django`: drop receivers defined inside Django itself.
@@ -68,6 +78,8 @@ def select(
         label = sender.strip().lower()
         known = smap.model_labels() + [c.sender.label for c in smap.connections if c.sender.label]
         known += [f"<AppConfig: {a.label}>" for a in smap.apps]
+        fixed = {path: FIXED_SENDERS[path] for path in (s.path for s in smap.signals) if path in FIXED_SENDERS}
+        known += sorted(set(fixed.values()))
         if label not in {k.lower() for k in known}:
             raise UnknownName("sender", sender, known)
         own_signals = {c.signal for c in conns if not c.sender.is_any and _sender_matches(c, label)}
@@ -75,6 +87,9 @@ def select(
             own_signals |= {s.path for s in smap.signals if s.category == "model"}
         if label in {f"<appconfig: {a.label.lower()}>" for a in smap.apps}:  # migrate sends from each app
             own_signals |= {s.path for s in smap.signals if s.path in MIGRATE_SIGNALS}
+        if smap.user_model is not None and label == smap.user_model.lower():
+            own_signals |= {s.path for s in smap.signals if s.path in USER_MODEL_SIGNALS}
+        own_signals |= {path for path, fixed_label in fixed.items() if fixed_label.lower() == label}
         conns = call_order_for_sender([c for c in conns if c.signal in own_signals and _sender_matches(c, label)])
         narrowed = True
     if app is not None:
