@@ -7,10 +7,12 @@ import shutil
 from pathlib import Path
 
 import jsonschema
+import pytest
 from helpers import FIXTURES, TESTS, python_snippet, receivers, signalscope
 
 PITFALLS = str(FIXTURES / "pitfalls")
 CLEAN = str(FIXTURES / "pitfalls_clean")
+SCHEMA = json.loads((TESTS / "data" / "sarif-schema-2.1.0.json").read_text())
 
 # (file:line, rule) of every pitfall planted in fixtures/pitfalls: exactly these, nothing else.
 PLANTED = [
@@ -24,8 +26,16 @@ PLANTED = [
 ]
 
 
-def test_one_finding_per_planted_pitfall() -> None:
-    result = signalscope("check", "--project", PITFALLS)
+@pytest.fixture(scope="module")
+def pitfalls(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A copy of fixtures/pitfalls in no repository: files are shown relative to the project."""
+    folder = tmp_path_factory.mktemp("check") / "pitfalls"
+    shutil.copytree(PITFALLS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return str(folder)
+
+
+def test_one_finding_per_planted_pitfall(pitfalls: str) -> None:
+    result = signalscope("check", "--project", pitfalls)
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     found = [(line.split(": ")[0], line.split(": ")[1].split()[0]) for line in lines[:-2]]
@@ -141,25 +151,25 @@ def test_select_ignore_and_fail_on() -> None:
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_json_and_github_formats() -> None:
-    data = signalscope("check", "--project", PITFALLS, "--format", "json").json()
+def test_json_and_github_formats(pitfalls: str) -> None:
+    data = signalscope("check", "--project", pitfalls, "--format", "json").json()
     assert data["schema"] == 1
     first = data["findings"][0]
     assert set(first) == {"rule", "severity", "title", "message", "file", "line", "signal", "receiver"}
     assert (first["rule"], first["file"], first["line"]) == ("SS001", "billing/signals.py", 8)
     assert first["receiver"] == "billing.signals:notify_accounting"
-    github = signalscope("check", "--project", PITFALLS, "--format", "github").stdout.splitlines()
+    github = signalscope("check", "--project", pitfalls, "--format", "github").stdout.splitlines()
     assert len(github) == 7
     assert github[0].startswith("::error file=billing/signals.py,line=8,title=SS001 receiver declared but never")
     assert github[4].startswith("::warning file=notify/receivers.py,line=31,title=SS005 cascade cycle::")
 
 
-def test_sarif_validates_against_the_schema(tmp_path: Path) -> None:
+def test_sarif_validates_against_the_schema(tmp_path: Path, pitfalls: str) -> None:
     out = tmp_path / "check.sarif"
-    result = signalscope("check", "--project", PITFALLS, "--format", "sarif", "-o", str(out))
+    result = signalscope("check", "--project", pitfalls, "--format", "sarif", "-o", str(out))
     assert result.returncode == 1 and result.stdout == ""
     log = json.loads(out.read_text())
-    schema = json.loads((TESTS / "data" / "sarif-schema-2.1.0.json").read_text())
+    schema = SCHEMA
     assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
     jsonschema.validate(log, schema)
     (run,) = log["runs"]
@@ -220,3 +230,58 @@ def test_ss003_names_doomed_connects_and_not_djangos_own_dead_entries(tmp_path: 
     ], findings
     assert "a partial made in the call" in findings[0]["message"]
     assert "the method seen of an object made in the call" in findings[1]["message"]
+
+
+@pytest.mark.parametrize("marker", ["folder", "file"])
+def test_paths_are_relative_to_the_repository_root(tmp_path: Path, marker: str) -> None:
+    # A project in backend/ of a repository: CI resolves annotations and SARIF from the checkout's root.
+    # A worktree or submodule has a .git file, not a folder: either marks the root; git is not run.
+    repo = tmp_path / "repo"
+    project = repo / "backend"
+    shutil.copytree(PITFALLS, project, ignore=shutil.ignore_patterns("__pycache__"))
+    if marker == "folder":
+        (repo / ".git").mkdir()
+    else:
+        (repo / ".git").write_text("gitdir: /elsewhere/.git/worktrees/repo\n")
+    text = signalscope("check", "--project", str(project))
+    assert text.returncode == 1, text.stderr
+    assert [line.split(": ")[0] for line in text.stdout.splitlines()[:-2]] == [
+        f"backend/{where}" for where, _rule in PLANTED
+    ]
+    github = signalscope("check", "--project", str(project), "--format", "github").stdout.splitlines()
+    assert github[0].startswith("::error file=backend/billing/signals.py,line=8,title=SS001 ")
+    sarif = json.loads(signalscope("check", "--project", str(project), "--format", "sarif").stdout)
+    jsonschema.validate(sarif, SCHEMA)
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]]
+    assert uris == [f"backend/{where.split(':')[0]}" for where, _rule in PLANTED]
+    # JSON keeps each file relative to its sys.path entry, as every JSON of signalscope does.
+    data = signalscope("check", "--project", str(project), "--format", "json").json()
+    assert data["findings"][0]["file"] == "billing/signals.py"
+    # Run from the repository's root, or from anywhere: the same paths.
+    inside = signalscope("check", "--project", "backend", cwd=repo)
+    assert inside.stdout == text.stdout
+
+
+def test_files_outside_the_repository_keep_their_paths(tmp_path: Path) -> None:
+    from signalscope.checks.paths import find_repository_root, with_repo_files
+    from signalscope.model.check import Finding
+
+    repo, outside = tmp_path / "repo", tmp_path / "site-packages"
+    (repo / ".git").mkdir(parents=True)
+    for folder in (repo / "backend" / "app", outside / "lib"):
+        folder.mkdir(parents=True)
+        (folder / "x.py").write_text("")
+    assert find_repository_root(repo / "backend" / "app") == repo
+    assert find_repository_root(outside) is None
+    roots = (str(repo / "backend"), str(outside))
+    findings = [
+        Finding("app/x.py", 1, "SS001", "m"),
+        Finding("lib/x.py", 1, "SS001", "m"),  # a library's: no repository path
+        Finding(str(repo / "backend" / "app" / "x.py"), 1, "SS001", "m"),  # absolute: outside every root
+        Finding("gone.py", 1, "SS001", "m"),
+        Finding(None, None, "SS005", "m"),
+    ]
+    located = with_repo_files(findings, roots, repo)
+    assert [f.repo_file for f in located] == ["backend/app/x.py", None, "backend/app/x.py", None, None]
+    assert [f.shown_file for f in located] == ["backend/app/x.py", "lib/x.py", "backend/app/x.py", "gone.py", None]
+    assert with_repo_files(findings, roots, None) == findings

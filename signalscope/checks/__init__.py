@@ -5,15 +5,18 @@ dependency graph's cascade states and, for SS001 and SS003, the project's
 source with `ast` (nothing is imported or run). Pure functions of their
 inputs: the API gathers them from the loaded project. SS001 and SS002 see
 through decorators: a receiver behind one without functools.wraps is its
-wrapper, matched to the function it wraps by `CheckInput.wrapped`.
+wrapper, matched to the function it wraps by `CheckInput.wrapped`. Where
+findings' files are in the repository: paths.py.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..graph.build import cascade_states, cycle_edges
@@ -21,6 +24,7 @@ from ..model import Connection, ReceiverRef
 from ..model.cascade import CascadeMap
 from ..model.check import RULES, Finding, at_or_above
 from .declared import Declaration, WeakConnect, scan_sources
+from .paths import find_repository_root, with_repo_files
 
 if TYPE_CHECKING:
     from ..loader import Project
@@ -58,17 +62,25 @@ class CheckInput:
     project_modules: frozenset[str] = frozenset()  # the project's own modules
     # The functions each connection's receiver wraps (introspect's scan_wrapped), where it wraps any.
     wrapped: Mapping[Connection, tuple[ReceiverRef, ...]] = field(default_factory=dict)
+    # The repository root findings' files are shown relative to (None: as they are), and the
+    # sys.path folders those files are relative to, longest first (loader.Project.search_roots).
+    root: Path | None = None
+    search_roots: tuple[str, ...] = ()
 
 
 def run_checks(data: CheckInput, *, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Finding]:
-    """Run the rules (all, or those in `select`, minus `ignore`); findings sorted by file, line, rule."""
+    """Run the rules (all, or those in `select`, minus `ignore`); findings sorted by file, line, rule.
+
+    Each finding's `repo_file` is its file relative to `data.root`, when that holds it.
+    """
     chosen = set(select) or set(RULES)
     chosen -= set(ignore)
     findings: list[Finding] = []
     for rule_id, rule in sorted(_RULE_FUNCTIONS.items()):
         if rule_id in chosen:
             findings.extend(rule(data))
-    return sorted(set(findings), key=lambda f: (f.file or "~", f.line or 0, f.rule, f.message))
+    located = with_repo_files(set(findings), data.search_roots, data.root)
+    return sorted(located, key=lambda f: (f.shown_file or "~", f.line or 0, f.rule, f.message))
 
 
 def _short(path: str) -> str:
@@ -292,11 +304,18 @@ _RULE_FUNCTIONS = {
 
 
 def gather_input(
-    project: Project, cmap: CascadeMap, wrapped: Mapping[Connection, tuple[ReceiverRef, ...]]
+    project: Project,
+    cmap: CascadeMap,
+    wrapped: Mapping[Connection, tuple[ReceiverRef, ...]],
+    *,
+    root: str | os.PathLike[str] | None = None,
 ) -> CheckInput:
     """Return what the rules read about the set-up `project`, given its cascade map and wrapped receivers.
 
     The project's source is read with `ast` (nothing is imported or run).
+    Findings' files are shown relative to `root`, by default the repository
+    root: the nearest folder above the project's (manage.py's, else the
+    first --pythonpath) that holds a ``.git`` entry (paths.find_repository_root).
     """
     import sys
 
@@ -312,4 +331,13 @@ def gather_input(
         frozenset(sys.modules),
         frozenset(project_modules(project)),
         wrapped=wrapped,
+        root=_repository_root(project, root),
+        search_roots=project.search_roots,
     )
+
+
+def _repository_root(project: Project, root: str | os.PathLike[str] | None) -> Path | None:
+    if root is not None:
+        return Path(os.path.abspath(root))
+    start = project.root if project.root is not None else next(iter(project.added_paths), None)
+    return find_repository_root(start) if start is not None else None

@@ -104,6 +104,14 @@ class Finding:
     message: str
     signal: str | None = None  # the signal's path, when one is involved
     receiver: str | None = None  # the receiver's path, when one is involved
+    # `file` relative to the repository root (the folder holding ``.git`` above the project), POSIX
+    # style: where CI annotations and code scanning look for it. None when no repository holds it.
+    repo_file: str | None = None
+
+    @property
+    def shown_file(self) -> str | None:
+        """Return the file to show: relative to the repository root when one holds it, else `file`."""
+        return self.repo_file if self.repo_file is not None else self.file
 
     @property
     def severity(self) -> str:

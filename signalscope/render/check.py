@@ -1,4 +1,9 @@
-"""Renderers of `signalscope check` findings: text, JSON, GitHub workflow commands, SARIF 2.1.0."""
+"""Renderers of `signalscope check` findings: text, JSON, GitHub workflow commands, SARIF 2.1.0.
+
+Text, GitHub and SARIF show each file relative to the repository root
+(Finding.shown_file), where CI looks for it; JSON keeps `file` relative to
+its sys.path entry, as every other JSON of signalscope.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,23 @@ from ..model.check import RULES, Finding
 from ..model.escaping import escape_controls
 from ..model.jsonio import dump_json
 
-__all__ = ["CHECK_SCHEMA", "render_check_github", "render_check_json", "render_check_sarif", "render_check_text"]
+__all__ = [
+    "CHECK_SCHEMA",
+    "render_check_github",
+    "render_check_json",
+    "render_check_sarif",
+    "render_check_text",
+]
 
 #: Version of the check JSON (model.schemas.CHECK, which tells its history).
 CHECK_SCHEMA = schemas.CHECK
 
 
 def _where(finding: Finding) -> str:
-    if finding.file is None:
+    file = finding.shown_file
+    if file is None:
         return "-"
-    return f"{finding.file}:{finding.line}" if finding.line else finding.file
+    return f"{file}:{finding.line}" if finding.line else file
 
 
 def render_check_text(findings: list[Finding]) -> str:
@@ -70,8 +82,8 @@ def render_check_github(findings: list[Finding]) -> str:
     for f in findings:
         level = "error" if f.severity == "error" else "warning"
         props = []
-        if f.file:
-            props.append(f"file={_escape_property(f.file)}")
+        if f.shown_file:
+            props.append(f"file={_escape_property(f.shown_file)}")
             if f.line:
                 props.append(f"line={f.line}")
         props.append(f"title={_escape_property(f'{f.rule} {RULES[f.rule].title}')}")
@@ -79,9 +91,8 @@ def render_check_github(findings: list[Finding]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def render_check_sarif(findings: list[Finding], *, version: str) -> str:
-    """A SARIF 2.1.0 log with one run: every rule, and the findings as results (paths relative to the project)."""
-    rules = [
+def _sarif_rules() -> list[dict[str, Any]]:
+    return [
         {
             "id": rule.id,
             "name": "".join(word.capitalize() for word in rule.title.split()),
@@ -92,6 +103,19 @@ def render_check_sarif(findings: list[Finding], *, version: str) -> str:
         }
         for rule in RULES.values()
     ]
+
+
+def _sarif_log(run: dict[str, Any]) -> str:
+    log = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}
+    return dump_json(log)
+
+
+def render_check_sarif(findings: list[Finding], *, version: str) -> str:
+    """A SARIF 2.1.0 log with one run: every rule, and the findings as results.
+
+    Paths are relative to the repository root (``%SRCROOT%``), as code
+    scanning resolves them; a file outside every repository keeps its path.
+    """
     index = {rule_id: number for number, rule_id in enumerate(RULES)}
     results = []
     for f in findings:
@@ -101,21 +125,12 @@ def render_check_sarif(findings: list[Finding], *, version: str) -> str:
             "level": "error" if f.severity == "error" else "warning",
             "message": {"text": f.message},
         }
-        if f.file:
+        if f.shown_file:
             region = {"startLine": f.line} if f.line else None
-            location: dict[str, Any] = {"artifactLocation": {"uri": f.file, "uriBaseId": "%SRCROOT%"}}
+            location: dict[str, Any] = {"artifactLocation": {"uri": f.shown_file, "uriBaseId": "%SRCROOT%"}}
             if region:
                 location["region"] = region
             result["locations"] = [{"physicalLocation": location}]
         results.append(result)
-    log = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "signalscope", "version": version, "rules": rules}},
-                "results": results,
-            }
-        ],
-    }
-    return dump_json(log)
+    driver = {"name": "signalscope", "version": version, "rules": _sarif_rules()}
+    return _sarif_log({"tool": {"driver": driver}, "results": results})
