@@ -262,6 +262,34 @@ def test_paths_are_relative_to_the_repository_root(tmp_path: Path, marker: str) 
     assert inside.stdout == text.stdout
 
 
+def test_a_load_failure_is_reported_in_the_ci_formats(tmp_path: Path) -> None:
+    broken = ["check", "--project", str(FIXTURES / "broken"), "--settings", "site_cfg.raises"]
+    message = "Could not set up the project with settings 'site_cfg.raises' (from --settings): site_cfg/raises.py:3"
+
+    github = signalscope(*broken, "--format", "github")
+    assert github.returncode == 2
+    (line,) = github.stdout.splitlines()
+    assert line.startswith(f"::error title=signalscope%3A the project did not load::{message}")
+    assert "%0AFix the error above; rerun with --traceback" in line  # the hint, on a line of its own
+    assert message in github.stderr  # stderr says it as always
+
+    out = tmp_path / "check.sarif"
+    sarif = signalscope(*broken, "--format", "sarif", "-o", str(out))
+    assert (sarif.returncode, sarif.stdout) == (2, "")
+    log = json.loads(out.read_text())
+    jsonschema.validate(log, SCHEMA)
+    (run,) = log["runs"]
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error" and note["message"]["text"].startswith(message)
+    assert run["results"] == []  # code scanning's upload needs the array
+
+    text = signalscope(*broken)
+    assert (text.returncode, text.stdout) == (2, "")  # text stays as it was: the error on stderr
+    assert message in text.stderr
+
+
 def test_files_outside_the_repository_keep_their_paths(tmp_path: Path) -> None:
     from signalscope.checks.paths import find_repository_root, with_repo_files
     from signalscope.model.check import Finding

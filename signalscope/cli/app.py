@@ -439,7 +439,7 @@ def check_command(
     of yours is run beyond what manage.py would) and reports each problem
     with its rule id, file and line.
     """
-    from ..errors import UsageError
+    from ..errors import ProjectLoadError, SettingsNotFound, UsageError
     from ..model.check import at_or_above
 
     get("check", fmt)
@@ -448,8 +448,20 @@ def check_command(
     check_output(output)
     select_ids = [rule.upper() for item in select or () for rule in item.split(",") if rule]
     ignore_ids = [rule.upper() for item in ignore or () for rule in item.split(",") if rule]
-    with progress(LOADING):
-        findings = open_session(where).check(select=select_ids, ignore=ignore_ids, follow_calls=follow_calls)
+    try:
+        with progress(LOADING):
+            findings = open_session(where).check(select=select_ids, ignore=ignore_ids, follow_calls=follow_calls)
+    except (SettingsNotFound, ProjectLoadError) as exc:
+        # CI reads the annotations or the SARIF log, not stderr: say it there too; main still exits 2.
+        if fmt in ("github", "sarif"):
+            from ..render import check as check_render
+
+            if fmt == "github":
+                write_output(output, check_render.render_check_error_github(exc.message, exc.hint))
+            else:
+                text = check_render.render_check_error_sarif(exc.message, exc.hint, version=__version__)
+                write_output(output, text)
+        raise
     write_output(output, render("check", fmt, findings))
     if at_or_above(findings, fail_on):
         raise typer.Exit(1)

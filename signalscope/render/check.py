@@ -1,4 +1,4 @@
-"""Renderers of `signalscope check` findings: text, JSON, GitHub workflow commands, SARIF 2.1.0.
+"""Renderers of `signalscope check` findings: text, JSON, GitHub workflow commands, SARIF 2.1.0; and of a failed load.
 
 Text, GitHub and SARIF show each file relative to the repository root
 (Finding.shown_file), where CI looks for it; JSON keeps `file` relative to
@@ -17,6 +17,8 @@ from ..model.jsonio import dump_json
 
 __all__ = [
     "CHECK_SCHEMA",
+    "render_check_error_github",
+    "render_check_error_sarif",
     "render_check_github",
     "render_check_json",
     "render_check_sarif",
@@ -91,6 +93,13 @@ def render_check_github(findings: list[Finding]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def render_check_error_github(message: str, hint: str | None = None) -> str:
+    """A GitHub Actions ``::error`` annotation saying the project did not load: `message`, then `hint`."""
+    # Each part escaped on its own: the line break between them is one (%0A), those in them are shown.
+    text = "%0A".join(_escape_data(part) for part in (message, hint) if part)
+    return f"::error title={_escape_property('signalscope: the project did not load')}::{text}\n"
+
+
 def _sarif_rules() -> list[dict[str, Any]]:
     return [
         {
@@ -134,3 +143,19 @@ def render_check_sarif(findings: list[Finding], *, version: str) -> str:
         results.append(result)
     driver = {"name": "signalscope", "version": version, "rules": _sarif_rules()}
     return _sarif_log({"tool": {"driver": driver}, "results": results})
+
+
+def render_check_error_sarif(message: str, hint: str | None = None, *, version: str) -> str:
+    """A SARIF 2.1.0 log of a run that failed: the project did not load, so no rule ran.
+
+    Its invocation is not successful and carries `message` (then `hint`) as
+    an error notification; ``results`` is empty, as code scanning's upload
+    needs the array (SARIF's Appendix I: such a run's results are incomplete).
+    """
+    text = message if not hint else f"{message}\n{hint}"
+    invocation = {
+        "executionSuccessful": False,
+        "toolExecutionNotifications": [{"level": "error", "message": {"text": text}}],
+    }
+    driver = {"name": "signalscope", "version": version, "rules": _sarif_rules()}
+    return _sarif_log({"tool": {"driver": driver}, "invocations": [invocation], "results": []})
