@@ -10,6 +10,9 @@ import jsonschema
 import pytest
 from helpers import FIXTURES, TESTS, python_snippet, receivers, signalscope
 
+from signalscope.checks.loops import can_run, sent_with
+from signalscope.model.cascade import EffectRef
+
 PITFALLS = str(FIXTURES / "pitfalls")
 CLEAN = str(FIXTURES / "pitfalls_clean")
 SCHEMA = json.loads((TESTS / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -288,6 +291,137 @@ def test_a_load_failure_is_reported_in_the_ci_formats(tmp_path: Path) -> None:
     text = signalscope(*broken)
     assert (text.returncode, text.stdout) == (2, "")  # text stays as it was: the error on stderr
     assert message in text.stderr
+
+
+def test_a_loop_of_three_hops_is_one_finding_with_its_path() -> None:
+    # fixtures/cascade: billing.Invoice -> inventory.StockMovement -> inventory.Stock -> billing.Invoice,
+    # the middle hop made by two receivers.
+    result = signalscope("check", "--project", str(FIXTURES / "cascade"), "--select", "SS005", "--format", "json")
+    (finding,) = result.json()["findings"]
+    assert (finding["file"], finding["line"]) == ("billing/receivers.py", 24)  # the write that closes it
+    assert finding["receiver"] == "billing.receivers:reprice_open_invoices"
+    assert finding["signal"] == "django.db.models.signals:post_save"
+    assert finding["message"] == (
+        "`invoice.save()` in reprice_open_invoices closes a cascade loop: post_save(billing.Invoice) → "
+        "reserve_stock → post_save(inventory.StockMovement) → update_stock_level or audit_movement → "
+        "post_save(inventory.Stock) → reprice_open_invoices → post_save(billing.Invoice). No condition on "
+        "the way stops it: write with QuerySet.update(), or guard a write (`if created:`, update_fields)."
+    )
+
+
+# fixtures/pitfalls_clean/notify/receivers.py: an Order's first save opens its Invoice, an Invoice's save
+# saves its Order. Each variant changes that sync, or adds a receiver; None: no loop is left.
+SYNC = "    if created:\n        Invoice.objects.create(order=instance)\n"
+SYNC_BACK = "    instance.order.save()\n"
+OPEN_INVOICE = (
+    "`Invoice.objects.create(order=instance)` in open_invoice closes a cascade loop: post_save(billing.Invoice) "
+    "→ touch_order → post_save(billing.Order) → open_invoice → post_save(billing.Invoice)."
+)
+SAVE_TOTAL = (
+    "\n\n@receiver(post_save, sender=Invoice)\n"
+    "def total_invoice(sender, instance, update_fields, **kwargs):\n"
+    "    if {guard}:\n"
+    "        instance.total = 1\n"
+    "        instance.save(update_fields=['total'])\n"
+)
+RETURN_EARLY = (
+    "\n\n@receiver(post_save, sender=Invoice)\n"
+    "def total_invoice(sender, instance, **kwargs):\n"
+    "    if kwargs.get('update_fields') and 'total' in kwargs['update_fields']:\n"
+    "        return\n"
+    "    instance.total = 1\n"
+    "    instance.save(update_fields=['total'])\n"
+)
+TOTAL = (
+    "`instance.save(update_fields=['total'])` in total_invoice closes a cascade loop: post_save(billing.Invoice) "
+    "→ total_invoice → post_save(billing.Invoice)."
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "loop"),
+    [
+        # if created: the save back is no create, so the second pass makes no invoice
+        (SYNC, SYNC, None),
+        (SYNC, "    Invoice.objects.create(order=instance)\n", OPEN_INVOICE),
+        (SYNC, SYNC.replace("if created", "if not created"), OPEN_INVOICE),
+        # raw is loaddata's: code never sends it, so `if raw:` never runs and `if not raw:` always does
+        (SYNC_BACK, "    if kwargs.get('raw'):\n        instance.order.save()\n", None),
+        (SYNC, SYNC.replace("if created", "if not kwargs.get('raw')"), OPEN_INVOICE),
+        # a condition that can't be decided does not stop it
+        (SYNC, SYNC.replace("if created", "if instance.number"), OPEN_INVOICE),
+        # save(update_fields=...) sends those fields: a guard on them ends a receiver's own loop
+        ("", SAVE_TOTAL.format(guard="update_fields is None or 'total' not in update_fields"), None),
+        ("", RETURN_EARLY, None),
+        ("", SAVE_TOTAL.format(guard="update_fields is None or 'stamped' not in update_fields"), TOTAL),
+    ],
+    ids=["created", "unguarded", "not-created", "raw", "not-raw", "unknown", "update-fields", "return", "other-field"],
+)
+def test_guards_that_break_a_loop(tmp_path: Path, old: str, new: str, loop: str | None) -> None:
+    project = tmp_path / "pitfalls_clean"
+    shutil.copytree(CLEAN, project, ignore=shutil.ignore_patterns("__pycache__"))
+    module = project / "notify" / "receivers.py"
+    source = module.read_text()
+    assert SYNC in source and SYNC_BACK in source
+    module.write_text(source.replace(old, new, 1) if old else source + new)
+    result = signalscope("check", "--project", str(project), "--select", "SS005", "--format", "json")
+    assert result.returncode == (1 if loop else 0), result.stderr
+    messages = [f["message"] for f in result.json()["findings"]]
+    assert [m.split(". No condition")[0] + "." for m in messages] == ([loop] if loop else [])
+
+
+def _effect(kind: str, text: str, condition: str | None = None) -> EffectRef:
+    return EffectRef("a:r", "a.py", 1, kind, "a.M", (), text, condition=condition)
+
+
+POST_SAVE = "django.db.models.signals:post_save"
+PRE_SAVE = "django.db.models.signals:pre_save"
+
+
+def test_what_each_write_of_a_loop_sends() -> None:
+    assert sent_with(_effect("create", "M.objects.create()"), POST_SAVE) == [
+        {"raw": False, "update_fields": None, "adding": False, "created": True}
+    ]
+    assert sent_with(_effect("create", "M.objects.create()"), PRE_SAVE) == [
+        {"raw": False, "update_fields": None, "adding": True}
+    ]
+    # a save in a loop saves a row the loop went through: no create
+    assert sent_with(_effect("save", "instance.order.save()"), POST_SAVE) == [
+        {"raw": False, "update_fields": None, "adding": False, "created": False}
+    ]
+    assert sent_with(_effect("save", "obj.save(update_fields=('a', 'b'))"), POST_SAVE) == [
+        {"raw": False, "update_fields": ["a", "b"], "adding": False, "created": False}
+    ]
+    assert sent_with(_effect("save", "obj.save(update_fields=fields)"), POST_SAVE) == [
+        {"raw": False, "adding": False, "created": False}
+    ]
+    assert sent_with(_effect("save", "obj.save(**options)"), POST_SAVE) == [
+        {"raw": False, "adding": False, "created": False}
+    ]
+    # a new object saved in place, update_or_create: created may be either
+    assert sent_with(_effect("save", "M(a=1).save()"), POST_SAVE) == [
+        {"raw": False, "update_fields": None, "adding": False}
+    ]
+    assert sent_with(_effect("save", "M.objects.update_or_create(a=1)"), POST_SAVE) == [{"raw": False, "adding": False}]
+    assert sent_with(_effect("save", "obj.save(force_insert=True)"), POST_SAVE)[0]["created"] is True
+    assert sent_with(_effect("save", "M.objects.first().save()"), POST_SAVE)[0]["created"] is False
+    m2m = "django.db.models.signals:m2m_changed"
+    assert sent_with(_effect("m2m", "order.tags.add(tag)"), m2m) == [{"action": "pre_add"}, {"action": "post_add"}]
+    assert sent_with(_effect("m2m", "order.tags.set(tags)"), m2m) == [{}]
+    assert sent_with(_effect("send", "done.send(sender=M)"), "x.signals:done") == [{}]
+
+
+def test_a_write_can_run_unless_its_condition_is_false() -> None:
+    created = [{"created": True, "raw": False}]
+    saved = [{"created": False, "raw": False}]
+    assert can_run(_effect("save", "x.save()"), saved)
+    assert can_run(_effect("save", "x.save()", "created"), created)
+    assert not can_run(_effect("save", "x.save()", "created"), saved)
+    assert not can_run(_effect("save", "x.save()", "raw"), saved)
+    assert can_run(_effect("save", "x.save()", "instance.flag"), saved)  # unknown: it may
+    actions = [{"action": "pre_add"}, {"action": "post_add"}]
+    assert can_run(_effect("save", "x.save()", "action == 'post_add'"), actions)
+    assert not can_run(_effect("save", "x.save()", "action == 'post_remove'"), actions)
 
 
 def test_files_outside_the_repository_keep_their_paths(tmp_path: Path) -> None:

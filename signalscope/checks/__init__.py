@@ -5,8 +5,8 @@ dependency graph's cascade states and, for SS001 and SS003, the project's
 source with `ast` (nothing is imported or run). Pure functions of their
 inputs: the API gathers them from the loaded project. SS001 and SS002 see
 through decorators: a receiver behind one without functools.wraps is its
-wrapper, matched to the function it wraps by `CheckInput.wrapped`. Where
-findings' files are in the repository: paths.py.
+wrapper, matched to the function it wraps by `CheckInput.wrapped`. SS005's
+loops are in loops.py; where findings' files are in the repository, in paths.py.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..graph.build import cascade_states, cycle_edges
 from ..model import Connection, ReceiverRef
 from ..model.cascade import CascadeMap
 from ..model.check import RULES, Finding, at_or_above
 from .declared import Declaration, WeakConnect, scan_sources
+from .loops import find_loops
 from .paths import find_repository_root, with_repo_files
 
 if TYPE_CHECKING:
@@ -220,30 +220,31 @@ def _ss004(data: CheckInput) -> list[Finding]:
 
 
 def _ss005(data: CheckInput) -> list[Finding]:
-    states = cascade_states(data.cmap)
-    looping = cycle_edges(states)
     findings = []
-    for before, after in sorted(looping, key=lambda e: (e[0][0], e[0][1] or "", e[1][0], e[1][1] or "")):
-        # The effects that make this step: each holds for `before`'s sender (a receiver read per model).
-        steps = sorted(
-            states.edges[before, after]["effects"],
-            key=lambda step: (step[0], step[1].file or "", step[1].line, step[1].text, step[1].sender or ""),
-        )
-        for receiver, effect in steps:
-            start = f"{_short(before[0])}({before[1]})"
-            findings.append(
-                Finding(
-                    effect.file,
-                    effect.line,
-                    "SS005",
-                    f"{_short(receiver)} runs on {start} and writes {effect.target} "
-                    f"(`{effect.text}`), which sends {_short(after[0])}({after[1]}) again: the cascade "
-                    "loops. Use QuerySet.update(), or guard the write.",
-                    before[0],
-                    receiver,
-                )
+    for loop in find_loops(data.cmap):
+        closing = loop.steps[-1][0]
+        path = []
+        for state, steps in zip(loop.states, loop.steps, strict=True):
+            path.append(_state_name(state))
+            path.append(" or ".join(dict.fromkeys(_short(step.receiver) for step in steps)))
+        path.append(_state_name(loop.states[0]))
+        findings.append(
+            Finding(
+                closing.effect.file,
+                closing.effect.line,
+                "SS005",
+                f"`{closing.effect.text}` in {_short(closing.receiver)} closes a cascade loop: "
+                f"{' → '.join(path)}. No condition on the way stops it: write with QuerySet.update(), "
+                "or guard a write (`if created:`, update_fields).",
+                closing.before[0],
+                closing.receiver,
             )
+        )
     return findings
+
+
+def _state_name(state: tuple[str, str | None]) -> str:
+    return f"{_short(state[0])}({state[1] if state[1] is not None else '<unknown sender>'})"
 
 
 def _ss006(data: CheckInput) -> list[Finding]:
