@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from signalscope.model.check import at_or_above
     from signalscope.render.registry import choose_format, get, render
 
-    session = api.Session.of(api.load_project())
+    session = api.Session.of(api.load_project(app=True))
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if args.command in ("list", "graph"):
         filters = api.Filters(tuple(args.signal), args.sender, args.app, args.receiver, args.hide_django)
