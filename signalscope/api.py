@@ -384,11 +384,20 @@ class Session:
         return impact_all(self.cascade(follow_calls, read), depth=depth)
 
     def check(
-        self, *, select: Iterable[str] = (), ignore: Iterable[str] = (), follow_calls: int = FOLLOW_CALLS
+        self,
+        *,
+        select: Iterable[str] = (),
+        ignore: Iterable[str] = (),
+        follow_calls: int = FOLLOW_CALLS,
+        root: str | os.PathLike[str] | None = None,
     ) -> builtins.list[Finding]:
         """Run `signalscope check`'s rules; return the findings, sorted.
 
-        `select` and `ignore` are rule ids (SS001...). Raises UnknownName for an unknown rule id.
+        `select` and `ignore` are rule ids (SS001...). Each finding's
+        `repo_file` is its file relative to `root`, by default the repository
+        root (the nearest folder above the project with a ``.git`` entry).
+        Raises UnknownName for an unknown rule id, UsageError for a `root`
+        that is not a folder.
         """
         from .checks import gather_input, run_checks
         from .errors import UnknownName
@@ -399,7 +408,9 @@ class Session:
             if rule not in RULES:
                 raise UnknownName("rule", rule, list(RULES))
         wrapped = self.wrapped  # first: the same walk gives the registry the cascade reads
-        data = gather_input(self.project, self.cascade(follow_calls), wrapped)
+        if root is not None and not os.path.isdir(root):
+            raise UsageError(f"--root {os.fspath(root)}: no such folder.")
+        data = gather_input(self.project, self.cascade(follow_calls), wrapped, root=root)
         return run_checks(data, select=chosen, ignore=left_out)
 
     def snapshot(self, *, include_django: bool = False) -> dict[str, Any]:

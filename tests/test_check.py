@@ -265,6 +265,22 @@ def test_paths_are_relative_to_the_repository_root(tmp_path: Path, marker: str) 
     assert inside.stdout == text.stdout
 
 
+def test_root_names_the_folder_paths_are_relative_to(tmp_path: Path) -> None:
+    # A monorepo whose CI checks out one folder, or a project with no .git at all: --root says where paths start.
+    project = tmp_path / "mono" / "services" / "backend"
+    shutil.copytree(PITFALLS, project, ignore=shutil.ignore_patterns("__pycache__"))
+    text = signalscope("check", "--project", str(project), "--root", str(tmp_path / "mono"))
+    assert text.returncode == 1, text.stderr
+    assert [line.split(": ")[0] for line in text.stdout.splitlines()[:-2]] == [
+        f"services/backend/{where}" for where, _rule in PLANTED
+    ]
+    github = signalscope("check", "--project", str(project), "--root", str(project), "-f", "github")
+    assert github.stdout.splitlines()[0].startswith("::error file=billing/signals.py,line=8,title=SS001 ")
+    missing = signalscope("check", "--project", str(project), "--root", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2
+    assert f"--root {tmp_path / 'nowhere'}: no such folder." in missing.stderr
+
+
 def test_a_load_failure_is_reported_in_the_ci_formats(tmp_path: Path) -> None:
     broken = ["check", "--project", str(FIXTURES / "broken"), "--settings", "site_cfg.raises"]
     message = "Could not set up the project with settings 'site_cfg.raises' (from --settings): site_cfg/raises.py:3"

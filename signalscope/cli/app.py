@@ -432,6 +432,14 @@ def check_command(
         str, typer.Option("--fail-on", metavar="LEVEL", help="Exit 1 on findings at or above: warning or error.")
     ] = "warning",
     follow_calls: FollowCalls = 2,
+    root: Annotated[
+        Optional[str],
+        typer.Option(
+            "--root",
+            metavar="DIR",
+            help="Show files relative to DIR (default: the repository root, the nearest folder above with .git).",
+        ),
+    ] = None,
 ) -> None:
     """Find signal wiring bugs: receivers never connected, connected twice, dead, waiting forever, looping.
 
@@ -450,7 +458,9 @@ def check_command(
     ignore_ids = [rule.upper() for item in ignore or () for rule in item.split(",") if rule]
     try:
         with progress(LOADING):
-            findings = open_session(where).check(select=select_ids, ignore=ignore_ids, follow_calls=follow_calls)
+            findings = open_session(where).check(
+                select=select_ids, ignore=ignore_ids, follow_calls=follow_calls, root=root
+            )
     except (SettingsNotFound, ProjectLoadError) as exc:
         # CI reads the annotations or the SARIF log, not stderr: say it there too; main still exits 2.
         if fmt in ("github", "sarif"):

@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore", action="append", default=[], metavar="RULE")
     p.add_argument("--fail-on", default="warning", choices=("warning", "error"))
     p.add_argument("--follow-calls", **follow)
+    p.add_argument("--root", metavar="DIR", help="show files relative to DIR (default: the repository root)")
 
     p = commands.add_parser("snapshot", help="the wiring as a sorted JSON snapshot")
     p.add_argument("--output", "-o", metavar="FILE")
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         get("check", args.fmt)
         check_output(args.output)
         rules = [[r.upper() for item in given for r in item.split(",") if r] for given in (args.select, args.ignore)]
-        findings = session.check(select=rules[0], ignore=rules[1], follow_calls=args.follow_calls)
+        findings = session.check(select=rules[0], ignore=rules[1], follow_calls=args.follow_calls, root=args.root)
         write_output(args.output, render("check", args.fmt, findings))
         return 1 if at_or_above(findings, args.fail_on) else 0
     elif args.command == "snapshot":
