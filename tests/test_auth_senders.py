@@ -169,3 +169,23 @@ def test_old_registry_files_without_the_new_fields_still_read() -> None:
     smap = loads(json.dumps(data))
     assert (smap.load_steps, smap.user_model) == ((), None)
     assert to_dict(loads(dumps(smap))) == to_dict(smap)
+
+
+def test_graph_and_impact_send_the_auth_signals_from_the_user_model() -> None:
+    graph = signalscope("graph", "--project", SHOP, "--sender", "auth.User", "-f", "json")
+    assert graph.returncode == 0, graph.stderr
+    data = graph.json()
+    states = {n["id"]: n for n in data["nodes"] if n["kind"] == "state"}
+    logged_in = next(i for i, n in states.items() if n["signal"] == LOGGED_IN)
+    assert states[logged_in]["sender"] == "auth.User"
+    sent_by = {e["source"] for e in data["edges"] if e["target"] == logged_in and e["kind"] == "sends"}
+    assert sent_by == {"sender:auth.User"}
+    called = [e["target"] for e in data["edges"] if e["source"] == logged_in and e["kind"] == "connected"]
+    assert called == [
+        "receiver:django.contrib.auth.models:update_last_login",
+        "receiver:orders.receivers:merge_guest_cart",
+    ]
+    impact = signalscope("impact", "--project", SHOP, "--signal", "user_logged_in", "--sender", "auth.User")
+    assert impact.returncode == 0, impact.stderr
+    assert "user_logged_in(auth.User)" in impact.stdout
+    assert "orders.receivers:merge_guest_cart" in impact.stdout

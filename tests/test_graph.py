@@ -147,17 +147,24 @@ def test_model_filter_follows_senders_and_depth() -> None:
     data = signalscope("graph", "--project", SHOP, "--model", "auth.User", "-f", "json").json()
     receivers = sorted(n["label"] for n in data["nodes"] if n["kind"] == "receiver")
     # Its writes' receivers, and, since deleting a user deletes its orders and their lines (CASCADE),
-    # those rows' delete receivers and what they write in turn.
+    # those rows' delete receivers and what they write in turn; and its logins' and logouts' receivers
+    # (Django sends user_logged_in/out with sender=user.__class__), as `list --sender auth.User` has them.
     assert receivers == [
         "AuditTrail.__call__",
+        "clear_cart_cache",
         "create_user_profile",
+        "merge_guest_cart",
         "notify_warehouse",
         "recalculate_total",
         "release_stock",
         "save_user_profile",
         "stamp_order_number",
         "touch_search_index",
+        "update_last_login",
     ]
+    states = {n["label"] for n in data["nodes"] if n["kind"] == "state"}
+    assert {"user_logged_in(auth.User)", "user_logged_out(auth.User)"} <= states
+    assert not {s for s in states if s.startswith("user_logged") and "unknown" in s}
     cascades = sorted(e["target"] for e in data["edges"] if e["kind"] == "sends" and e.get("cascade"))
     assert cascades == [
         "state:django.db.models.signals:post_delete|orders.OrderLine",

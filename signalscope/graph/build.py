@@ -49,6 +49,7 @@ import networkx as nx
 from .._gc import collection_paused
 from ..model import Connection, call_order
 from ..model.cascade import CascadeMap, EffectRef
+from ..model.select import USER_MODEL_SIGNALS
 from .deletion import DELETE_SIGNALS, DeletionIndex
 from .effects import M2M_SIGNALS
 
@@ -213,6 +214,14 @@ class _Cascade:
             for sibling in _FAMILY_OF.get(signal, ()):
                 if sibling != signal and self.any_runs.get(sibling):
                     states.add((sibling, sender))
+        # Django's login() and logout() send user_logged_in and user_logged_out with sender=user.__class__:
+        # each heard is a state of the user model, as `list --sender` and the tracer see it.
+        user = cmap.registry.user_model
+        if user is not None:
+            for signal in USER_MODEL_SIGNALS:
+                if self.any_runs.get(signal) or self.runs.get((signal, user)):
+                    states.add((signal, user))
+                    self.sender_kinds.setdefault(user, "model")
         # Any-sender receivers run for every state of their signal; with none, for a send by anyone.
         sent = {signal for signal, sender in states if sender is None or self.is_sender(sender)}
         for signal in self.anys:
