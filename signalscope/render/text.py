@@ -9,6 +9,8 @@ never as markup: a "[bold]" in a name prints as written.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import Counter
 from itertools import groupby
 from typing import Any
@@ -24,6 +26,7 @@ __all__ = [
     "render_plain_tree",
     "render_rich_table",
     "render_rich_tree",
+    "wrap_cell",
 ]
 
 ANY_SENDER = "<any sender>"
@@ -186,28 +189,115 @@ def _style(conn: Connection) -> str:
     return ""
 
 
+#: Where each column's cells may break, besides their spaces, always after the separator: a module's
+#: dots, the colon before a qualname, a path's slashes (a location breaks only at its slashes, so that a
+#: file name keeps its line number; a dispatch_uid, free text, breaks at its underscores and dashes too).
+#: Then, in a part still too wide for its column, the next best places.
+BREAKS = (".:", ".:", "", ".:", "/", ".:/_-")
+FALLBACK_BREAKS = ("_-", "_-", "", "_-", ":_-", "")
+
+
+@functools.cache
+def _piece_pattern(separators: str) -> re.Pattern[str]:
+    if not separators:
+        return re.compile(r" *[^ ]+")
+    sep = re.escape(separators)
+    return re.compile(rf" *[^ {sep}]*[{sep}]+| *[^ {sep}]+")
+
+
+def _pieces(text: str, separators: str) -> list[str]:
+    """Split `text` into the parts a line may not break, each with the spaces before it."""
+    return _piece_pattern(separators).findall(text)
+
+
+def _widest_piece(text: str, separators: str) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(piece.lstrip(" ")) for piece in _pieces(text, separators)), default=0)
+
+
+def wrap_cell(text: str, width: int, separators: str = ".:/", fallback: str = "_-") -> list[str]:
+    """Return `text` as lines at most `width` cells wide, broken at spaces and after `separators`.
+
+    Lines are filled greedily: ``orders.receivers:merge_guest_cart`` in 20
+    columns is ``orders.receivers:`` then ``merge_guest_cart``, never a name
+    cut in two. A part too wide for `width` is broken after its `fallback`
+    separators (``merge_guest_`` then ``cart``), and only a part with none
+    of them is cut, where the column leaves no other way.
+    """
+    return list(_wrap(text, width, separators, fallback))
+
+
+@functools.lru_cache(maxsize=4096)  # a table repeats its senders, files and flags on many rows
+def _wrap(text: str, width: int, separators: str, fallback: str) -> tuple[str, ...]:
+    from rich.cells import cell_len, chop_cells
+
+    width = max(width, 1)
+    lines: list[str] = []
+    line = ""
+    for piece in _pieces(text, separators):
+        if cell_len(line + piece) <= width:
+            line += piece
+            continue
+        if line:
+            lines.append(line)
+        line = piece.lstrip(" ")
+        if cell_len(line) > width:
+            *whole, line = _wrap(line, width, fallback, "") if fallback else chop_cells(line, width)
+            lines.extend(whole)
+    lines.append(line)
+    return tuple(lines)
+
+
 def _column_widths(rows: list[tuple[str, ...]], total: int) -> list[int]:
-    """Fit the six columns into `total` characters; every column stays visible.
+    """Fit the six columns into `total` characters; every column stays visible and no name is cut.
 
     rich would hide whole columns when their minimums don't fit, so widths
-    are set here: each column starts at its content's width (signal, sender
-    and flags capped), then the widest column gives up one character at a
-    time (receivers and locations count as narrower than they are) until
-    the table fits or every column is at its minimum; long values then fold
-    onto more lines.
+    are set here. Each column starts at its content's width (signal, sender
+    and flags capped). While the table is too wide, the columns give up
+    width down to the widest part of their cells between two `BREAKS`:
+    the location column first, down to its widest file name (its folders
+    wrap), then the widest column one character at a time (receivers and
+    locations count as narrower than they are). If that is not enough,
+    the widest column goes on down to the widest part between two
+    `FALLBACK_BREAKS` (a location's line number wraps), and last to fixed
+    minimums, where `wrap_cell` has to cut a part. Each column then keeps the width its wrapped cells use,
+    and what that frees goes to the columns it unwraps or keeps whole.
     """
-    natural = [max(len(cell) for cell in [name, *(row[i] for row in rows)]) for i, name in enumerate(COLUMNS)]
+    columns = [[name, *(row[i] for row in rows)] for i, name in enumerate(COLUMNS)]
+    natural = [max(_widest_piece(cell, "") for cell in column) for column in columns]
+    pieces = [max(_widest_piece(cell, sep) for cell in column) for column, sep in zip(columns, BREAKS, strict=True)]
+    parts = [
+        max(_widest_piece(cell, sep + more) for cell in column)
+        for column, sep, more in zip(columns, BREAKS, FALLBACK_BREAKS, strict=True)
+    ]
     caps = (22, 26, natural[2], natural[3], natural[4], 24)
-    floors = (10, 10, natural[2], 16, 12, 8)
-    weights = (1.2, 1.5, 1.0, 2.0, 1.6, 0.8)  # names and locations keep more of their width than flags
-    widths = [min(n, c) for n, c in zip(natural, caps, strict=True)]
+    weights = (1.2, 1.5, 1.0, 2.0, 0.7, 0.8)  # names keep more of their width than locations and flags
+    widths = [max(min(n, c), p) for n, c, p in zip(natural, caps, pieces, strict=True)]
     room = total - 3 * (len(COLUMNS) - 1)  # padding and rules between columns
-    while sum(widths) > room:
-        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
-        if not shrinkable:
-            break
-        widest = max(shrinkable, key=lambda i: (widths[i] / weights[i], i))
-        widths[widest] -= 1
+
+    def shrink(floors: list[int]) -> None:
+        while sum(widths) > room:
+            shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
+            if not shrinkable:
+                return
+            widest = max(shrinkable, key=lambda i: (widths[i] / weights[i], i))
+            widths[widest] -= 1
+
+    shrink(pieces)
+    shrink(parts)
+    shrink([min(p, f) for p, f in zip(parts, (10, 10, natural[2], 16, 12, 8), strict=True)])
+
+    def used(i: int, width: int) -> int:
+        wrapped = (wrap_cell(cell, width, BREAKS[i], FALLBACK_BREAKS[i]) for cell in columns[i])
+        return max(_widest_piece(line, "") for lines in wrapped for line in lines)
+
+    widths = [used(i, w) for i, w in enumerate(widths)]
+    for i in (3, 1, 0, 4, 5):  # receiver, sender, signal, location, flags
+        for target in (min(natural[i], caps[i]), pieces[i]):  # unwrapped, else no name broken
+            if widths[i] < target <= widths[i] + room - sum(widths):
+                widths[i] = used(i, target)
+                break
     return widths
 
 
@@ -221,7 +311,8 @@ def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None 
     titles = _signal_titles(smap)
     rows = _rows(smap)
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for name, size in zip(COLUMNS, _column_widths(rows, width or 120), strict=True):
+    sizes = _column_widths(rows, width or 120)
+    for name, size in zip(COLUMNS, sizes, strict=True):
         table.add_column(name, width=size, overflow="fold", justify="right" if name == "#" else "left")
     del rows
     for _signal, items in groupby(smap.connections, key=lambda c: c.signal):
@@ -238,7 +329,11 @@ def render_rich_table(smap: SignalMap, *, color: bool = True, width: int | None 
                 location(c),
                 flags(c),
             )
-            table.add_row(*(Text(escape_controls(cell)) for cell in cells), style=_style(c))
+            wrapped = (
+                "\n".join(wrap_cell(escape_controls(cell), size, BREAKS[n], FALLBACK_BREAKS[n]))
+                for n, (cell, size) in enumerate(zip(cells, sizes, strict=True))
+            )
+            table.add_row(*(Text(cell) for cell in wrapped), style=_style(c))
             previous = sender
     if smap.connections:
         console.print(table)
