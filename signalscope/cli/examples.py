@@ -73,7 +73,7 @@ jsonl is written as the program runs, one event per line, each send's events whe
 
   signalscope check --project fixtures/pitfalls
 
-  signalscope check --format github                     [dim](annotations in a GitHub Actions job)[/dim]
+  signalscope check --format github   [dim](annotations in a GitHub Actions job)[/dim]
 
   signalscope check --format sarif -o signalscope.sarif   [dim](for code scanning)[/dim]
 
@@ -82,6 +82,7 @@ jsonl is written as the program runs, one event per line, each send's events whe
 Rules: SS001 receiver never connected, SS002 duplicate connection, SS003 dead or doomed weak receiver,
 SS004 unresolved lazy sender, SS005 cascade cycle, SS006 receiver on every sender of a hot signal,
 SS007 sender that never sends the signal (the README explains each, and its fix).
+
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or project-load error.
 """,
     "snapshot": """\
@@ -97,11 +98,11 @@ without files or lines, sorted: commit it, and `signalscope diff` in CI shows ev
     "diff": """\
 [bold]Examples[/bold]
 
-  signalscope diff signals.lock.json                 [dim](the snapshot against the project now)[/dim]
+  signalscope diff signals.lock.json   [dim](the snapshot against the project now)[/dim]
 
   signalscope diff old.json new.json
 
-  signalscope diff --git origin/main signals.lock.json   [dim](the snapshot committed there against now)[/dim]
+  signalscope diff --git origin/main signals.lock.json   [dim](committed there, against now)[/dim]
 
 Exit codes: 0 no change, 1 changes, 2 usage or project-load error.
 """,

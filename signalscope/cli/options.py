@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional, get_type_hints
@@ -24,6 +25,7 @@ __all__ = [
     "SignalOption",
     "command",
     "format_option",
+    "reflow",
 ]
 
 PROJECT_PANEL = "Project"
@@ -159,6 +161,22 @@ def format_option(kind: str) -> Any:
     return typer.Option("--format", "-f", metavar="FORMAT", help=f"{format_help(kind)}.")
 
 
+def reflow(text: str) -> str:
+    """Return `text` with each prose paragraph on one line, for rich to wrap once to the terminal's width.
+
+    Docstrings and epilogs are written wrapped for the source file; in rich
+    markup mode typer keeps their line breaks and rich wraps each line again
+    where it is wider than the terminal, so a paragraph came out wrapped
+    twice (and never wider than the source's lines). A paragraph with an
+    indented line (examples, commands) keeps its lines as written.
+    """
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    return "\n\n".join(
+        paragraph if re.search(r"^[ \t\b]", paragraph, re.MULTILINE) else " ".join(paragraph.split())
+        for paragraph in paragraphs
+    ) + ("\n" if text.endswith("\n") else "")
+
+
 class Command:
     """A command's callback: its own options plus the shared ones, handed to it as records.
 
@@ -173,7 +191,7 @@ class Command:
         self.__name__ = func.__name__
         self.__qualname__ = func.__qualname__
         self.__module__ = func.__module__
-        self.__doc__ = func.__doc__
+        self.__doc__ = reflow(func.__doc__) if func.__doc__ else None
 
     @functools.cached_property
     def __signature__(self) -> inspect.Signature:
@@ -236,7 +254,7 @@ def command(
     """
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
-        app.command(name, epilog=epilog, **settings)(Command(func, options))
+        app.command(name, epilog=reflow(epilog), **settings)(Command(func, options))
         return func
 
     return decorate
