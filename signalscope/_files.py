@@ -31,6 +31,7 @@ __all__ = [
     "LazyOutputStream",
     "check_output",
     "check_output_folder",
+    "is_descriptor",
     "make_folder",
     "open_output_stream",
     "stdout_error",
@@ -62,6 +63,11 @@ def _descriptor(path: str) -> int | None:
         if path.startswith(prefix) and path[len(prefix) :].isdigit():
             return int(path[len(prefix) :])
     return None
+
+
+def is_descriptor(path: str | None) -> bool:
+    """Return whether `path` is stdout ("-", None) or names a descriptor as it is (/dev/stderr, /dev/fd/3)."""
+    return path is None or path == "-" or _descriptor(path) is not None
 
 
 def _kind(target: str) -> tuple[str, os.stat_result | None]:

@@ -197,9 +197,51 @@ def test_choose_format_errors_say_the_choices() -> None:
 
 
 def test_only_graph_reads_the_output_extension() -> None:
-    assert registry.choose_format("check", None, "report.sarif", default="text") == "text"
-    assert registry.choose_format("trace", None, "t.json", default="tree") == "tree"
+    assert registry.choose_format("check", None, "findings.log", default="text") == "text"
+    assert registry.choose_format("trace", None, "t.txt", default="tree") == "tree"
+    assert registry.choose_format("check", "sarif", "report.json", default="text") == "sarif"  # asked for
     assert registry.choose_format("diff", "json", "changes.txt", default="text") == "json"
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "output", "mismatch"),
+    [
+        ("graph", "mermaid", "x.svg", "its extension (.svg) is for the svg format"),
+        ("graph", "dot", "x.GV", None),
+        ("check", "text", "findings.sarif", "its extension (.sarif) is for the sarif format"),
+        ("check", "sarif", "findings.sarif.json", None),  # the longest ending counts
+        ("check", "json", "findings.sarif.json", "its extension (.sarif.json) is for the sarif format"),
+        ("check", "github", "annotations.txt", None),
+        ("trace", "tree", "t.json", "its extension (.json) is for the json or chrome formats"),
+        ("trace", "chrome", "t.json", None),
+        ("trace", "chrome", "t.perfetto.json", None),
+        ("snapshot", "json", "snap.svg", "its extension (.svg) is for graph's svg format"),
+        ("check", "text", "findings.log", None),  # an ending no format has suits every one
+        ("check", "text", "-", None),
+        ("check", "text", "/dev/stderr", None),
+        ("check", "text", None, None),
+        ("check", "text", ".json", None),  # a name, not an extension
+    ],
+)
+def test_format_mismatch(kind: str, fmt: str, output: str | None, mismatch: str | None) -> None:
+    assert registry.format_mismatch(kind, fmt, output) == mismatch
+
+
+def test_a_default_format_into_a_file_named_for_another_is_a_usage_error() -> None:
+    with pytest.raises(UsageError) as sarif:
+        registry.choose_format("check", None, "out/findings.sarif", default="text")
+    assert sarif.value.message == (
+        "-o out/findings.sarif: its extension (.sarif) is for the sarif format, not text, the default format."
+    )
+    assert sarif.value.hint == "Pass --format sarif, or --format text to write text into it anyway."
+    assert sarif.value.exit_code == 2
+    with pytest.raises(UsageError) as html:
+        registry.choose_format("trace", None, "t.html", default="tree")
+    assert html.value.hint == "Name the file .txt, or pass --format tree to write tree into it anyway."
+    with pytest.raises(UsageError) as snapshot:
+        registry.choose_format("snapshot", None, "snap.svg", default="json")
+    assert snapshot.value.message == "-o snap.svg: its extension (.svg) is for graph's svg format, not snapshot's json."
+    assert snapshot.value.hint == "Name the file .json."
 
 
 def _fake_graphviz(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:

@@ -130,7 +130,7 @@ def test_json_and_jsonl(shop: Path, tmp_path: Path) -> None:
     streamed = [json.loads(line) for line in lines.read_text().splitlines()]
     assert {e["sender"] for e in streamed} == {"accounts.Profile"}
     assert [e["kind"] for e in streamed] == ["send", "call"] * 2  # each send, then its calls, as it ended
-    assert f"wrote 4 events to {lines}" in result.stderr
+    assert f"signalscope: wrote {lines} (4 events)\n" in result.stderr
 
 
 def test_chrome_trace_event_format(shop: Path, tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ import typer
 
 from .. import __version__
 from .._files import LazyOutputStream, check_output, check_output_folder, make_folder
-from ..render.registry import get, render
-from .console import error, progress, use_color, width, write_output, write_stdout
+from ..render.registry import choose_format, get, render
+from .console import error, progress, say_written, use_color, width, write_output, write_stdout
 from .examples import EXAMPLES
 from .main import exit_as_program
-from .options import FILTER_PANEL, FollowCalls, Output, Read, SignalOption, format_option
+from .options import FILTER_PANEL, FollowCalls, Output, Quiet, Read, SignalOption, format_option
 from .options import command as _command
 
 if TYPE_CHECKING:
@@ -130,6 +130,7 @@ def graph_command(
     cluster_by_app: Annotated[
         bool, typer.Option("--cluster-by-app", help="Group each app's receivers and models (DOT: cluster_<app>).")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Draw what triggers what: senders, their sends, receivers, and what receivers write in turn.
 
@@ -144,6 +145,7 @@ def graph_command(
     if rankdir.upper() not in ("TB", "LR", "BT", "RL"):
         raise UsageError(f"--rankdir {rankdir}: choose TB, LR, BT or RL.")
     chosen = choose_format("graph", fmt, output, default="dot")
+    _note_mismatch("graph", fmt, output)
     check_output(output)
     with progress(LOADING):
         graph = open_session(where).graph(
@@ -156,6 +158,16 @@ def graph_command(
             collapse_senders=collapse_senders,
         )
     write_output(output, render("graph", chosen, graph, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app))
+    say_written(output, quiet=quiet)
+
+
+def _note_mismatch(kind: str, fmt: str | None, output: str | None) -> None:
+    """Say on stderr that --format `fmt`, as asked, goes into an `output` named for another format."""
+    from ..render.registry import format_mismatch
+
+    mismatch = format_mismatch(kind, fmt, output) if fmt else None
+    if mismatch is not None:
+        error(f"signalscope: note: writing {fmt} into {output} as --format asks, although {mismatch}.")
 
 
 def _complete_action(incomplete: str) -> list[str]:
@@ -296,7 +308,7 @@ def trace_command(
             rich_help_panel=FILTER_PANEL,
         ),
     ] = None,
-    fmt: Annotated[str, format_option("trace")] = "tree",
+    format_given: Annotated[Optional[str], format_option("trace", default="tree")] = None,
     output: Output = None,
     slow: Annotated[
         float, typer.Option("--slow", min=0, metavar="MS", help="Highlight receivers that took at least MS ms.")
@@ -329,6 +341,7 @@ def trace_command(
         bool,
         typer.Option("--children/--no-children", help="Trace the program's Python child processes too (default)."),
     ] = True,
+    quiet: Quiet = False,
 ) -> None:
     """Run a Python program and record every signal send: a causal tree with timings.
 
@@ -338,7 +351,9 @@ def trace_command(
     """
     from .. import api
 
-    entry = get("trace", fmt)  # an unknown format is an error before the program runs
+    fmt = choose_format("trace", format_given, output, default="tree")  # errors before the program runs
+    _note_mismatch("trace", format_given, output)
+    entry = get("trace", fmt)
     from ..render.trace import GROUP_CHOICES
 
     if group is not None and group not in GROUP_CHOICES:
@@ -372,7 +387,9 @@ def trace_command(
     if stream is not None:
         stream.write(render("trace", "jsonl", api.children_events(log)))  # the children's, once they ended
         stream.close(ran=True)
-    _write_trace(log, fmt, target, slow_ms=slow, unheard=show_unheard, limit=limit, group=group, live=live_target)
+    _write_trace(
+        log, fmt, target, slow_ms=slow, unheard=show_unheard, limit=limit, group=group, live=live_target, quiet=quiet
+    )
     exit_as_program(status)
 
 
@@ -393,6 +410,7 @@ def _write_trace(
     limit: int = 500,
     group: str | None = None,
     live: bool = False,
+    quiet: bool = False,
 ) -> None:
     """Write the trace's `fmt` to `target`: a file, "-" for stdout, None for stderr (the program keeps stdout)."""
     if fmt != "jsonl":
@@ -410,9 +428,8 @@ def _write_trace(
                 stream.flush()
             except OSError:  # stderr itself is gone: nowhere left to say anything
                 pass
-    if target not in (None, "-") and fmt in ("json", "jsonl", "chrome"):
-        error(f"signalscope: wrote {len(log.events)} events to {target}")
-    if target is not None:  # the tree on stderr says them itself
+    if target is not None:  # the tree on stderr says its notes itself
+        say_written(target, quiet=quiet, detail=f"{len(log.events)} events")
         for note in log.notes:
             error(f"signalscope: {note}")
 
@@ -420,8 +437,9 @@ def _write_trace(
 @command("check", epilog=EXAMPLES["check"])
 def check_command(
     where: ProjectOptions,
-    fmt: Annotated[str, format_option("check")] = "text",
+    format_given: Annotated[Optional[str], format_option("check", default="text")] = None,
     output: Output = None,
+    quiet: Quiet = False,
     select: Annotated[
         Optional[list[str]], typer.Option("--select", metavar="RULE", help="Only these rules (repeatable).")
     ] = None,
@@ -450,7 +468,8 @@ def check_command(
     from ..errors import ProjectLoadError, SettingsNotFound, UsageError
     from ..model.check import at_or_above
 
-    get("check", fmt)
+    fmt = choose_format("check", format_given, output, default="text")
+    _note_mismatch("check", format_given, output)
     if fail_on not in ("warning", "error"):
         raise UsageError(f"--fail-on {fail_on}: choose warning or error.")
     check_output(output)
@@ -471,8 +490,10 @@ def check_command(
             else:
                 text = check_render.render_check_error_sarif(exc.message, exc.hint, version=__version__)
                 write_output(output, text)
+            say_written(output, quiet=quiet)
         raise
     write_output(output, render("check", fmt, findings))
+    say_written(output, quiet=quiet)
     if at_or_above(findings, fail_on):
         raise typer.Exit(1)
 
@@ -486,12 +507,15 @@ def snapshot_command(
     include_django: Annotated[
         bool, typer.Option("--include-django", help="Keep Django's own receivers (they change with Django).")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write the project's signal wiring as a stable, sorted JSON snapshot (for review and `diff`)."""
+    choose_format("snapshot", None, output, default="json")  # -o snapshot.svg is a mistake
     check_output(output)
     with progress(LOADING):
         data = open_session(where).snapshot(include_django=include_django)
     write_output(output, render("snapshot", "json", data))
+    say_written(output, quiet=quiet)
 
 
 @command("diff", epilog=EXAMPLES["diff"])
@@ -533,6 +557,7 @@ def report_command(
     ] = None,
     open_it: Annotated[bool, typer.Option("--open", help="Open the report in the web browser.")] = False,
     follow_calls: FollowCalls = 2,
+    quiet: Quiet = False,
 ) -> None:
     """Write an HTML report of the project's signals: findings, an interactive graph, receivers, a trace."""
     from .. import api
@@ -544,7 +569,7 @@ def report_command(
     make_folder(output)
     target = os.path.join(output, "index.html")
     write_output(target, html)
-    error(f"signalscope: wrote {target}")
+    say_written(target, quiet=quiet)
     if open_it:
         import webbrowser
 

@@ -9,9 +9,9 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-__all__ = ["error", "is_tty", "progress", "use_color", "width", "write_output", "write_stdout"]
+__all__ = ["error", "is_tty", "progress", "say_written", "use_color", "width", "write_output", "write_stdout"]
 
-from .._files import write_output, write_stdout  # re-exported for the commands
+from .._files import is_descriptor, write_output, write_stdout  # the last two re-exported for the commands
 
 
 def is_tty(stream: TextIO) -> bool:
@@ -45,6 +45,16 @@ def progress(message: str) -> Iterator[None]:
     console = Console(file=sys.stderr, no_color=not use_color(sys.stderr))
     with console.status(message, spinner="dots"):
         yield
+
+
+def say_written(path: str | None, *, quiet: bool, detail: str = "") -> None:
+    """Say on stderr that the file `path` was written: one "signalscope: wrote PATH" line, `detail` after it.
+
+    Nothing with `quiet`, and nothing for stdout or a descriptor named as is
+    (``-``, /dev/stderr): the output itself is there to see.
+    """
+    if not quiet and not is_descriptor(path):
+        error(f"signalscope: wrote {path}" + (f" ({detail})" if detail else ""))
 
 
 def error(message: str) -> None:

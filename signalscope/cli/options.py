@@ -22,6 +22,7 @@ __all__ = [
     "Command",
     "FollowCalls",
     "Output",
+    "Quiet",
     "SignalOption",
     "command",
     "format_option",
@@ -154,11 +155,20 @@ Read = Annotated[
     ),
 ]
 Output = Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (- for stdout).")]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help='Don\'t say "signalscope: wrote FILE" on stderr once a file is written.')
+]
 
 
-def format_option(kind: str) -> Any:
-    """Return the --format option of `kind`, its choices from the render registry."""
-    return typer.Option("--format", "-f", metavar="FORMAT", help=f"{format_help(kind)}.")
+def format_option(kind: str, default: str | None = None) -> Any:
+    """Return the --format option of `kind`, its choices from the render registry (`default`: when not given).
+
+    Its value is None when not given, so that a command can tell a format
+    asked for (written whatever -o is named) from its default (an error
+    when -o is named for another format: render.registry.choose_format).
+    """
+    after = f" (default: {default})" if default else ""
+    return typer.Option("--format", "-f", metavar="FORMAT", help=f"{format_help(kind)}{after}.")
 
 
 def reflow(text: str) -> str:

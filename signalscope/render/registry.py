@@ -22,11 +22,13 @@ if TYPE_CHECKING:
 __all__ = [
     "KINDS",
     "OPTIONS",
+    "SUITS",
     "Format",
     "Options",
     "choose_format",
     "extension_map",
     "format_help",
+    "format_mismatch",
     "formats",
     "get",
     "render",
@@ -322,15 +324,79 @@ def get(kind: str, fmt: str) -> Format:
     return entry
 
 
+#: The file name endings each format is written to, besides the `extensions` that choose it; they choose
+#: nothing, but an `-o` whose ending is another format's is a mismatch (`format_mismatch`).
+SUITS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("list", "table"): (".txt",),
+    ("list", "tree"): (".txt",),
+    ("list", "json"): (".json",),
+    ("impact", "text"): (".txt",),
+    ("impact", "json"): (".json",),
+    ("check", "text"): (".txt",),
+    ("check", "json"): (".json",),
+    ("check", "github"): (".txt",),
+    ("check", "sarif"): (".sarif", ".sarif.json"),
+    ("trace", "tree"): (".txt",),
+    ("trace", "summary"): (".txt",),
+    ("trace", "json"): (".json",),
+    ("trace", "jsonl"): (".jsonl", ".ndjson"),
+    ("trace", "chrome"): (".perfetto.json", ".json"),
+    ("snapshot", "json"): (".json",),
+    ("diff", "text"): (".txt", ".diff"),
+    ("diff", "json"): (".json",),
+    ("report", "html"): (".html", ".htm"),
+}
+
+
+def _endings(entry: Format) -> tuple[str, ...]:
+    return entry.extensions + SUITS.get((entry.kind, entry.name), ())
+
+
+def _ending(output: str | None) -> str | None:
+    """Return the longest ending any format has that `output` ends with (None for stdout or no known ending)."""
+    if not output or output == "-" or output.startswith("/dev/"):
+        return None
+    name = os.path.basename(output).lower()
+    known = [ending for entry in _TABLE for ending in _endings(entry) if name.endswith(ending) and name != ending]
+    return max(known, key=len, default=None)
+
+
+def format_mismatch(kind: str, fmt: str, output: str | None) -> str | None:
+    """Return why `output` is the wrong file for `fmt` of `kind`, or None when its name suits it.
+
+    A mismatch is an ending that another format has and `fmt` has not
+    (mermaid to x.svg, check's text to findings.sarif): "its extension
+    (.svg) is for the svg format". A name with no ending any format has
+    (out.log), and stdout, suit every format.
+
+    Raises UnknownFormat for a `fmt` `kind` has not, ValueError for a `kind` not in KINDS.
+    """
+    entry = get(kind, fmt)
+    ending = _ending(output)
+    if ending is None or ending in _endings(entry):
+        return None
+    own = [f.name for f in _entries(kind) if ending in _endings(f)]
+    if own:
+        named = f"the {' or '.join(own)} format{'s' if len(own) > 1 else ''}"
+    else:
+        other = next(f for f in _TABLE if ending in _endings(f))
+        named = f"{other.kind}'s {other.name} format"
+    return f"its extension ({ending}) is for {named}"
+
+
 def choose_format(kind: str, fmt: str | None, output: str | None, *, default: str) -> str:
     """Return the format of `kind` to write: `fmt` if given, else the extension of `output`, else `default`.
 
-    The extension is read only for kinds that have extensions (graph), and
-    never for `output` "-" (stdout).
+    The extension chooses only for kinds that have extensions (graph), and
+    never for `output` "-" (stdout). A `fmt` given is returned as it is, even
+    when `output` is named for another format (`format_mismatch` says so,
+    for the caller to tell the user); without one, a `default` that `output`
+    is not named for is an error.
 
     Raises UnknownFormat, with the choices, for a `fmt` not in the table or
-    an `output` whose extension chooses none; ValueError for a `kind` not
-    in KINDS or a `default` that is not one of its formats.
+    an `output` whose extension chooses none; UsageError for an `output`
+    named for another format than `default`; ValueError for a `kind` not in
+    KINDS or a `default` that is not one of its formats.
     """
     if default not in formats(kind):
         raise ValueError(f"{default!r} is not a {kind} format")
@@ -338,13 +404,27 @@ def choose_format(kind: str, fmt: str | None, output: str | None, *, default: st
         return get(kind, fmt).name
     by_extension = extension_map(kind)
     if by_extension and output and output != "-":
-        suffix = os.path.splitext(output)[1].lower()
+        name = output.lower()
+        suffix = next((ending for ending in sorted(by_extension, key=len, reverse=True) if name.endswith(ending)), "")
         if suffix not in by_extension:
             raise UnknownFormat(
                 f"Can't tell the format of {output!r} from its extension.",
                 hint=f"Pass --format ({', '.join(formats(kind))}) or use one of {', '.join(sorted(by_extension))}.",
             )
         return by_extension[suffix]
+    mismatch = format_mismatch(kind, default, output)
+    if mismatch is not None:
+        from ..errors import UsageError
+
+        suits = _endings(get(kind, default))
+        if len(formats(kind)) == 1:
+            message, hint = f"-o {output}: {mismatch}, not {kind}'s {default}.", f"Name the file {suits[0]}."
+        else:
+            own = [f.name for f in _entries(kind) if _ending(output) in _endings(f)]
+            forced = f"--format {default} to write {default} into it anyway"
+            hint = f"Pass --format {own[0]}, or {forced}." if own else f"Name the file {suits[0]}, or pass {forced}."
+            message = f"-o {output}: {mismatch}, not {default}, the default format."
+        raise UsageError(message, hint=hint)
     return default
 
 

@@ -19,6 +19,10 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hide-django", action="store_true", help="hide Django's own receivers")
 
 
+def _quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true", help="don't say which file was written")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of `manage.py signalscope`: the `signalscope` program's commands, but trace and debug."""
     from signalscope.render.registry import format_help
@@ -47,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rankdir", default="LR", choices=("TB", "LR", "BT", "RL"))
     p.add_argument("--cluster-by-app", action="store_true")
     p.add_argument("--collapse-senders", action="store_true")
+    _quiet(p)
 
     p = commands.add_parser("impact", help="what runs when a model is written or a signal sent")
     p.add_argument("model", metavar="MODEL", nargs="?")
@@ -59,17 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = commands.add_parser("check", help="signal wiring bugs")
-    p.add_argument("--format", "-f", dest="fmt", default="text", metavar="FORMAT", help=format_help("check"))
+    p.add_argument("--format", "-f", dest="fmt", metavar="FORMAT", help=format_help("check") + " (default: text)")
     p.add_argument("--output", "-o", metavar="FILE")
     p.add_argument("--select", action="append", default=[], metavar="RULE")
     p.add_argument("--ignore", action="append", default=[], metavar="RULE")
     p.add_argument("--fail-on", default="warning", choices=("warning", "error"))
     p.add_argument("--follow-calls", **follow)
     p.add_argument("--root", metavar="DIR", help="show files relative to DIR (default: the repository root)")
+    _quiet(p)
 
     p = commands.add_parser("snapshot", help="the wiring as a sorted JSON snapshot")
     p.add_argument("--output", "-o", metavar="FILE")
     p.add_argument("--include-django", action="store_true")
+    _quiet(p)
 
     p = commands.add_parser("diff", help="what changed since a snapshot")
     p.add_argument("old", metavar="SNAPSHOT")
@@ -81,7 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, metavar="DIR")
     p.add_argument("--trace", metavar="FILE")
     p.add_argument("--follow-calls", **follow)
+    _quiet(p)
     return parser
+
+
+def _chosen(kind: str, fmt: str | None, output: str | None, default: str) -> str:
+    """Return the format to write, as the program chooses it; say so when --format goes into a file named otherwise."""
+    from signalscope.render.registry import choose_format, format_mismatch
+
+    chosen = choose_format(kind, fmt, output, default=default)
+    mismatch = format_mismatch(kind, chosen, output) if fmt else None
+    if mismatch is not None:
+        sys.stderr.write(f"signalscope: note: writing {fmt} into {output} as --format asks, although {mismatch}.\n")
+    return chosen
+
+
+def _written(path: str | None, quiet: bool) -> None:
+    """Say "signalscope: wrote PATH" on stderr, as the program does: not with --quiet, not for stdout."""
+    from signalscope._files import is_descriptor
+
+    if not quiet and not is_descriptor(path):
+        sys.stderr.write(f"signalscope: wrote {path}\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from signalscope._files import check_output, check_output_folder, make_folder, write_output
     from signalscope.errors import UsageError
     from signalscope.model.check import at_or_above
-    from signalscope.render.registry import choose_format, get, render
+    from signalscope.render.registry import render
 
     session = api.Session.of(api.load_project(app=True))
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -102,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         fmt = "json" if args.json else "tree" if args.tree else "table"
         write_output(None, render("list", fmt, session.list(filters), color=color))
     elif args.command == "graph":
-        fmt = choose_format("graph", args.fmt, args.output, default="dot")
+        fmt = _chosen("graph", args.fmt, args.output, "dot")
         check_output(args.output)
         graph = session.graph(
             filters,
@@ -113,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             collapse_senders=args.collapse_senders,
         )
         write_output(args.output, render("graph", fmt, graph, rankdir=args.rankdir, cluster_by_app=args.cluster_by_app))
+        _written(args.output, args.quiet)
     elif args.command == "impact":
         found = session.impact(
             args.model,
@@ -129,15 +157,18 @@ def run(args: argparse.Namespace) -> int:
             None, render("impact", fmt, tree, model=found.model, action=found.action, signal=found.signal, color=color)
         )
     elif args.command == "check":
-        get("check", args.fmt)
+        fmt = _chosen("check", args.fmt, args.output, "text")
         check_output(args.output)
         rules = [[r.upper() for item in given for r in item.split(",") if r] for given in (args.select, args.ignore)]
         findings = session.check(select=rules[0], ignore=rules[1], follow_calls=args.follow_calls, root=args.root)
-        write_output(args.output, render("check", args.fmt, findings))
+        write_output(args.output, render("check", fmt, findings))
+        _written(args.output, args.quiet)
         return 1 if at_or_above(findings, args.fail_on) else 0
     elif args.command == "snapshot":
+        _chosen("snapshot", None, args.output, "json")
         check_output(args.output)
         write_output(args.output, render("snapshot", "json", session.snapshot(include_django=args.include_django)))
+        _written(args.output, args.quiet)
     elif args.command == "diff":
         if args.new is not None and args.git is not None:
             raise UsageError("Give either --git REF or a second snapshot, not both.")
@@ -151,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         html = render("report", "html", session.report(trace=log, follow_calls=args.follow_calls))
         make_folder(args.output)
         write_output(os.path.join(args.output, "index.html"), html)
+        _written(os.path.join(args.output, "index.html"), args.quiet)
     return 0
 
 
