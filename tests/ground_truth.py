@@ -190,6 +190,42 @@ def is_async(receiver, stored):
     return asyncio.iscoroutinefunction(target)
 
 
+def near_receiver(receiver, key):
+    """The object with id() `key` in the namespaces signalscope documents for untracked senders, as a 1-tuple.
+
+    The globals, then the attributes of the classes defined there, of the
+    receiver's module, of the modules that module binds, and of every module of
+    its top-level package.
+    """
+    target = receiver
+    while True:
+        if isinstance(target, functools.partial):
+            target = target.func
+        elif inspect.ismethod(target):
+            target = target.__func__
+        else:
+            break
+    home = getattr(target, "__module__", None) or type(target).__module__
+    if home not in sys.modules:
+        return None
+    top = home.split(".")[0]
+    names = [home]
+    names += [v.__name__ for v in vars(sys.modules[home]).values() if type(v).__name__ == "module"]
+    names += [n for n in list(sys.modules) if n == top or n.startswith(top + ".")]
+    spaces = [(n, vars(sys.modules[n])) for n in names if type(sys.modules.get(n)).__name__ == "module"]
+    for _name, space in spaces:
+        for value in list(space.values()):
+            if id(value) == key:
+                return (value,)
+    for name, space in spaces:
+        for value in list(space.values()):
+            if type(value).__mro__[-2:] == (type, object) and vars(value).get("__module__") == name:
+                for member in list(vars(value).values()):
+                    if id(member) == key:
+                        return (member,)
+    return None
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     project_dir = os.path.abspath(args[0])
@@ -231,6 +267,8 @@ def main():
                 sender = ("any", None)
             elif skey in by_id:
                 sender = name_sender(by_id[skey])
+            elif receiver is not None and near_receiver(receiver, skey) is not None:
+                sender = name_sender(near_receiver(receiver, skey)[0])
             else:
                 sender = ("unknown", "<unidentified sender>")
             decoded.append((rkey, skey, receiver, weak, sender, stored_async))

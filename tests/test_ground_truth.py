@@ -15,6 +15,7 @@ CASES = [
     ("kinds", None, False),
     ("kinds", None, True),
     ("broken", "site_cfg.ok", False),
+    ("senders", None, False),
 ]
 
 

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterator
-from itertools import compress
+from collections.abc import Collection, Iterator, Mapping
+from itertools import compress, repeat
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django.dispatch import Signal
 
-__all__ = ["find_signals", "module_signals", "name_signals", "signal_category"]
+__all__ = [
+    "find_signals",
+    "is_frozen_after_django",
+    "module_globals_by_id",
+    "module_signals",
+    "name_signals",
+    "signal_category",
+]
 
 
 def _signal_types() -> set[type]:
@@ -27,19 +35,21 @@ def _signal_types() -> set[type]:
     return found
 
 
-def find_signals() -> list[Signal]:
+def find_signals(objects: list[Any] | None = None) -> list[Signal]:
     """Return every live instance of Signal or a subclass, from one scan of gc's objects.
 
     A gc scan (rather than a fixed list, or module globals) also finds
     signals kept on classes, in containers or in closures. The check is on
     ``type(obj)``, never isinstance(): isinstance() would wake LazyObjects.
+    `objects` is ``gc.get_objects()`` when the caller has it already.
     """
     types = _signal_types()
-    objects = gc.get_objects()
+    if objects is None:
+        objects = gc.get_objects()
     # A Python-level loop over every object costs ~10 ms on a large project;
     # compress/map/set.__contains__ do the same test in C.
     found = list(compress(objects, map(types.__contains__, map(type, objects))))
-    if gc.get_freeze_count():
+    if is_frozen_after_django(objects):
         # gc.get_objects() skips what gc.freeze() froze (pre-forking servers
         # freeze after loading the app): add the signals reachable from modules.
         seen = set(map(id, found))
@@ -48,6 +58,27 @@ def find_signals() -> list[Signal]:
                 seen.add(id(obj))
                 found.append(obj)
     return found
+
+
+def is_frozen_after_django(objects: list[Any]) -> bool:
+    """Return whether gc.freeze() froze objects after Django's dispatcher was imported.
+
+    `objects` is ``gc.get_objects()``, which lists no frozen object. Only
+    then can a signal (or a sender connected to one) be frozen, and hidden
+    from it: an instance is made after its class, and a freeze freezes every
+    tracked object alive, so a frozen signal has a frozen class. The classes
+    are checked, not every object: on Python 3.12 ``gc.get_freeze_count()``
+    is never 0 (it counts 375 static tuples frozen at start-up), and the walk
+    of the heap that finds frozen objects costs 0.3-0.6 s on a large project.
+    A sender frozen by a freeze before Django was imported (an object made
+    that early) is then found only where `module_globals_by_id` looks.
+    """
+    if not gc.get_freeze_count():
+        return False
+    types = _signal_types()
+    wanted = {id(cls) for cls in types}
+    listed = wanted.intersection(map(id, objects))  # in C
+    return any(id(cls) not in listed and gc.is_tracked(cls) for cls in types)
 
 
 def module_signals() -> list[Signal]:
@@ -72,10 +103,8 @@ def reachable_objects() -> Iterator[Any]:
 
     The fallback for objects that gc.freeze() hid from gc.get_objects():
     gc.get_referents() still follows them. Like gc.get_objects(), it yields
-    only tracked objects: an id-only lookup (senders before Django 6.0) must
-    not match a string or number that happens to sit at a dead sender's
-    address. It walks the whole heap, so it is used only when something is
-    frozen.
+    only tracked objects. It walks the whole heap, so it is used only when
+    `is_frozen_after_django`.
     """
     seen: set[int] = set()
     todo: list[Any] = list(sys.modules.values())
@@ -87,6 +116,83 @@ def reachable_objects() -> Iterator[Any]:
         if gc.is_tracked(obj):
             yield obj
             todo.extend(gc.get_referents(obj))
+
+
+def module_globals_by_id(wanted: Mapping[int, Collection[str]]) -> dict[int, Any]:
+    """Return, by id(), the objects of `wanted` bound near the code that connected them.
+
+    `wanted` maps an id() to the modules of the receivers connected with it
+    as their sender. For senders that gc does not track, so that no scan of
+    gc's objects finds them: strings, numbers, tuples of them (Django before
+    6.0 keeps only a sender's id(), and 6.0+ keeps no reference to what
+    can't be weakly referenced), as ``sender=CHECKOUT`` passes them.
+
+    An id is looked for in the globals, then the classes' attributes, of the
+    receiver's module, of the modules its globals bind, and of the modules
+    of its top-level package (an ``AppConfig.ready()`` that connects it).
+    Only there: a sender that died leaves its address to whatever is made
+    next, and a module imported later (the URLconf) may bind a new string at
+    it. Values are read from the __dict__ of modules and classes, checked in C;
+    no attribute hook runs.
+    """
+    by_home: dict[str, set[int]] = {}
+    for key, homes in wanted.items():
+        for home in homes:
+            by_home.setdefault(home, set()).add(key)
+    found: dict[int, Any] = {}
+    for home, keys in sorted(by_home.items()):
+        missing = keys - found.keys()
+        if missing:
+            _look_near(home, missing, found)
+    return found
+
+
+def _namespace(module: Any) -> dict[str, Any] | None:
+    namespace = getattr(module, "__dict__", None) if type(module) is ModuleType else None
+    return namespace if type(namespace) is dict else None
+
+
+def _look_near(home: str, missing: set[int], found: dict[int, Any]) -> None:
+    modules = sys.modules
+    names = [home] if home in modules else []
+    namespace = _namespace(modules.get(home))
+    if namespace is not None:
+        values = list(namespace.values())
+        names += [
+            str(module.__name__) for module in compress(values, map(issubclass, map(type, values), repeat(ModuleType)))
+        ]
+    top = home.partition(".")[0]
+    names += [name for name in list(modules) if name == top or name.startswith(top + ".")]
+    spaces: list[tuple[str, list[Any]]] = []
+    for name in dict.fromkeys(names):
+        namespace = _namespace(modules.get(name))
+        if namespace is None:
+            continue
+        values = list(namespace.values())
+        spaces.append((name, values))
+        if not missing.isdisjoint(map(id, values)):
+            _take(values, missing, found)
+            if not missing:
+                return
+    for name, values in spaces:
+        # Classes only, picked in C: issubclass(type(v), type), never isinstance() (lazy objects).
+        for cls in compress(values, map(issubclass, map(type, values), repeat(type))):
+            attributes = vars(cls)
+            if attributes.get("__module__") != name:
+                continue  # imported from elsewhere: looked at in its own module
+            members = list(attributes.values())
+            if not missing.isdisjoint(map(id, members)):
+                _take(members, missing, found)
+                if not missing:
+                    return
+
+
+def _take(values: list[Any], missing: set[int], found: dict[int, Any]) -> None:
+    for value in values:
+        key = id(value)
+        if key in missing:
+            missing.discard(key)
+            found[key] = value
 
 
 def bound_objects() -> Iterator[tuple[tuple[str, str], Any]]:

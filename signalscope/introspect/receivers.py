@@ -9,14 +9,22 @@ import sys
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import replace
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .._gc import collection_paused
 from ..model import AppRef, Connection, ReceiverRef, SenderRef, SignalMap, SignalRef
 from . import _compat
-from .discover import find_signals, name_signals, reachable_objects, signal_category
-from .naming import callable_path, describe_receiver, describe_sender, describe_wrapped
+from .discover import (
+    find_signals,
+    is_frozen_after_django,
+    module_globals_by_id,
+    name_signals,
+    reachable_objects,
+    signal_category,
+)
+from .naming import callable_path, describe_receiver, describe_sender, describe_wrapped, receiver_path
 
 if TYPE_CHECKING:
     from ..loader import Project
@@ -31,9 +39,9 @@ _DEAD_SENDER = SenderRef(kind="dead", label="<dead sender>")
 class _SenderLookup:
     """Resolve the sender ids Django keeps (before 6.0 it stores no reference) to objects.
 
-    Models and app configs are tried first; anything else costs one scan of
-    gc's objects, done only when needed. An id whose object died may since
-    have been reused, which no reader of Django's list can detect.
+    Models and app configs are tried first; then gc's objects, then, for
+    what gc does not track, module globals. An id whose object died may
+    since have been reused, which no reader of Django's list can detect.
     """
 
     def __init__(self) -> None:
@@ -48,18 +56,47 @@ class _SenderLookup:
         #: ids of the live objects the scan knows, which a dispatch_uid may hold (see _uid_text)
         self.known_ids: set[int] = set(self._by_id)
 
-    def resolve(self, keys: set[Any]) -> None:
-        """Find the objects behind `keys` (sender ids); call once per scan."""
+    def resolve(self, keys: set[Any], objects: list[Any]) -> None:
+        """Find the objects behind `keys` (sender ids); call once per scan.
+
+        `objects` is ``gc.get_objects()``. What gc does not track is looked
+        for by `resolve_near`.
+        """
         missing = {k for k in keys if k not in self._by_id}
         if missing:
-            for obj in gc.get_objects():
-                if id(obj) in missing:
-                    self._by_id[id(obj)] = obj
-            if gc.get_freeze_count():  # gc.get_objects() skips frozen objects
+            # In C: only the objects whose id is wanted reach Python code.
+            for obj in compress(objects, map(missing.__contains__, map(id, objects))):
+                self._by_id[id(obj)] = obj
+            if is_frozen_after_django(objects):  # gc.get_objects() skips frozen objects
                 for obj in reachable_objects():
                     if id(obj) in missing:
                         self._by_id.setdefault(id(obj), obj)
             self.known_ids.update(self._by_id)
+
+    def resolve_near(self, entries: list[_compat.Entry], none_id: Any) -> None:
+        """Find the senders of `entries` that gc does not track, near the receivers connected for them.
+
+        A string or number held in a module constant (``sender=CHECKOUT``)
+        is alive but untracked: it is looked for by `module_globals_by_id`
+        in the modules of the receivers connected with its id.
+        """
+        homes: dict[int, set[str]] = defaultdict(set)
+        for e in entries:
+            key = e.sender_key
+            if (
+                not e.has_sender_ref
+                and e.receiver is not None
+                and type(key) is int
+                and key != none_id
+                and key not in self._by_id
+            ):
+                module = receiver_path(e.receiver).partition(":")[0]
+                if module in sys.modules:
+                    homes[key].add(module)
+        if homes:
+            found = module_globals_by_id(homes)
+            self._by_id.update(found)
+            self.known_ids.update(found)
 
     def describe(self, key: Any) -> SenderRef:
         if key in self._by_id:
@@ -155,14 +192,18 @@ def _scan(project: Project, live: list[tuple[Connection, Any]] | None = None) ->
     relpath = project.relpath
     none_id = _compat.none_id()
 
-    signals = find_signals()
+    objects = gc.get_objects()  # once: signals and senders are both looked for in it
+    signals = find_signals(objects)
     names = name_signals(signals)
     lookup = _SenderLookup()
 
     decoded = [(signal, _compat.read_entries(signal)) for signal in signals]
     lookup.resolve(
-        {e.sender_key for _, entries in decoded for e in entries if not e.has_sender_ref and e.sender_key != none_id}
+        {e.sender_key for _, entries in decoded for e in entries if not e.has_sender_ref and e.sender_key != none_id},
+        objects,
     )
+    del objects  # it holds every object of the process alive
+    lookup.resolve_near([e for _, entries in decoded for e in entries], none_id)
     lookup.known_ids.update(id(signal) for signal in signals)
     lookup.known_ids.update(id(e.receiver) for _, entries in decoded for e in entries if e.receiver is not None)
 
