@@ -257,13 +257,15 @@ def name_signals(signals: list[Signal]) -> dict[int, tuple[str, str]]:
     Signals bound nowhere are left out.
     """
     wanted = {id(s) for s in signals}
+    types = {type(s) for s in signals}
     candidates: dict[int, list[tuple[str, str]]] = {}
     for modname, module in list(sys.modules.items()):
         namespace = getattr(module, "__dict__", None)
         if not namespace:
             continue
-        # isdisjoint() over map(id, ...) runs in C: most modules hold no signal.
-        if wanted.isdisjoint(map(id, namespace.values())):
+        # isdisjoint() over map(type, ...) runs in C, making no int as map(id, ...) would: most
+        # modules hold no signal.
+        if types.isdisjoint(map(type, namespace.values())):
             continue
         for attr, value in list(namespace.items()):
             if id(value) in wanted:
