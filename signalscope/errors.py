@@ -14,7 +14,28 @@ __all__ = [
     "UnknownFormat",
     "UnknownName",
     "UsageError",
+    "sentence",
 ]
+
+
+def sentence(message: str) -> str:
+    """Return `message` ending in one full stop, as every error message is shown.
+
+    Messages end in text signalscope doesn't write (an exception's, git's),
+    which may have a full stop of its own or none: a message ending in "."
+    (not "..", whose extra stops go), "?", "!" or an ellipsis is kept; a ":",
+    ";" or "," at its end becomes the full stop; anything else gets one.
+    """
+    text = message.rstrip()
+    if text.endswith(("...", "…")):
+        return text
+    if text.endswith("."):
+        return text.rstrip(".") + "."
+    if text.endswith(("?", "!")):
+        return text
+    if text.endswith((":", ";", ",")):
+        return text[:-1].rstrip() + "."
+    return text + "."
 
 
 class SignalscopeError(Exception):

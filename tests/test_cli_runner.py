@@ -280,7 +280,7 @@ def test_signalscope_errors_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api, "load_project", fail)
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 2
-    assert "signalscope: error: it broke\nfix it" in result.output
+    assert "signalscope: error: it broke.\nfix it" in result.output  # with its full stop
 
 
 def test_unexpected_errors_exit_70(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Iterator
 
 from .._files import stdout_error
-from ..errors import SignalscopeError, StdoutClosed
+from ..errors import SignalscopeError, StdoutClosed, sentence
 from .console import error
 
 __all__ = [
@@ -52,23 +52,24 @@ def reporting_errors(*, show_traceback: bool = False) -> Iterator[None]:
         error("signalscope: interrupted")
         raise typer.Exit(130) from None
     except Exception as exc:
+        message = sentence(f"signalscope: internal error: {type(exc).__name__}: {exc}")
         if show_traceback:
             traceback.print_exc()
-            error(f"signalscope: internal error: {type(exc).__name__}: {exc}")
+            error(message)
         else:
-            error(
-                f"signalscope: internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in signalscope; rerun with --traceback and report it."
-            )
+            error(f"{message}\nThis is a bug in signalscope; rerun with --traceback and report it.")
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
 def _report(exc: SignalscopeError, *, show_traceback: bool) -> int:
-    """Print `exc`'s message and hint on stderr (nothing for a closed stdout); return its exit code."""
+    """Print `exc`'s message and hint on stderr (nothing for a closed stdout); return its exit code.
+
+    This is where every error message is shown, so this is where it gets its one full stop (`sentence`).
+    """
     if show_traceback:
         traceback.print_exc()
     if not isinstance(exc, StdoutClosed):
-        error(f"signalscope: error: {exc.message}")
+        error(f"signalscope: error: {sentence(exc.message)}")
         if exc.hint:
             error(exc.hint)
     return exc.exit_code

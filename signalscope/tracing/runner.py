@@ -53,7 +53,7 @@ def find_program(argv: Sequence[str], project: Path | None = None) -> list[str]:
         )
     if argv[0] == "-m":
         if len(argv) < 2:
-            raise UsageError("-m needs a module name, e.g. -- -m pytest tests/")
+            raise UsageError("-m needs a module name.", hint="For example: signalscope trace -- -m pytest tests/")
         _check_module(argv[1], project)
         return list(argv)
     script = argv[0]

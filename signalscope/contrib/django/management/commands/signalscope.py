@@ -195,12 +195,12 @@ class Command(BaseCommand):
 
     def main(self, argv: list[str]) -> int:
         """Parse `argv`, run the command; return the exit code (0, 1 findings or changes, 2 usage or load errors)."""
-        from signalscope.errors import SignalscopeError
+        from signalscope.errors import SignalscopeError, sentence
 
         try:
             return run(build_parser().parse_args(argv))
         except SignalscopeError as exc:
-            sys.stderr.write(f"signalscope: error: {exc.message}\n" + (f"{exc.hint}\n" if exc.hint else ""))
+            sys.stderr.write(f"signalscope: error: {sentence(exc.message)}\n" + (f"{exc.hint}\n" if exc.hint else ""))
             return exc.exit_code
 
     def handle(self, *args: Any, **options: Any) -> None:  # pragma: no cover - call_command() path
