@@ -165,13 +165,13 @@ def test_impact_options(session: type[FakeSession]) -> None:
 
 def test_check_options_and_exit_codes(session: type[FakeSession], tmp_path: Path) -> None:
     assert invoke("check").exit_code == 0
-    assert work(session.calls) == [("check", (), {"select": [], "ignore": [], "follow_calls": 2})]
+    assert work(session.calls) == [("check", (), {"select": [], "ignore": [], "follow_calls": 2, "root": None})]
     session.calls.clear()
     out = tmp_path / "c.json"
     args = ["--select", "ss001,SS002", "--ignore", "SS006", "--follow-calls", "3", "-f", "json", "-o", str(out)]
-    assert invoke("check", *args).exit_code == 0
+    assert invoke("check", *args, "--root", str(tmp_path)).exit_code == 0
     assert work(session.calls) == [("check", (), {"select": ["SS001", "SS002"], "ignore": ["SS006"],
-                                                  "follow_calls": 3})]  # fmt: skip
+                                                  "follow_calls": 3, "root": str(tmp_path)})]  # fmt: skip
     assert '"findings": []' in out.read_text()
     session.answers["check"] = [Finding("a.py", 1, "SS006", "hot")]  # a warning
     assert invoke("check").exit_code == 1

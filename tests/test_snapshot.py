@@ -114,7 +114,8 @@ def test_the_django_app_adds_system_checks_and_a_command(tmp_path: Path) -> None
     check = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=folder, env=clean_env(), capture_output=True, text=True
     )
-    assert check.returncode == 1
+    assert check.returncode == 0, check.stderr  # Warnings: a debugging tool never stops the project
+    assert "WARNINGS:" in check.stderr and "ERRORS:" not in check.stderr
     ids = sorted(set(__import__("re").findall(r"\(signalscope\.[EW]\d{3}\)", check.stderr)))
     assert ids == [f"(signalscope.E00{i})" for i in (1, 2, 3, 4, 7)] + ["(signalscope.W005)", "(signalscope.W006)"]
     assert "billing/signals.py:8: notify_accounting is decorated with @receiver but never connected" in check.stderr

@@ -815,7 +815,10 @@ def test_impact_and_graph_model_walk_the_same_graph(model: str) -> None:
     drawn = {n["path"] for n in graph.json()["nodes"] if n["kind"] == "receiver"}
     union: set[str] = set()
     # The model's writes, and the other signals receivers hear from it (auditlog's accessed, order_placed).
-    own = {r["signal"] for r in receivers(listed()) if r["sender"] == model and "db.models.signals" not in r["signal"]}
+    data = listed()
+    own = {r["signal"] for r in receivers(data) if r["sender"] == model and "db.models.signals" not in r["signal"]}
+    if model == data["user_model"]:  # Django's login() and logout() send with sender=user.__class__
+        own |= {"django.contrib.auth.signals:user_logged_in", "django.contrib.auth.signals:user_logged_out"}
     questions = [["-a", action] for action in ("create", "save", "delete", "m2m-add", "m2m-remove", "m2m-clear")]
     questions += [["--signal", signal, "--sender", model] for signal in sorted(own)]
     for question in questions:
