@@ -203,14 +203,22 @@ def resolve_receiver(path: str) -> Any:
     return target
 
 
-def receiver_source(receiver: ReceiverRef | str | Any, *, lines: int = 12) -> str | None:
-    """Return the first `lines` lines of the source of `receiver`, or None where there is none.
+def receiver_source(receiver: ReceiverRef | str | Any, *, lines: int | None = None) -> str | None:
+    """Return the source of `receiver`'s function, from its first decorator to its last line, or None.
 
     `receiver` is a ReceiverRef (read from its line in the file of its
     module), a ``module:qualname`` path (found by `resolve_receiver`) or the
-    live receiver. Read with linecache from files of modules already
-    imported: nothing is imported or run.
+    live receiver. The function is found with ast: the def (or, for a lambda
+    or a partial's target, the statement) that starts at the receiver's first
+    line, which for a decorated function is its first decorator's. `lines`
+    caps it at that many lines (None: the whole function). Read with
+    linecache from files of modules already imported: nothing is imported or
+    run.
     """
+    return _read_source(receiver, lines, {})
+
+
+def _read_source(receiver: Any, lines: int | None, spans: dict[str, dict[int, int]]) -> str | None:
     import linecache
 
     if isinstance(receiver, ReceiverRef):
@@ -220,21 +228,55 @@ def receiver_source(receiver: ReceiverRef | str | Any, *, lines: int = 12) -> st
         filename, line = source_location(resolve_receiver(receiver) if isinstance(receiver, str) else receiver)
     if not filename or line is None:
         return None
-    text = [linecache.getline(filename, n) for n in range(line, line + lines)]
-    return "".join(text).rstrip() + "\n" if any(text) else None
+    text = linecache.getlines(filename)
+    if not text:
+        return None
+    if filename not in spans:
+        spans[filename] = _statement_spans("".join(text))
+    last = spans[filename].get(line, line + 11)  # no statement starts there (the file changed): 12 lines
+    if lines is not None:
+        last = min(last, line + lines - 1)
+    shown = text[line - 1 : last]
+    return "".join(shown).rstrip() + "\n" if "".join(shown).strip() else None
 
 
-def receiver_sources(smap: SignalMap, *, lines: int = 12) -> dict[str, str]:
-    """Return the first `lines` lines of the source of each receiver of `smap`, by receiver path.
+def _statement_spans(source: str) -> dict[int, int]:
+    """Map each line a statement starts on to the last line of that statement, read with ast.
 
-    As `receiver_source` reads a ReceiverRef; receivers without a line or a
-    file are left out.
+    A def or class starts at its first decorator. Where several start on one
+    line, a def wins, then the outermost statement.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    spans: dict[int, int] = {}
+    defs: dict[int, int] = {}
+    for node in ast.walk(tree):  # breadth first: outer statements before the ones inside them
+        if not isinstance(node, ast.stmt) or node.end_lineno is None:
+            continue
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            defs.setdefault(first, node.end_lineno)
+        spans.setdefault(first, node.end_lineno)
+    spans.update(defs)
+    return spans
+
+
+def receiver_sources(smap: SignalMap, *, lines: int | None = None) -> dict[str, str]:
+    """Return the source of each receiver of `smap`'s function (see `receiver_source`), by receiver path.
+
+    As `receiver_source` reads a ReceiverRef, each file parsed once;
+    receivers without a line or a file are left out.
     """
     sources: dict[str, str] = {}
+    spans: dict[str, dict[int, int]] = {}
     for conn in smap.connections:
         ref = conn.receiver
         if ref.line is not None and ref.path not in sources:
-            text = receiver_source(ref, lines=lines)
+            text = _read_source(ref, lines, spans)
             if text is not None:
                 sources[ref.path] = text
     return sources

@@ -30,6 +30,6 @@ class ReportData:
     registry: SignalMap
     graph: Any  # the dependency graph (a networkx MultiDiGraph)
     findings: tuple[Finding, ...]
-    sources: dict[str, str]  # receiver path -> its first lines of source
+    sources: dict[str, str]  # receiver path -> its function's source, first decorator to last line
     impacts: dict[str, dict[str, ImpactNode]]  # model -> action -> tree
     log: TraceLog | None = field(default=None)
