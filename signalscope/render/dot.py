@@ -20,7 +20,17 @@ import networkx as nx
 
 from ..model.escaping import escape_controls
 
-__all__ = ["DOT_TITLE", "dot_node_ids", "dot_quote", "edge_label", "render_dot", "shared_receivers"]
+__all__ = [
+    "DOT_TITLE",
+    "dot_edges",
+    "dot_node_attrs",
+    "dot_node_ids",
+    "dot_preamble",
+    "dot_quote",
+    "edge_label",
+    "render_dot",
+    "shared_receivers",
+]
 
 #: The header comment of every DOT file: fixed text, never the command line (no argv, no paths).
 DOT_TITLE = "signal dependency graph, made by signalscope"
@@ -133,6 +143,33 @@ def dot_node_ids(graph: nx.MultiDiGraph) -> dict[str, str]:
     return {node: f"n{i}" for i, node in enumerate(sorted(graph.nodes))}
 
 
+def dot_preamble(rankdir: str = "LR") -> list[str]:
+    """The lines that open the digraph: its name, then the graph, node and edge defaults (the look)."""
+    return [
+        "digraph signalscope {",
+        f'  graph [rankdir={dot_quote(rankdir)}, fontname="Helvetica", fontsize=10];',
+        '  node [fontname="Helvetica", fontsize=10];',
+        '  edge [fontname="Helvetica", fontsize=9];',
+    ]
+
+
+def dot_node_attrs(data: dict[str, Any]) -> str:
+    """The attributes of a node's statement, without the brackets: its label, shape and colours."""
+    attrs = [f"label={dot_quote(_node_label(data))}", _SHAPES.get(data["kind"], "shape=box")]
+    if data.get("in_cycle"):
+        attrs.append('color="#b00020", penwidth=2')
+    return ", ".join(attrs)
+
+
+def dot_edges(graph: nx.MultiDiGraph, ids: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Every edge as (tail id, head id, its attributes without the brackets), in the graph's order."""
+    shared = shared_receivers(graph)
+    return [
+        (ids[tail], ids[head], _edge_attrs(data, name_sender=tail in shared))
+        for tail, head, data in graph.edges(data=True)
+    ]
+
+
 def render_dot(
     graph: nx.MultiDiGraph,
     *,
@@ -147,25 +184,19 @@ def render_dot(
     app's receivers and models in a ``cluster_<app>`` subgraph; `title` is
     the one header comment line, its control characters escaped so that it
     can't end early. `command` is accepted and ignored (for one release): the
-    output no longer holds the command line, which could name paths.
+    output no longer holds the command line, which could name paths. The
+    report composes the same statements (dot_preamble, dot_node_attrs,
+    dot_edges) for the part of the graph its page shows.
     """
     del command  # deprecated: the header is fixed text
     ids = dot_node_ids(graph)
     lines = [f"// {escape_controls(title)}"] if title else []
-    lines += [
-        "digraph signalscope {",
-        f'  graph [rankdir={dot_quote(rankdir)}, fontname="Helvetica", fontsize=10];',
-        '  node [fontname="Helvetica", fontsize=10];',
-        '  edge [fontname="Helvetica", fontsize=9];',
-    ]
+    lines += dot_preamble(rankdir)
     clusters: dict[str, list[str]] = defaultdict(list)
     loose: list[str] = []
     for node in sorted(graph.nodes):
         data = graph.nodes[node]
-        attrs = [f"label={dot_quote(_node_label(data))}", _SHAPES.get(data["kind"], "shape=box")]
-        if data.get("in_cycle"):
-            attrs.append('color="#b00020", penwidth=2')
-        line = f"{ids[node]} [{', '.join(attrs)}];"
+        line = f"{ids[node]} [{dot_node_attrs(data)}];"
         app = data.get("app") or ""
         if cluster_by_app and app:
             clusters[app].append(line)
@@ -179,8 +210,6 @@ def render_dot(
         lines.extend(f"    {line}" for line in clusters[app])
         lines.append("  }")
     lines.extend(f"  {line}" for line in loose)
-    shared = shared_receivers(graph)
-    for tail, head, data in graph.edges(data=True):
-        lines.append(f"  {ids[tail]} -> {ids[head]} [{_edge_attrs(data, name_sender=tail in shared)}];")
+    lines.extend(f"  {tail} -> {head} [{attrs}];" for tail, head, attrs in dot_edges(graph, ids))
     lines.append("}")
     return "\n".join(lines) + "\n"
