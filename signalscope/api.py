@@ -433,21 +433,42 @@ class Session:
         except ValueError as exc:
             raise UsageError(f"Not a snapshot: {exc}.") from exc
 
-    def report(self, *, trace: TraceLog | None = None, follow_calls: int = FOLLOW_CALLS) -> ReportData:
+    def report(
+        self,
+        filters: Filters | None = None,
+        *,
+        trace: TraceLog | None = None,
+        follow_calls: int = FOLLOW_CALLS,
+        on_step: Callable[[str], None] | None = None,
+    ) -> ReportData:
         """Gather what `report` shows: registry, graph, findings, sources, impact trees, and `trace` if given.
 
-        One scan serves it all.
+        One scan serves it all. `filters` (as for `list` and `graph`) keep
+        part of the registry and of the graph; the findings and the impact
+        trees are the whole project's. `on_step` is called with the name of
+        each step that takes time as it starts ("Reading 2,000 receivers'
+        code…"), for a progress display. Raises UnknownName.
         """
         from .introspect.naming import receiver_sources
         from .model.results import ReportData
 
+        step = on_step or (lambda message: None)
+        step("Scanning the signal registry…")
         self.wrapped  # noqa: B018 - first: one walk gives the registry and what check needs
+        registry = self.list(filters)
+        step(f"Reading {len(self.registry.connections):,} receivers' code for what they write…")
+        graph = self.graph(filters, follow_calls=follow_calls)
+        step("Checking the wiring…")
+        findings = tuple(self.check(follow_calls=follow_calls))
+        step("Following what each model's create, save and delete set off…")
+        impacts = self.impacts(follow_calls=follow_calls)
+        step(f"Reading the source of {len(registry.connections):,} receivers…")
         return ReportData(
-            registry=self.registry,
-            graph=self._graph(follow_calls, True),
-            findings=tuple(self.check(follow_calls=follow_calls)),
-            sources=receiver_sources(self.registry),
-            impacts=self.impacts(follow_calls=follow_calls),
+            registry=registry,
+            graph=graph,
+            findings=findings,
+            sources=receiver_sources(registry),
+            impacts=impacts,
             log=trace,
         )
 

@@ -220,8 +220,13 @@ def test_report_options(session: type[FakeSession], monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("signalscope.cli.app.render", lambda kind, fmt, data, **kw: f"<{kind} {fmt}>")
     folder = tmp_path / "new" / "report"
     assert invoke("report", "-o", str(folder), "--trace", "t.json", "--follow-calls", "1").exit_code == 0
-    assert work(session.calls) == [("report", (), {"trace": log, "follow_calls": 1})]
+    [(name, args, kwargs)] = work(session.calls)
+    assert callable(kwargs.pop("on_step"))  # names each step that takes time, for the spinner
+    assert (name, args, kwargs) == ("report", (Filters(),), {"trace": log, "follow_calls": 1})
     assert (folder / "index.html").read_text() == "<report html>"
+    session.calls.clear()
+    assert invoke("report", "-o", str(folder), *FILTER_ARGS, "--hide-django").exit_code == 0
+    assert work(session.calls)[0][1] == (FILTERS,)  # list's filters
     (tmp_path / "file").write_text("x")
     assert invoke("report", "-o", str(tmp_path / "file")).exit_code == 2
 

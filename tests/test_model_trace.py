@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from typing import Any
 
@@ -22,7 +24,7 @@ from signalscope.model.trace import (
 )
 from signalscope.render import trace as render
 from signalscope.render.check import render_check_json, render_check_sarif
-from signalscope.render.report import _json_for_script
+from signalscope.render.report import _packed
 
 SIGNAL = "django.db.models.signals:post_save"
 
@@ -192,7 +194,7 @@ def test_every_json_writer_writes_non_ascii_as_is() -> None:
         "check json": render_check_json([finding]),
         "sarif": render_check_sarif([finding], version="0.1"),
         "snapshot": snapshot_json(snapshot_dict(smap)),
-        "report data": _json_for_script({"name": NAME}),
+        "report data": gzip.decompress(base64.b64decode(_packed({"name": NAME}))).decode("utf-8"),
     }
     for what, text in written.items():
         assert NAME in text, what

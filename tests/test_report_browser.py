@@ -1,4 +1,5 @@
-"""The report in a real browser (headless Chromium through Playwright): search, and a cascade lit up by a click.
+"""The report in a real browser (headless Chromium through Playwright): the graph laid out in the page by the
+vendored Graphviz (WebAssembly; no system Graphviz is used, installed or not), search, a cascade lit up by a click.
 
 Needs a Chromium: CI installs Debian's (.ci/run) and sets SIGNALSCOPE_REQUIRE_BROWSER=1, so there this
 test can't skip; elsewhere it skips when no Chromium is installed. Screenshots go to tests/actual/.
@@ -23,11 +24,32 @@ CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "
 if CHROMIUM is None:
     if os.environ.get("SIGNALSCOPE_REQUIRE_BROWSER"):
         raise RuntimeError("SIGNALSCOPE_REQUIRE_BROWSER is set but no Chromium is installed")
-    pytest.skip("no Chromium installed (CI installs one)", allow_module_level=True)
+    pytest.skip(
+        "needs Chromium, which is not installed (apt-get install chromium; CI installs it)", allow_module_level=True
+    )
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 SHOTS = TESTS / "actual" / "screenshots"
+
+
+def open_report(page: Any, index: Path) -> dict[str, Any]:
+    """Open the report at `index`, fetching nothing from anywhere, and wait for its graph; return its data."""
+    fetched: list[str] = []
+
+    def only_files(route: Any) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            fetched.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_files)
+    page.goto(index.as_uri())
+    page.wait_for_selector("#graph svg g.node", timeout=60_000)  # laid out by Graphviz in WebAssembly
+    assert fetched == []  # offline: the page and its Graphviz fetch nothing
+    data: dict[str, Any] = page.evaluate("window.signalscopeData")
+    return data
 
 
 def test_search_and_click_in_the_shop_report(tmp_path: Path) -> None:
@@ -40,12 +62,26 @@ def test_search_and_click_in_the_shop_report(tmp_path: Path) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.route(
-            "**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_()
-        )
-        page.goto((out / "index.html").as_uri())
-        data = page.evaluate("JSON.parse(document.getElementById('signalscope-data').textContent)")
+        data = open_report(page, out / "index.html")
         ids = {node["label"]: node_id for node_id, node in data["nodes"].items()}
+
+        # The first view: the whole graph, Django's own receivers as one node, its text legible (at least 9 px).
+        drawn = page.eval_on_selector_all("#graph g.node title", "els => els.map(e => e.textContent)")
+        assert "ndjango" in drawn and ids["update_last_login"] not in drawn
+        assert ids["create_user_profile"] in drawn and ids["post_save(auth.User)"] in drawn
+        text_px = page.evaluate("document.querySelector('#graph g.node text').getBoundingClientRect().height")
+        assert text_px >= 9, text_px
+        assert page.evaluate("window.signalscopeGraph.scale()") * 10 >= 9
+        page.screenshot(path=str(SHOTS / "report-first-view.png"))
+        # Django's receivers one by one: the whole graph, as `graph` draws it.
+        page.check("#graph-django")
+        page.wait_for_selector(f"#graph g.node:has(title:text-is('{ids['update_last_login']}'))", timeout=60_000)
+        drawn = page.eval_on_selector_all("#graph g.node title", "els => els.map(e => e.textContent)")
+        assert sorted(drawn) == sorted(data["nodes"])
+        # The page composes render.dot's statements: the DOT of `signalscope graph`, but for its header comment.
+        graph_dot = signalscope("graph", "--project", str(FIXTURES / "shop"), "-f", "dot").stdout
+        assert page.evaluate("window.signalscopeDot()") == graph_dot.split("\n", 1)[1]
+        page.click("#graph-fit")  # every node in the window, to be clicked
 
         # Search: the receiver's graph node is marked, and only its row is left in the tables.
         page.fill("#search", "create_user_profile")
@@ -69,6 +105,9 @@ def test_search_and_click_in_the_shop_report(tmp_path: Path) -> None:
             "release_stock", "AuditTrail.__call__", "recalculate_total", "pre_save(orders.Order)",
             "post_save(orders.Order)", "stamp_order_number", "notify_warehouse",
             "orders.Product",  # release_stock writes it: nobody listens (a "writes" leaf)
+            # login() and logout() send these with sender=user.__class__
+            "user_logged_in(auth.User)", "update_last_login", "merge_guest_cart",
+            "user_logged_out(auth.User)", "clear_cart_cache",
         }  # fmt: skip
         assert not page.eval_on_selector_all("#graph g.node.up", "els => els.length")
         assert page.eval_on_selector("#graph", "e => e.classList.contains('focused')")
@@ -97,6 +136,22 @@ def test_search_and_click_in_the_shop_report(tmp_path: Path) -> None:
         assert after < before
         page.dblclick("#graph")
         assert not page.eval_on_selector("#graph", "e => e.classList.contains('focused')")
+
+        # Draw only one node's cascade: what sets it off and what it sets off, laid out again.
+        page.click(f"#graph g.node:has(title:text-is('{ids['create_user_profile']}'))")
+        cascade = {ids["create_user_profile"]} | set(
+            page.evaluate(f"window.signalscopeWalk.down('{ids['create_user_profile']}')")
+            + page.evaluate(f"window.signalscopeWalk.up('{ids['create_user_profile']}')")
+        )
+        page.click("#graph-around")
+        page.wait_for_function(f"window.signalscopeGraph.drawn() === {len(cascade)}")
+        page.wait_for_selector("#graph svg g.node")
+        drawn = page.eval_on_selector_all("#graph g.node title", "els => els.map(e => e.textContent)")
+        assert set(drawn) == cascade
+        assert {"auth.User", "post_save(accounts.Profile)", "touch_search_index"} <= {
+            data["nodes"][node_id]["label"] for node_id in drawn
+        }
+        assert ids["notify_warehouse"] not in drawn
         assert errors == []
         browser.close()
 
@@ -114,8 +169,7 @@ def report_walks(project: Path, out: Path) -> Iterator[tuple[dict[str, Any], Any
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto((out / "index.html").as_uri())
-        data = page.evaluate("JSON.parse(document.getElementById('signalscope-data').textContent)")
+        data = open_report(page, out / "index.html")
         ids = {node["name"]: node_id for node_id, node in data["nodes"].items()}
 
         def walk(direction: str, name: str) -> set[str]:

@@ -147,7 +147,7 @@ def graph_command(
     chosen = choose_format("graph", fmt, output, default="dot")
     _note_mismatch("graph", fmt, output)
     check_output(output)
-    with progress(LOADING):
+    with progress(LOADING) as step:
         graph = open_session(where).graph(
             filters,
             model=model,
@@ -157,7 +157,10 @@ def graph_command(
             read=read,
             collapse_senders=collapse_senders,
         )
-    write_output(output, render("graph", chosen, graph, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app))
+        if get("graph", chosen).is_binary:  # svg, png: Graphviz's layout is what takes the time
+            step(f"Laying out {graph.number_of_nodes():,} nodes with Graphviz…")
+        drawn = render("graph", chosen, graph, rankdir=rankdir.upper(), cluster_by_app=cluster_by_app)
+    write_output(output, drawn)
     say_written(output, quiet=quiet)
 
 
@@ -547,9 +550,10 @@ def diff_command(
         raise typer.Exit(1)
 
 
-@command("report", epilog=EXAMPLES["report"])
+@command("report", epilog=EXAMPLES["report"], options=("project", "urls", "filters"))
 def report_command(
     where: ProjectOptions,
+    filters: Filters,
     output: Annotated[str, typer.Option("--output", "-o", metavar="DIR", help="Folder to write index.html into.")],
     trace_file: Annotated[
         Optional[str],
@@ -564,8 +568,10 @@ def report_command(
 
     log = api.read_trace(trace_file) if trace_file else None
     check_output_folder(output, "index.html")
-    with progress(LOADING):
-        html = render("report", "html", open_session(where).report(trace=log, follow_calls=follow_calls))
+    with progress(LOADING) as step:
+        data = open_session(where).report(filters, trace=log, follow_calls=follow_calls, on_step=step)
+        step(f"Writing the report: {data.graph.number_of_nodes():,} nodes, {len(data.sources):,} receivers' source…")
+        html = render("report", "html", data)
     make_folder(output)
     target = os.path.join(output, "index.html")
     write_output(target, html)

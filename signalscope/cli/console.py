@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 __all__ = ["error", "is_tty", "progress", "say_written", "use_color", "width", "write_output", "write_stdout"]
@@ -35,16 +35,20 @@ def width() -> int:
 
 
 @contextlib.contextmanager
-def progress(message: str) -> Iterator[None]:
-    """Show a spinner with `message` on stderr while the block runs, on a terminal only."""
+def progress(message: str) -> Iterator[Callable[[str], None]]:
+    """Show a spinner with `message` on stderr while the block runs, on a terminal only.
+
+    The block gets a function that replaces the message, to name each step
+    that takes time as it starts ("Laying out 2,000 nodes with Graphviz…").
+    """
     if not is_tty(sys.stderr) or os.environ.get("TERM") == "dumb":
-        yield
+        yield lambda message: None
         return
     from rich.console import Console
 
     console = Console(file=sys.stderr, no_color=not use_color(sys.stderr))
-    with console.status(message, spinner="dots"):
-        yield
+    with console.status(message, spinner="dots") as status:
+        yield lambda message: status.update(message)
 
 
 def say_written(path: str | None, *, quiet: bool, detail: str = "") -> None:

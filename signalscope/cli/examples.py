@@ -114,8 +114,11 @@ Exit codes: 0 no change, 1 changes, 2 usage or project-load error.
   signalscope trace -f json -o trace.json -- manage.py createsuperuser --noinput --username ada --email a@ex.com
   signalscope report -o report/ --trace trace.json
 
-One page, report/index.html, that opens offline: findings, the dependency graph (search, filter by app,
+  signalscope report -o report/ --app orders --hide-django    [dim](the part list --app orders shows)[/dim]
+
+One page, report/index.html, that opens offline: findings, the dependency graph (search, choose an app,
 click a node to light up its cascade), every signal with its receivers and their source, and a trace.
-The graph is drawn by Graphviz's dot program, which must be installed.
+The graph is laid out in the page by Graphviz compiled to WebAssembly, shipped with signalscope:
+no Graphviz install is needed.
 """,
 }

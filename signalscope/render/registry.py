@@ -233,13 +233,10 @@ def _diff_json(changes: list[Change], o: Options) -> str:
 
 
 def _report_html(data: ReportData, o: Options) -> str:
-    from .dot import render_dot
-    from .graphviz import run_graphviz
     from .report import render_report
 
-    svg = run_graphviz(render_dot(data.graph), "svg").decode("utf-8")
     return render_report(
-        data.registry, data.graph, svg, list(data.findings), data.sources, impacts=data.impacts, log=data.log
+        data.registry, data.graph, list(data.findings), data.sources, impacts=data.impacts, log=data.log
     )
 
 
@@ -269,7 +266,7 @@ _TABLE: tuple[Format, ...] = (
     Format("snapshot", "json", (), False, "the wiring, sorted", _snapshot_json),
     Format("diff", "text", (), False, "one line per change", _diff_text),
     Format("diff", "json", (), False, "the changes as JSON", _diff_json),
-    Format("report", "html", (), False, "one page that opens offline; the graph drawn by dot", _report_html),
+    Format("report", "html", (), False, "one offline page; its graph laid out in it by Graphviz (wasm)", _report_html),
 )
 _BY_KEY: dict[tuple[str, str], Format] = {(f.kind, f.name): f for f in _TABLE}
 
