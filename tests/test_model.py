@@ -135,3 +135,32 @@ def test_other_schema_versions_are_refused() -> None:
 def test_records_order_any_sender_first() -> None:
     any_sender, model, pending = SenderRef("any", None), SenderRef("model", "a.B"), SenderRef("pending", "a.b")
     assert sorted([pending, model, any_sender]) == [any_sender, model, pending]
+
+
+def test_app_filter_gives_a_module_to_its_most_specific_app() -> None:
+    # Wagtail's layout: wagtailcore is module wagtail, and wagtail.admin is an app of its own.
+    from signalscope.model.select import select
+
+    signal = "django.db.models.signals:post_save"
+    conns = tuple(
+        Connection(signal, SenderRef("any", None), i, ReceiverRef(path, "x.py", 1, "function"), None)
+        for i, path in enumerate(["wagtail.signals:core", "wagtail.admin.signal_handlers:admin", "wagtailx:other"])
+    )
+    smap = SignalMap(
+        signalscope="0.1.0",
+        django="5.2",
+        settings="s",
+        settings_source="manage.py",
+        signals=(SignalRef(signal, "post_save", "model", "django.db.models.signals:ModelSignal", True),),
+        connections=conns,
+        apps=(AppRef("wagtailcore", "wagtail"), AppRef("wagtailadmin", "wagtail.admin"), AppRef("x", "wagtailx")),
+    )
+    picked = {
+        app: [c.receiver.path for c in select(smap, app=app).connections]
+        for app in ("wagtailcore", "wagtailadmin", "x")
+    }
+    assert picked == {
+        "wagtailcore": ["wagtail.signals:core"],
+        "wagtailadmin": ["wagtail.admin.signal_handlers:admin"],
+        "x": ["wagtailx:other"],
+    }

@@ -49,7 +49,7 @@ import networkx as nx
 from .._gc import collection_paused
 from ..model import Connection, call_order
 from ..model.cascade import CascadeMap, EffectRef
-from ..model.select import USER_MODEL_SIGNALS
+from ..model.select import USER_MODEL_SIGNALS, app_modules, owning_app
 from .deletion import DELETE_SIGNALS, DeletionIndex
 from .effects import M2M_SIGNALS
 
@@ -334,16 +334,14 @@ def _build_graph(cmap: CascadeMap, *, cascade: bool = True) -> nx.MultiDiGraph:
 
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[tuple[str, str, dict[str, Any]]] = []
-    apps = sorted(((a.module, a.label) for a in registry.apps), key=lambda m: -len(m[0]))
+    apps = app_modules(registry)
     app_labels = {a.label for a in registry.apps}
     app_of: dict[str, str] = {}
 
     def app_of_module(module: str) -> str:
         if module not in app_of:
             # the longest app module that contains it
-            app_of[module] = next(
-                (label for prefix, label in apps if module == prefix or module.startswith(prefix + ".")), ""
-            )
+            app_of[module] = owning_app(module, apps) or ""
         return app_of[module]
 
     def app_of_sender(label: str | None, kind: str) -> str:

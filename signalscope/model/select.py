@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from ..errors import UnknownName
 from . import Connection, SignalMap, SignalRef, call_order_for_sender
 
-__all__ = ["FIXED_SENDERS", "MIGRATE_SIGNALS", "USER_MODEL_SIGNALS", "match_signals", "select"]
+__all__ = [
+    "FIXED_SENDERS",
+    "MIGRATE_SIGNALS",
+    "USER_MODEL_SIGNALS",
+    "app_modules",
+    "match_signals",
+    "owning_app",
+    "select",
+]
 
 #: pre_migrate's and post_migrate's senders are AppConfigs, one send per app.
 MIGRATE_SIGNALS = frozenset({"django.db.models.signals:pre_migrate", "django.db.models.signals:post_migrate"})
@@ -96,8 +104,10 @@ def select(
         modules = {a.label: a.module for a in smap.apps}
         if app not in modules:
             raise UnknownName("app label", app, list(modules))
-        prefix = modules[app]
-        conns = [c for c in conns if _module_of(c) == prefix or _module_of(c).startswith(prefix + ".")]
+        # A module belongs to the most specific app that holds it: wagtail.admin's receivers are
+        # wagtailadmin's, not wagtailcore's (module wagtail), though both prefixes match.
+        owners = app_modules(smap)
+        conns = [c for c in conns if owning_app(_module_of(c), owners) == app]
         narrowed = True
     if receiver is not None:
         everywhere = {c.receiver.path for c in smap.connections}
@@ -114,6 +124,20 @@ def select(
         used = {c.signal for c in conns}
         kept_signals = [s for s in kept_signals if s.path in used]
     return replace(smap, signals=tuple(kept_signals), connections=tuple(conns))
+
+
+def app_modules(smap: SignalMap) -> list[tuple[str, str]]:
+    """Return the installed apps as (module, label) pairs, the longest module first (for `owning_app`)."""
+    return sorted(((a.module, a.label) for a in smap.apps), key=lambda pair: (-len(pair[0]), pair[0]))
+
+
+def owning_app(module: str, apps: Sequence[tuple[str, str]]) -> str | None:
+    """Return the label of the most specific app whose module is `module` or holds it, or None.
+
+    `apps` is `app_modules`' answer: the longest matching module wins, so
+    ``wagtail.admin.signal_handlers`` is wagtailadmin's, not wagtailcore's.
+    """
+    return next((label for prefix, label in apps if module == prefix or module.startswith(prefix + ".")), None)
 
 
 def _module_of(conn: Connection) -> str:
