@@ -6,6 +6,7 @@ import gc
 import sys
 from collections.abc import Collection, Iterator, Mapping
 from itertools import compress, repeat
+from operator import is_
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -140,29 +141,36 @@ def module_globals_by_id(wanted: Mapping[int, Collection[str]]) -> dict[int, Any
         for home in homes:
             by_home.setdefault(home, set()).add(key)
     found: dict[int, Any] = {}
+    loaded = list(sys.modules)
     for home, keys in sorted(by_home.items()):
         missing = keys - found.keys()
         if missing:
-            _look_near(home, missing, found)
+            _look_near(home, loaded, missing, found)
     return found
 
 
+#: The C slot behind a class's ``__dict__``.
+_CLASS_DICT: Any = type.__dict__["__dict__"]
+
+
 def _namespace(module: Any) -> dict[str, Any] | None:
+    """A plain module's ``__dict__``; None for anything else (a module subclass may hook attribute access)."""
     namespace = getattr(module, "__dict__", None) if type(module) is ModuleType else None
     return namespace if type(namespace) is dict else None
 
 
-def _look_near(home: str, missing: set[int], found: dict[int, Any]) -> None:
+def _look_near(home: str, loaded: list[str], missing: set[int], found: dict[int, Any]) -> None:
     modules = sys.modules
-    names = [home] if home in modules else []
+    names = [home]
     namespace = _namespace(modules.get(home))
     if namespace is not None:
         values = list(namespace.values())
-        names += [
-            str(module.__name__) for module in compress(values, map(issubclass, map(type, values), repeat(ModuleType)))
-        ]
+        for module in compress(values, map(is_, map(type, values), repeat(ModuleType))):
+            bound = _namespace(module)
+            if bound is not None and type(bound.get("__name__")) is str:
+                names.append(bound["__name__"])
     top = home.partition(".")[0]
-    names += [name for name in list(modules) if name == top or name.startswith(top + ".")]
+    names += [name for name in loaded if name == top or name.startswith(top + ".")]
     spaces: list[tuple[str, list[Any]]] = []
     for name in dict.fromkeys(names):
         namespace = _namespace(modules.get(name))
@@ -177,7 +185,7 @@ def _look_near(home: str, missing: set[int], found: dict[int, Any]) -> None:
     for name, values in spaces:
         # Classes only, picked in C: issubclass(type(v), type), never isinstance() (lazy objects).
         for cls in compress(values, map(issubclass, map(type, values), repeat(type))):
-            attributes = vars(cls)
+            attributes = _CLASS_DICT.__get__(cls, type(cls))  # as vars(), with no metaclass hook
             if attributes.get("__module__") != name:
                 continue  # imported from elsewhere: looked at in its own module
             members = list(attributes.values())
