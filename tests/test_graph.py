@@ -245,7 +245,13 @@ def test_missing_graphviz_is_a_clear_error(tmp_path: Path) -> None:
     result = signalscope("graph", "--project", SHOP, "-o", str(tmp_path / "x.svg"), env=clean_env(PATH=str(bin_dir)))
     assert result.returncode == 2, result.stderr
     assert "needs Graphviz's dot program" in result.stderr and "apt-get install graphviz" in result.stderr
+    assert "-o graph.mmd" in result.stderr  # a format that needs no Graphviz
     assert not (tmp_path / "x.svg").exists()
+    # Found before the project loads: a project that cannot load still gets the Graphviz error.
+    broken = signalscope(
+        "graph", "--settings", "no.such.settings", "-o", str(tmp_path / "x.png"), env=clean_env(PATH=str(bin_dir))
+    )
+    assert broken.returncode == 2 and "needs Graphviz's dot program" in broken.stderr, broken.stderr
 
 
 def test_output_errors(tmp_path: Path) -> None:

@@ -147,6 +147,10 @@ def graph_command(
     chosen = choose_format("graph", fmt, output, default="dot")
     _note_mismatch("graph", fmt, output)
     check_output(output)
+    if get("graph", chosen).is_binary:
+        from ..render.graphviz import require_dot
+
+        require_dot(chosen)  # before the project loads: a missing Graphviz fails at once
     with progress(LOADING) as step:
         graph = open_session(where).graph(
             filters,

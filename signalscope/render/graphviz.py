@@ -5,10 +5,30 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["DOT_TIMEOUT", "run_graphviz"]
+__all__ = ["DOT_TIMEOUT", "require_dot", "run_graphviz"]
 
 #: How long Graphviz's dot may take, in seconds (SIGNALSCOPE_DOT_TIMEOUT overrides it).
 DOT_TIMEOUT = 300.0
+
+
+def require_dot(fmt: str) -> str:
+    """Return the path of Graphviz's `dot`, which drawing `fmt` needs.
+
+    Checked before any work (the CLI calls it before loading the project),
+    so a missing Graphviz fails at once. Raises MissingExtra.
+    """
+    import shutil
+
+    from ..errors import MissingExtra
+
+    program = shutil.which("dot")
+    if program is None:
+        raise MissingExtra(
+            f"Drawing {fmt} needs Graphviz's dot program, which is not installed.",
+            hint="Install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), "
+            "or write a format that needs none: -o graph.dot, -o graph.mmd (Mermaid), -o graph.json.",
+        )
+    return program
 
 
 def run_graphviz(dot_text: str, fmt: str, *, timeout: float | None = None) -> bytes:
@@ -23,19 +43,13 @@ def run_graphviz(dot_text: str, fmt: str, *, timeout: float | None = None) -> by
     $SIGNALSCOPE_DOT_TIMEOUT is not a number, IntrospectionError when dot
     fails or takes too long.
     """
-    import shutil
     import signal
     import subprocess
     import threading
 
-    from ..errors import IntrospectionError, MissingExtra, UsageError
+    from ..errors import IntrospectionError, UsageError
 
-    program = shutil.which("dot")
-    if program is None:
-        raise MissingExtra(
-            f"Drawing {fmt} needs Graphviz's dot program, which is not installed.",
-            hint="Install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz).",
-        )
+    program = require_dot(fmt)
     if timeout is None:
         setting = os.environ.get("SIGNALSCOPE_DOT_TIMEOUT", "")
         try:
