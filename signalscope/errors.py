@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "RERUN_FOR_TRACEBACK",
     "IntrospectionError",
     "MissingExtra",
     "OutputError",
@@ -16,6 +17,10 @@ __all__ = [
     "UsageError",
     "sentence",
 ]
+
+#: How a hint ends when the whole traceback would help: shown as a plain full stop with --traceback,
+#: which has printed it (cli.main).
+RERUN_FOR_TRACEBACK = "; rerun with --traceback to see the whole traceback."
 
 
 def sentence(message: str) -> str:

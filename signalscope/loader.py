@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import ast
     from types import TracebackType
 
-from .errors import ProjectLoadError, SettingsNotFound, UsageError
+from .errors import RERUN_FOR_TRACEBACK, ProjectLoadError, SettingsNotFound, UsageError
 
 __all__ = [
     "DEFAULT_APPLICATION",
@@ -222,7 +222,7 @@ def find_user_frame(exc: BaseException) -> tuple[str, int] | None:
     return found
 
 
-_FIX_HINT = "Fix the error above; rerun with --traceback to see the whole traceback."
+_FIX_HINT = "Fix the error above" + RERUN_FOR_TRACEBACK
 
 
 def _hint(exc: BaseException, hint: str) -> str:
@@ -405,7 +405,7 @@ def load_project(
     except ImproperlyConfigured as exc:
         raise ProjectLoadError(
             f"Django found a configuration error in {where}: {_describe_failure(exc, root)}",
-            hint="Fix the setting it names; rerun with --traceback to see the whole traceback.",
+            hint="Fix the setting it names" + RERUN_FOR_TRACEBACK,
         ) from exc
     except (Exception, SystemExit) as exc:  # SystemExit: settings or a ready() that exits
         hint = _hint(exc, _FIX_HINT)

@@ -75,6 +75,9 @@ def test_traceback_flag_shows_the_traceback() -> None:
     assert result.returncode == 2
     assert "Traceback (most recent call last)" in result.stderr
     assert "buggy/signals.py" in result.stderr
+    assert result.stderr.rstrip().endswith("Fix the error above.")  # not "rerun with --traceback": it did
+    plain = signalscope("list", "--project", str(BROKEN))
+    assert plain.stderr.rstrip().endswith("Fix the error above; rerun with --traceback to see the whole traceback.")
 
 
 def test_no_settings_anywhere(tmp_path: Path) -> None:

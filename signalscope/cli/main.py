@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Iterator
 
 from .._files import stdout_error
-from ..errors import SignalscopeError, StdoutClosed, sentence
+from ..errors import RERUN_FOR_TRACEBACK, SignalscopeError, StdoutClosed, sentence
 from .console import error
 
 __all__ = [
@@ -71,7 +71,10 @@ def _report(exc: SignalscopeError, *, show_traceback: bool) -> int:
     if not isinstance(exc, StdoutClosed):
         error(f"signalscope: error: {sentence(exc.message)}")
         if exc.hint:
-            error(exc.hint)
+            hint = exc.hint
+            if show_traceback and hint.endswith(RERUN_FOR_TRACEBACK):  # it is printed above
+                hint = hint[: -len(RERUN_FOR_TRACEBACK)] + "."
+            error(hint)
     return exc.exit_code
 
 
