@@ -185,8 +185,9 @@ def _ss003(data: CheckInput) -> list[Finding]:
                 weak.line,
                 "SS003",
                 f"{weak.what} is connected to {weak.signal} by weak reference (the default): nothing else "
-                "holds it, so it is garbage-collected and never runs; connect a module-level function or "
-                "pass weak=False.",
+                "holds it, so it is garbage-collected and never runs (with DEBUG on, Django's cache of the "
+                "receivers' signatures can keep it alive: it runs in development, not in production); "
+                "connect a module-level function or pass weak=False.",
             )
         )
     return findings
