@@ -1,6 +1,6 @@
 """Benchmark: `signalscope list --json` against a bare Django setup of the same project.
 
-    python benchmarks/bench_list.py [--runs 15]
+    python benchmarks/bench_list.py [--runs 15] [--add DIR SETTINGS]... [--only-added]
 
 For fixtures/shop, fixtures/thirdparty (real apps from PyPI: django-allauth,
 simple-history, auditlog, reversion, guardian, DRF), a generated project
@@ -174,6 +174,15 @@ def measure(name: str, project: Path, settings: str, runs: int, script: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--add",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("DIR", "SETTINGS"),
+        help="also time the project in DIR (its manage.py's folder) with the settings module SETTINGS",
+    )
+    parser.add_argument("--only-added", action="store_true", help="time only the projects given with --add")
     args = parser.parse_args()
     script = shutil.which("signalscope", path=str(Path(sys.executable).parent)) or shutil.which("signalscope")
     if not script:
@@ -182,15 +191,22 @@ def main() -> None:
 
     print(f"Python {sys.version.split()[0]}, Django {django.get_version()}, {args.runs} interleaved runs each")
     fixtures = ROOT / "fixtures"
-    rows = [
-        measure("fixtures/shop", fixtures / "shop", "shop.settings", args.runs, script),
-        measure("fixtures/thirdparty", fixtures / "thirdparty", "thirdparty_site.settings", args.runs, script),
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        project = generate(Path(tmp) / "gen", apps=20, models=200, receivers=2000)
-        rows.append(measure("generated: 200 models, 2,000 receivers", project, "genproj.settings", args.runs, script))
-        project = generate_thirdparty(Path(tmp) / "gen3p")
-        rows.append(measure("generated + third-party apps", project, "genproj.settings", args.runs, script))
+    rows = []
+    if not args.only_added:
+        rows.append(measure("fixtures/shop", fixtures / "shop", "shop.settings", args.runs, script))
+        rows.append(
+            measure("fixtures/thirdparty", fixtures / "thirdparty", "thirdparty_site.settings", args.runs, script)
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            project = generate(Path(tmp) / "gen", apps=20, models=200, receivers=2000)
+            rows.append(
+                measure("generated: 200 models, 2,000 receivers", project, "genproj.settings", args.runs, script)
+            )
+            project = generate_thirdparty(Path(tmp) / "gen3p")
+            rows.append(measure("generated + third-party apps", project, "genproj.settings", args.runs, script))
+    for folder, settings in args.add:
+        project = Path(folder).resolve()
+        rows.append(measure(project.name[:40], project, settings, args.runs, script))
     goal = 1.10
     print()
     print(f"{'project':<40} {'bare ms':>8} {'list ms':>8} {'ratio':>6} {'paired':>7} {'min':>5} {'cpu':>5} {'goal':>5}")
