@@ -463,3 +463,15 @@ def test_files_outside_the_repository_keep_their_paths(tmp_path: Path) -> None:
     assert [f.repo_file for f in located] == ["backend/app/x.py", None, "backend/app/x.py", None, None]
     assert [f.shown_file for f in located] == ["backend/app/x.py", "lib/x.py", "backend/app/x.py", "gone.py", None]
     assert with_repo_files(findings, roots, None) == findings
+
+
+def test_a_lazy_sender_that_never_resolves_hides_no_loop(tmp_path: Path) -> None:
+    # stamp_invoice also connected for a typo'd lazy sender: that connection never sends, so the
+    # receiver's read for billing.Invoice keeps `instance` typed and its loop is still found.
+    project = tmp_path / "pitfalls"
+    shutil.copytree(PITFALLS, project, ignore=shutil.ignore_patterns("__pycache__"))
+    with (project / "notify" / "receivers.py").open("a", encoding="utf-8") as handle:
+        handle.write('post_save.connect(stamp_invoice, sender="billing.Invoce", dispatch_uid="stamp-typo")\n')
+    found = signalscope("check", "--project", str(project), "-f", "json").json()["findings"]
+    mine = [f for f in found if "stamp_invoice" in f["message"]]
+    assert sorted((f["rule"], f["line"]) for f in mine) == [("SS004", 28), ("SS005", 31)]

@@ -252,8 +252,11 @@ def scan_effects(
     for conn in connections:
         if conn.receiver.kind in ("dead", "builtin"):
             continue
-        model = conn.sender.label if conn.sender.kind == "model" else None
-        senders.setdefault(conn.receiver.path, set()).add(model)
+        found = senders.setdefault(conn.receiver.path, set())
+        # A lazy sender that never resolved (or a dead one) never sends: it must not make the
+        # receiver's other reads untyped. A receiver with only such senders is read once, untyped.
+        if conn.sender.kind not in ("pending", "dead"):
+            found.add(conn.sender.label if conn.sender.kind == "model" else None)
         kinds[conn.receiver.path] = conn.receiver.kind
         if conn.signal in M2M_SIGNALS:
             on_m2m.add(conn.receiver.path)
@@ -274,7 +277,7 @@ def scan_effects(
         owner = qualname.rpartition(".")[0] if "." in qualname and "<locals>" not in qualname else None
         # Read once per model sender, with `instance` of that model; without a model, once for all.
         reads: list[str | None] = [None]
-        if None not in models_sent:
+        if models_sent and None not in models_sent:
             reads = [m for m in sorted(m for m in models_sent if m is not None)]
         for model in reads:
             env: dict[str, Type] = {}
