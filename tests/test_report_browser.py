@@ -253,3 +253,30 @@ def test_the_toolbar_panel_in_a_browser(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_hostile_names_in_the_laid_out_graph_are_text(tmp_path: Path) -> None:
+    # The names go through render.dot's quoting, then Graphviz's SVG: shown as text, never run as markup.
+    project = tmp_path / "evil"
+    shutil.copytree(FIXTURES / "pitfalls", project, ignore=shutil.ignore_patterns("__pycache__"))
+    receivers = project / "notify" / "receivers.py"
+    receivers.write_text(
+        receivers.read_text()
+        + "\n\nfrom django.dispatch import Signal\n\nalarm = Signal()\n\n\nclass Hostile:\n    pass\n\n\n"
+        + 'Hostile.__qualname__ = "<img src=x onerror=alert(1)></script>"\n'
+        + "alarm.connect(send_receipt, sender=Hostile)\n"
+    )
+    out = tmp_path / "report"
+    result = signalscope("report", "--project", str(project), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        open_report(page, out / "index.html")
+        texts = page.eval_on_selector_all("#graph g.node text", "els => els.map(e => e.textContent)")
+        assert "notify.receivers:<img src=x onerror=alert(1)></script>" in texts
+        assert not page.eval_on_selector_all("#graph img", "els => els.length")
+        assert dialogs == []
+        browser.close()
