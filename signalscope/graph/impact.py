@@ -225,10 +225,18 @@ class _Impact:
                 for signal in effect.signals
             ]
         if effect.kind == "save":
-            args: _Args = (("raw", False),)
-            if "update_fields=" in effect.text:  # save(update_fields=...) updates a row that exists
-                args = (("adding", False), ("created", False), ("raw", False))
-            return [_Send(signal, target, args) for signal in effect.signals]
+            sends = []
+            for signal in effect.signals:
+                args: _Args = (("raw", False),)
+                if "update_fields=" in effect.text:  # save(update_fields=...) updates a row that exists
+                    # pre_save has no `created` argument: only post_save says so
+                    args = (
+                        (("adding", False), ("created", False), ("raw", False))
+                        if signal == _POST_SAVE
+                        else (("adding", False), ("raw", False))
+                    )
+                sends.append(_Send(signal, target, args))
+            return sends
         return [_Send(signal, target) for signal in effect.signals]
 
     # -- the tree ---------------------------------------------------------
