@@ -1,6 +1,11 @@
-"""Benchmark: `signalscope report` on fixtures/shop, this checkout against another one (e.g. the last release).
+"""Benchmark: `signalscope report`, this checkout against another one (e.g. the last release): time and size.
 
-    python benchmarks/bench_report.py [--runs 9] [--against DIR]
+    python benchmarks/bench_report.py [--runs 9] [--against DIR] [--receivers N]
+
+`--receivers N` times a project fixtures/genproject.py generates (N
+receivers, N/10 models, 20 apps) instead of fixtures/shop; the report's
+size is printed too. Goal (issue #16): at 2,000 receivers, seconds and a
+few MB.
 
 `--against` is another checkout of signalscope (default: none, only this
 one is timed). Each run is a whole process, `python -m signalscope report`,
@@ -10,8 +15,9 @@ run next to it. It also counts, in one more process per checkout, how
 many times the registry was scanned and the receivers' code was read.
 
 Goal (issue #13): one registry scan and one effect scan per report, and a
-faster report than before. Needs Graphviz's dot. Not a timed test: it
-asserts nothing and is never run by pytest.
+faster report than before. This checkout needs no Graphviz (the page lays
+its graph out); a checkout before issue #16 needs Graphviz's dot. Not a
+timed test: it asserts nothing and is never run by pytest.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "fixtures" / "shop"
+sys.path.insert(0, str(ROOT / "fixtures"))
+
+from genproject import generate  # noqa: E402
 
 # Counts the calls of the scans (both layouts import them when called, from these modules); run as `python -c`.
 COUNT = """
@@ -51,14 +60,14 @@ print(counts["registry scans"], counts["effect scans"])
 """
 
 
-def command(checkout: Path, out: Path) -> tuple[list[str], dict[str, str]]:
+def command(checkout: Path, out: Path, project: Path = SHOP) -> tuple[list[str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONDONTWRITEBYTECODE")}
     env["PYTHONPATH"] = str(checkout)
-    return [sys.executable, "-m", "signalscope", "report", "--project", str(SHOP), "-o", str(out)], env
+    return [sys.executable, "-m", "signalscope", "report", "--project", str(project), "-o", str(out)], env
 
 
-def timed(checkout: Path, out: Path) -> float:
-    cmd, env = command(checkout, out)
+def timed(checkout: Path, out: Path, project: Path = SHOP) -> float:
+    cmd, env = command(checkout, out, project)
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=checkout, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -67,10 +76,10 @@ def timed(checkout: Path, out: Path) -> float:
     return wall
 
 
-def scans(checkout: Path, out: Path) -> str:
-    _cmd, env = command(checkout, out)
+def scans(checkout: Path, out: Path, project: Path = SHOP) -> str:
+    _cmd, env = command(checkout, out, project)
     proc = subprocess.run(
-        [sys.executable, "-c", COUNT, str(SHOP), str(out)], env=env, cwd=checkout, capture_output=True, text=True
+        [sys.executable, "-c", COUNT, str(project), str(out)], env=env, cwd=checkout, capture_output=True, text=True
     )
     if proc.returncode:
         return f"(could not count: {proc.stderr.strip().splitlines()[-1:]})"
@@ -82,26 +91,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--against", type=Path, help="another signalscope checkout to compare with")
+    parser.add_argument("--receivers", type=int, default=0, help="a generated project this big (0: fixtures/shop)")
     args = parser.parse_args()
     checkouts = {"this checkout": ROOT}
     if args.against is not None:
         checkouts["--against"] = args.against.resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "report"
-        times: dict[str, list[float]] = {name: [] for name in checkouts}
-        for path in checkouts.values():
-            timed(path, out)  # warm the page cache and write the .pyc files
+        project = SHOP
+        name = "fixtures/shop"
+        if args.receivers:
+            models = max(args.receivers // 10, 20)
+            project = generate(Path(tmp) / "gen", apps=20, models=models, receivers=args.receivers)
+            name = f"generated: {models} models, {args.receivers:,} receivers"
+        outs = {label: Path(tmp) / f"report-{i}" for i, label in enumerate(checkouts)}
+        times: dict[str, list[float]] = {label: [] for label in checkouts}
+        for label, path in checkouts.items():
+            timed(path, outs[label], project)  # warm the page cache and write the .pyc files
         for i in range(args.runs):
             order = list(checkouts.items())
             if i % 2:
                 order.reverse()
-            for name, path in order:
-                times[name].append(timed(path, out))
-        print(f"Python {sys.version.split()[0]}, fixtures/shop, {args.runs} interleaved runs each\n")
-        print(f"{'checkout':<16} {'median ms':>10} {'min ms':>8}  scans")
-        for name, path in checkouts.items():
-            runs = times[name]
-            print(f"{name:<16} {statistics.median(runs) * 1e3:10.0f} {min(runs) * 1e3:8.0f}  {scans(path, out)}")
+            for label, path in order:
+                times[label].append(timed(path, outs[label], project))
+        print(f"Python {sys.version.split()[0]}, {name}, {args.runs} interleaved runs each\n")
+        print(f"{'checkout':<16} {'median s':>9} {'min s':>7} {'index.html':>11}  scans")
+        for label, path in checkouts.items():
+            runs = times[label]
+            size = (outs[label] / "index.html").stat().st_size / 1e6
+            print(
+                f"{label:<16} {statistics.median(runs):9.2f} {min(runs):7.2f} {size:8.1f} MB  "
+                f"{scans(path, outs[label], project)}"
+            )
         if args.against is not None:
             paired = statistics.median(a / b for a, b in zip(times["this checkout"], times["--against"], strict=True))
             print(f"\nthis checkout / --against, median of paired runs: {paired:.2f}")
