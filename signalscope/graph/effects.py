@@ -252,11 +252,11 @@ def scan_effects(
     for conn in connections:
         if conn.receiver.kind in ("dead", "builtin"):
             continue
-        found = senders.setdefault(conn.receiver.path, set())
+        heard_from = senders.setdefault(conn.receiver.path, set())
         # A lazy sender that never resolved (or a dead one) never sends: it must not make the
         # receiver's other reads untyped. A receiver with only such senders is read once, untyped.
         if conn.sender.kind not in ("pending", "dead"):
-            found.add(conn.sender.label if conn.sender.kind == "model" else None)
+            heard_from.add(conn.sender.label if conn.sender.kind == "model" else None)
         kinds[conn.receiver.path] = conn.receiver.kind
         if conn.signal in M2M_SIGNALS:
             on_m2m.add(conn.receiver.path)
