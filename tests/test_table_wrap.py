@@ -143,3 +143,10 @@ def test_the_issue_s_table_at_120_columns() -> None:
     text = render_rich_table(dataclasses.replace(smap, connections=mine), color=False, width=120)
     assert "orders.receivers:merge_guest_cart " in text
     assert "merge_guest_car " not in text
+
+
+def test_a_table_with_room_wraps_nothing(registries: list[tuple[str, SignalMap]]) -> None:
+    # Room for every cell whole: none wraps, not at its spaces either ("<any sender>", "dead uid=x").
+    for name, smap in registries:
+        _widths, rows = _table(render_rich_table(smap, color=False, width=400))
+        assert all(len(lines) <= 1 for cells in rows for lines in cells), name  # an empty cell has none

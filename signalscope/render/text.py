@@ -264,8 +264,11 @@ def _column_widths(rows: list[tuple[str, ...]], total: int) -> list[int]:
     minimums, where `wrap_cell` has to cut a part. Each column then keeps the width its wrapped cells use,
     and what that frees goes to the columns it unwraps or keeps whole.
     """
+    from rich.cells import cell_len
+
     columns = [[name, *(row[i] for row in rows)] for i, name in enumerate(COLUMNS)]
-    natural = [max(_widest_piece(cell, "") for cell in column) for column in columns]
+    whole = [max(cell_len(cell) for cell in column) for column in columns]  # each cell on one line
+    natural = [max(_widest_piece(cell, "") for cell in column) for column in columns]  # its widest word
     pieces = [max(_widest_piece(cell, sep) for cell in column) for column, sep in zip(columns, BREAKS, strict=True)]
     parts = [
         max(_widest_piece(cell, sep + more) for cell in column)
@@ -290,14 +293,17 @@ def _column_widths(rows: list[tuple[str, ...]], total: int) -> list[int]:
 
     def used(i: int, width: int) -> int:
         wrapped = (wrap_cell(cell, width, BREAKS[i], FALLBACK_BREAKS[i]) for cell in columns[i])
-        return max(_widest_piece(line, "") for lines in wrapped for line in lines)
+        return max(cell_len(line) for lines in wrapped for line in lines)
 
     widths = [used(i, w) for i, w in enumerate(widths)]
-    for i in (3, 1, 0, 4, 5):  # receiver, sender, signal, location, flags
-        for target in (min(natural[i], caps[i]), pieces[i]):  # unwrapped, else no name broken
-            if widths[i] < target <= widths[i] + room - sum(widths):
-                widths[i] = used(i, target)
-                break
+    # What is left widens, in turn: first so that no name is broken, then so that cells are whole
+    # up to the caps (receiver, location, sender, signal, flags: a wrapped location doubles every
+    # row), then whole past them.
+    passes = (pieces, [min(n, c) for n, c in zip(natural, caps, strict=True)], whole)
+    for targets in passes:
+        for i in (3, 4, 1, 0, 5):
+            if widths[i] < targets[i] <= widths[i] + room - sum(widths):
+                widths[i] = used(i, targets[i])
     return widths
 
 
