@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 from helpers import FIXTURES, TESTS, python_snippet, receivers, signalscope
 
-from signalscope.checks.loops import can_run, sent_with
+from signalscope.checks.loops import can_run
+from signalscope.graph.arguments import sent_with
 from signalscope.model.cascade import EffectRef
 
 PITFALLS = str(FIXTURES / "pitfalls")

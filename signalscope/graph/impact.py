@@ -31,6 +31,7 @@ from typing import Any
 from ..errors import UnknownName, UsageError
 from ..model import Connection, call_order_for_sender
 from ..model.cascade import CascadeMap, EffectRef, ImpactNode
+from .arguments import sent_with
 from .deletion import DeletionIndex
 from .effects import DELETE_SIGNALS, INIT_SIGNALS, M2M_SIGNALS, SAVE_SIGNALS
 
@@ -54,7 +55,10 @@ class _Send:
     condition: str | None = None  # when it is sent at all ("rows of store.Order refer to it")
 
 
-_Path = tuple[tuple[str, str | None], ...]  # the (signal, sender) states being handled above a node
+# The sends being handled above a node: (signal, sender, the arguments it is known to be sent with).
+# A loop is a send already above with the same arguments: a save of the row a create made sends
+# post_save with created=False, where an `if created:` ends the sync (as SS005 reads it).
+_Path = tuple[tuple[str, str | None, "_Args"], ...]
 _Builder = Generator["_Builder", ImpactNode, ImpactNode]  # yields its children's builders, returns its node
 
 
@@ -163,6 +167,11 @@ def _truth(node: ast.expr, args: Mapping[str, Any]) -> bool | None:
     return bool(value) if known else None
 
 
+def _hashable(value: Any) -> Any:
+    """`value` as a tuple when it is a list (update_fields), so that arguments can key the path."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 class _Impact:
     """The registry and effects of one CascadeMap, indexed for impact trees."""
 
@@ -217,26 +226,14 @@ class _Impact:
             if verb in ("add", "remove", "clear"):
                 return [_Send(_M2M, target, (("action", f"{when}_{verb}"),)) for when in ("pre", "post")]
             return [_Send(_M2M, target)]
-        if effect.kind == "create":
+        if effect.kind in ("create", "save"):
+            # What the write is known to send each signal with (graph.arguments, as SS005 reads it):
+            # a create, created=True; a save of a row that exists, created=False; literal update_fields.
             return [
-                _Send(
-                    signal, target, (("created", True), ("raw", False)) if signal == _POST_SAVE else (("raw", False),)
-                )
+                _Send(signal, target, tuple(sorted((k, _hashable(v)) for k, v in args.items())))
                 for signal in effect.signals
+                for args in sent_with(effect, signal)
             ]
-        if effect.kind == "save":
-            sends = []
-            for signal in effect.signals:
-                args: _Args = (("raw", False),)
-                if "update_fields=" in effect.text:  # save(update_fields=...) updates a row that exists
-                    # pre_save has no `created` argument: only post_save says so
-                    args = (
-                        (("adding", False), ("created", False), ("raw", False))
-                        if signal == _POST_SAVE
-                        else (("adding", False), ("raw", False))
-                    )
-                sends.append(_Send(signal, target, args))
-            return sends
         return [_Send(signal, target) for signal in effect.signals]
 
     # -- the tree ---------------------------------------------------------
@@ -245,7 +242,7 @@ class _Impact:
         args = dict(send.args)
         children = []
         for conn in self.receivers(send.signal, send.sender):
-            children.append((yield self.receiver(conn, send.sender, args, (*path, (send.signal, send.sender)), level)))
+            children.append((yield self.receiver(conn, send.sender, args, (*path, (send.signal, send.sender, send.args)), level)))
         return ImpactNode(
             kind="signal",
             label=label,
@@ -283,7 +280,7 @@ class _Impact:
     def effect(self, effect: EffectRef, condition: str | None, path: _Path, level: int) -> _Builder:
         kids: list[ImpactNode] = []
         for send in self.sends_of(effect):
-            if (send.signal, send.sender) in path:
+            if (send.signal, send.sender, send.args) in path:
                 label = f"{self.name(send.signal)}({send.sender if send.sender is not None else '<unknown sender>'})"
                 kids.append(ImpactNode(kind="cycle", label=label, detail="already running above: loops"))
             elif level <= 0:
