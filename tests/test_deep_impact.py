@@ -113,3 +113,19 @@ def test_the_json_of_a_shallow_tree_is_what_json_dumps_writes() -> None:
         ensure_ascii=False,
     ) + "\n"  # fmt: skip
     assert render_impact_json(tree, model="x", action="save") == expected
+
+
+def test_a_multi_table_parent_is_always_deleted_with_its_child() -> None:
+    # Django's Collector deletes a child's parent rows with it (reverse dependency): no "if rows exist".
+    from signalscope.graph.deletion import DeletionIndex
+    from signalscope.graph.impact import _cascaded
+    from signalscope.model.cascade import ModelRef
+
+    models = (
+        ModelRef("blog.BlogPage", "blog.models", "BlogPage", parents=("wagtailcore.Page",)),
+        ModelRef("wagtailcore.Page", "wagtail.models", "Page"),
+    )
+    deletion = DeletionIndex(models, lambda label: True).deletion("blog.BlogPage")
+    assert [label for _signal, label in deletion.sends()][:2] == ["blog.BlogPage", "wagtailcore.Page"]
+    assert _cascaded(deletion.why["wagtailcore.Page"]) == ("the parent row of blog.BlogPage: always deleted with it")
+    assert _cascaded("blog.Comment.post") == "if rows of blog.Comment.post refer to it"

@@ -28,7 +28,10 @@ from dataclasses import dataclass
 
 from ..model.cascade import ModelRef
 
-__all__ = ["DELETE_SIGNALS", "Deletion", "DeletionIndex", "collect"]
+__all__ = ["DELETE_SIGNALS", "PARENT_OF", "Deletion", "DeletionIndex", "collect"]
+
+#: How `Deletion.why` ends for a multi-table parent: "blog.BlogPage (its parent)", the child it is deleted with.
+PARENT_OF = " (its parent)"
 
 _SIGNALS = "django.db.models.signals:"
 DELETE_SIGNALS = (_SIGNALS + "pre_delete", _SIGNALS + "post_delete")
@@ -121,7 +124,7 @@ def collect(model: str, index: DeletionIndex) -> Deletion:
             continue
         later: list[tuple[str, str | None, bool, bool, bool, str | None]] = []
         for parent in ref.parents:
-            later.append((parent, label, False, False, True, f"{label} (its parent)"))
+            later.append((parent, label, False, False, True, f"{label}{PARENT_OF}"))
         if collect_related:
             for related, field, on_delete, null in ref.deletes:
                 if on_delete == "DO_NOTHING":

@@ -32,7 +32,7 @@ from ..errors import UnknownName, UsageError
 from ..model import Connection, call_order_for_sender
 from ..model.cascade import CascadeMap, EffectRef, ImpactNode
 from .arguments import sent_with
-from .deletion import DeletionIndex
+from .deletion import PARENT_OF, DeletionIndex
 from .effects import DELETE_SIGNALS, INIT_SIGNALS, M2M_SIGNALS, SAVE_SIGNALS
 
 __all__ = ["ACTIONS", "check_action", "impact", "impact_all", "impact_signal"]
@@ -242,7 +242,9 @@ class _Impact:
         args = dict(send.args)
         children = []
         for conn in self.receivers(send.signal, send.sender):
-            children.append((yield self.receiver(conn, send.sender, args, (*path, (send.signal, send.sender, send.args)), level)))
+            children.append(
+                (yield self.receiver(conn, send.sender, args, (*path, (send.signal, send.sender, send.args)), level))
+            )
         return ImpactNode(
             kind="signal",
             label=label,
@@ -332,6 +334,8 @@ class _Impact:
 
 
 def _cascaded(reason: str | None) -> str:
+    if reason and reason.endswith(PARENT_OF):  # multi-table inheritance: the parent row always goes too
+        return f"the parent row of {reason[: -len(PARENT_OF)]}: always deleted with it"
     return f"if rows of {reason} refer to it" if reason else "if such rows exist"
 
 
