@@ -129,3 +129,21 @@ def test_a_multi_table_parent_is_always_deleted_with_its_child() -> None:
     assert [label for _signal, label in deletion.sends()][:2] == ["blog.BlogPage", "wagtailcore.Page"]
     assert _cascaded(deletion.why["wagtailcore.Page"]) == ("the parent row of blog.BlogPage: always deleted with it")
     assert _cascaded("blog.Comment.post") == "if rows of blog.Comment.post refer to it"
+
+
+def test_bulk_create_of_a_multi_table_child_is_refused_by_django() -> None:
+    from signalscope.graph.impact import impact
+    from signalscope.model import SignalMap
+    from signalscope.model.cascade import CascadeMap, ModelRef
+
+    models = (
+        ModelRef("blog.BlogPage", "blog.models", "BlogPage", parents=("wagtailcore.Page",)),
+        ModelRef("wagtailcore.Page", "wagtail.models", "Page"),
+    )
+    cmap = CascadeMap(SignalMap("0.1", "5.2", "s", "manage.py", (), ()), models, ())
+    [node] = impact(cmap, "blog.BlogPage", "bulk_create").children
+    assert (node.kind, node.detail) == (
+        "stop",
+        "bulk_create() raises ValueError on a multi-table inherited model: nothing is written or sent",
+    )
+    assert impact(cmap, "wagtailcore.Page", "bulk_create").children[0].detail == "bulk_create() sends no signal"

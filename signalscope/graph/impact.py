@@ -433,6 +433,10 @@ def _impact(walk: _Impact, model: str, action: str) -> ImpactNode:
                     children=tuple(pair),
                 )
             )
+    elif action == "bulk_create" and walk.models.get(model) is not None and walk.models[model].parents:
+        # Django's QuerySet.bulk_create() refuses a multi-table child before it writes anything.
+        why = "bulk_create() raises ValueError on a multi-table inherited model: nothing is written or sent"
+        top.append(ImpactNode(kind="stop", label=f"{action} {model}", detail=why))
     else:
         why = "QuerySet.update() sends no signal" if action == "update" else "bulk_create() sends no signal"
         top.append(ImpactNode(kind="update", label=f"{action} {model}", detail=why))
