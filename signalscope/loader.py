@@ -225,6 +225,14 @@ def find_user_frame(exc: BaseException) -> tuple[str, int] | None:
 _FIX_HINT = "Fix the error above" + RERUN_FOR_TRACEBACK
 
 
+def _application_error(what: str, where: str, exc: BaseException, root: Path | None) -> ProjectLoadError:
+    """The load error for a server application that could not be loaded: `what` failed, for project `where`."""
+    return ProjectLoadError(
+        f"Could not {what} of {where}: {_describe_failure(exc, root)}",
+        hint=_hint(exc, "Fix the error above, or skip loading the server's application with --no-app."),
+    )
+
+
 def _hint(exc: BaseException, hint: str) -> str:
     """Return `hint`, or for a SystemExit what to do about code that exits while it is imported."""
     if not isinstance(exc, SystemExit):
@@ -482,18 +490,11 @@ def load_application(where: str, root: Path | None = None) -> tuple[str, Any]:
         try:
             return name, import_string(str(path))
         except (Exception, SystemExit) as exc:
-            raise ProjectLoadError(
-                f"Could not load the application {path!r} named by {setting} of {where}: "
-                f"{_describe_failure(exc, root)}",
-                hint=_hint(exc, "Fix the error above, or skip loading the server's application with --no-app."),
-            ) from exc
+            raise _application_error(f"load the application {path!r} named by {setting}", where, exc, root) from exc
     try:
         from django.core.wsgi import get_wsgi_application
 
         return DEFAULT_APPLICATION, get_wsgi_application()
     except (Exception, SystemExit) as exc:
-        raise ProjectLoadError(
-            f"Could not build Django's default WSGI application (the settings name no WSGI_APPLICATION) "
-            f"of {where}: {_describe_failure(exc, root)}",
-            hint=_hint(exc, "Fix the error above, or skip loading the server's application with --no-app."),
-        ) from exc
+        what = "build Django's default WSGI application (the settings name no WSGI_APPLICATION)"
+        raise _application_error(what, where, exc, root) from exc

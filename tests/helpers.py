@@ -108,3 +108,23 @@ def heard(sender, **kwargs):
     pass
 ping.connect(heard)
 """
+
+
+def shop_with_signalscope_app(folder: Path) -> Path:
+    """Copy fixtures/shop into `folder` with "signalscope.contrib.django" in its INSTALLED_APPS; return the copy."""
+    import shutil
+
+    shop = folder / "shop"
+    shutil.copytree(FIXTURES / "shop", shop, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    settings = shop / "shop" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace('    "orders",\n', '    "orders",\n    "signalscope.contrib.django",\n')
+    )
+    return shop
+
+
+def manage_signalscope(shop: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `manage.py signalscope ARGS` in the project `shop`."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "signalscope", *args], cwd=shop, env=clean_env(), capture_output=True, text=True
+    )

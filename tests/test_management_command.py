@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, clean_env, signalscope
+from helpers import manage_signalscope, shop_with_signalscope_app, signalscope
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("mgmt") / "shop"
-    shutil.copytree(FIXTURES / "shop", folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    settings = folder / "shop" / "settings.py"
-    settings.write_text(
-        settings.read_text().replace('    "orders",\n', '    "orders",\n    "signalscope.contrib.django",\n')
-    )
-    return folder
+    return shop_with_signalscope_app(tmp_path_factory.mktemp("mgmt"))
 
 
-def manage(shop: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", "signalscope", *args], cwd=shop, env=clean_env(), capture_output=True, text=True
-    )
+manage = manage_signalscope
 
 
 def test_list_and_impact_are_the_programs(shop: Path) -> None:

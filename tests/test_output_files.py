@@ -3,15 +3,12 @@ doesn't match the file's extension is an error unless --format asked for it, whi
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import pytest
-from helpers import FIXTURES, clean_env, signalscope
+from helpers import FIXTURES, manage_signalscope, shop_with_signalscope_app, signalscope
 from typer.testing import CliRunner
 
 from signalscope import api
@@ -182,19 +179,10 @@ def test_for_real_mermaid_into_an_svg_file(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def shop_with_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("mgmt-out") / "shop"
-    shutil.copytree(FIXTURES / "shop", folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    settings = folder / "shop" / "settings.py"
-    settings.write_text(
-        settings.read_text().replace('    "orders",\n', '    "orders",\n    "signalscope.contrib.django",\n')
-    )
-    return folder
+    return shop_with_signalscope_app(tmp_path_factory.mktemp("mgmt-out"))
 
 
-def manage(shop: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", "signalscope", *args], cwd=shop, env=clean_env(), capture_output=True, text=True
-    )
+manage = manage_signalscope
 
 
 def test_the_management_command_follows_the_same_rules(shop_with_app: Path, tmp_path: Path) -> None:
