@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, ROOT, clean_env, signalscope
+from helpers import FIXTURES, ROOT, manage_signalscope, shop_with_signalscope_app, signalscope
 
 from signalscope.errors import sentence
 
@@ -95,19 +93,8 @@ def test_the_issue_s_git_message(tmp_path: Path) -> None:
 
 
 def test_the_management_command_shows_them_the_same_way(tmp_path: Path) -> None:
-    shop = tmp_path / "shop"
-    shutil.copytree(FIXTURES / "shop", shop, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    settings = shop / "shop" / "settings.py"
-    settings.write_text(
-        settings.read_text().replace('    "orders",\n', '    "orders",\n    "signalscope.contrib.django",\n')
-    )
+    shop = shop_with_signalscope_app(tmp_path)
     for args in (["diff", "--git", "HEAD~99999", "signals.lock.json"], ["list", "--sender", "auth.Usr"]):
-        result = subprocess.run(
-            [sys.executable, "manage.py", "signalscope", *args],
-            cwd=shop,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-        )
+        result = manage_signalscope(shop, *args)
         assert result.returncode == 2, result.stderr
         _assert_one_full_stop(result.stderr)
