@@ -10,6 +10,7 @@ from helpers import ROOT, TESTS, run
 
 RECORDER = ROOT / "signalscope" / "tracing" / "recorder.py"
 TRACER = ROOT / "signalscope" / "tracing" / "tracer.py"
+PACKING = ROOT / "signalscope" / "tracing" / "packing.py"
 
 #: The send record's fields, in recorder.py's order; the underscored ones are the recorder's own.
 FIELDS = (
@@ -35,17 +36,19 @@ def test_the_constants_number_every_slot_once_in_order() -> None:
 def test_every_literal_index_in_the_tracer_is_named_by_its_constant() -> None:
     # The tracer's hot path indexes the record with literals (a constant is a global lookup per read);
     # each line names them, in order, in its comment: R.NAME, NAME one of recorder's constants.
+    # The same in the recorder's hooks and in packing.
     constants = _constants()
     checked = 0
-    for number, line in enumerate(TRACER.read_text().splitlines(), 1):
-        code, _, comment = line.partition("#")
-        indexes = [int(i) for i in re.findall(r"\brecord\[(\d+)\]", code)]
-        if not indexes:
-            continue
-        names = re.findall(r"\bR\.([A-Z_]+)", comment)
-        assert [constants.get(name) for name in names] == indexes, f"tracer.py:{number}: {line.strip()}"
-        checked += len(indexes)
-    assert checked >= 20
+    for path in (TRACER, PACKING, RECORDER):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code, _, comment = line.partition("#")
+            indexes = [int(i) for i in re.findall(r"\brecord\[(\d+)\]", code)]
+            if not indexes:
+                continue
+            names = re.findall(r"\bR\.([A-Z_]+)", comment)
+            assert [constants.get(name) for name in names] == indexes, f"{path.name}:{number}: {line.strip()}"
+            checked += len(indexes)
+    assert checked >= 30
 
 
 # What the recorder writes, slot by slot, for a send, a send_robust and an asend (in a fresh process: Django).

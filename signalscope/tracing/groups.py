@@ -79,6 +79,7 @@ def subscribe(listener: Callable[[TraceEvent], None], pid: int) -> None:
         _listeners = (*_listeners, listener)
         _pid = pid
         first = len(_listeners) == 1
+    recorder.refresh()  # request_started and request_finished open and close groups now
     if first:
         _install()
 
@@ -92,6 +93,7 @@ def unsubscribe(listener: Callable[[TraceEvent], None]) -> None:
         index = _listeners.index(listener)
         _listeners = _listeners[:index] + _listeners[index + 1 :]
         last = not _listeners
+    recorder.refresh()
     if last:
         _uninstall()
 

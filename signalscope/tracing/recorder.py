@@ -37,11 +37,14 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import itertools
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from .packing import pack as _pack
 
 __all__ = [
     "ASYNC",
@@ -62,12 +65,15 @@ __all__ = [
     "START",
     "THREAD",
     "TIMES",
+    "add_sink",
     "current_group",
     "enter_group",
     "install",
     "installed",
     "leave_group",
     "new_id",
+    "refresh",
+    "remove_sink",
     "set_mute",
     "subscribe",
     "uninstall",
@@ -108,7 +114,7 @@ _set_current = _current.set
 _reset_current = _current.reset
 _clock = time.perf_counter_ns
 _thread = threading.get_ident
-_ids = iter(range(1, 2**63)).__next__  # next() on a C iterator: atomic under the GIL
+_ids = itertools.count(1).__next__  # a C counter: atomic under the GIL (and cheaper than a long range)
 _lock = threading.Lock()
 _installed = 0
 _originals: dict[str, Any] = {}
@@ -122,6 +128,17 @@ _replaced: dict[int, tuple[weakref.ref[Any], Any]] = {}
 # send iterates it as it is without copying it.
 _listeners: tuple[Callable[[list[Any]], None], ...] = ()
 _ROBUST = frozenset({"send_robust", "asend_robust"})
+# Tracers that keep every send they want as it is packed (tracing.packing): a send is packed once
+# for all of them and handed to each one's deque with no Python call. A tuple, as _listeners.
+_sinks: tuple[Any, ...] = ()
+# What a send of a signal needs, by id(signal), worked out on its first send (see _entry) and
+# forgotten whenever a tracer starts or stops, and when the signal goes (a weak reference's callback).
+_entries: dict[int, tuple[Any, ...]] = {}
+_entry_refs: dict[int, weakref.ref[Any]] = {}
+# An entry's fields: whether a send of it is recorded at all (someone wants it, groups it or mutes);
+# ((deque.append, count), ...) of the sinks that want it; its name, when a sink wants it; the names of
+# its details (packing.detail_names); tracing.groups.OPEN or CLOSE when groups are recorded, else None.
+_ACTIVE, _SINKS, _PATH, _DETAILS, _ROLE = range(5)
 
 
 # Muting (signalscope.testing.mute): a predicate (signal, receiver) -> bool, or None.
@@ -137,6 +154,7 @@ def set_mute(predicate: Callable[[Any, Any], bool] | None) -> None:
     """
     global _mute
     _mute = predicate
+    _entries.clear()
 
 
 def new_id() -> int:
@@ -171,6 +189,7 @@ def subscribe(listener: Callable[[list[Any]], None]) -> None:
     global _listeners
     with _lock:
         _listeners = (*_listeners, listener)
+        _entries.clear()
     install()
 
 
@@ -182,7 +201,91 @@ def unsubscribe(listener: Callable[[list[Any]], None]) -> None:
             return  # already gone (it failed): its install was undone then
         index = _listeners.index(listener)
         _listeners = _listeners[:index] + _listeners[index + 1 :]
+        _entries.clear()
     uninstall()
+
+
+def add_sink(sink: Any) -> None:
+    """Keep every send `sink` wants, packed, in it (installs the hooks on first use).
+
+    `sink` has ``wants(signal) -> bool``, ``name_of(signal) -> (path,
+    details)`` and ``keepers() -> (append, count)``: `append` gets each
+    packed send (tracing.packing) and `count` is called once per send, both
+    with no Python frame of their own (a deque's append, a counter's
+    ``__next__``). Call refresh() when its keepers change.
+    """
+    global _sinks
+    with _lock:
+        _sinks = (*_sinks, sink)
+        _entries.clear()
+    install()
+
+
+def remove_sink(sink: Any) -> None:
+    """Stop keeping sends in `sink`; the hooks go when nothing else needs them."""
+    global _sinks
+    with _lock:
+        if sink not in _sinks:
+            return  # already gone (packing failed): its install was undone then
+        index = _sinks.index(sink)
+        _sinks = _sinks[:index] + _sinks[index + 1 :]
+        _entries.clear()
+    uninstall()
+
+
+def refresh() -> None:
+    """Work out again what each signal's sends need (a sink's keepers or choices changed)."""
+    _entries.clear()
+
+
+def _entry(signal: Any) -> tuple[Any, ...]:
+    """Work out what a send of `signal` needs (the entry's fields above), and cache it while `signal` lives."""
+    from . import groups as grouping
+    from .packing import detail_names
+
+    wanting = [sink for sink in _sinks if sink.wants(signal)]
+    sinks = tuple(sink.keepers() for sink in wanting)
+    path = wanting[0].name_of(signal) if wanting else None
+    role = grouping.role_of(signal) if grouping.is_active() else None
+    active = bool(sinks or _listeners or role is not None or _mute is not None)
+    entry = (active, sinks, path, detail_names(signal) if sinks else (), role)
+    key = id(signal)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if _entry_refs.get(key) is ref:
+            del _entry_refs[key]
+            _entries.pop(key, None)
+
+    try:
+        _entry_refs[key] = weakref.ref(signal, forget)
+    except TypeError:  # a signal that can't be weakly referenced is looked at on every send
+        return entry
+    _entries[key] = entry
+    return entry
+
+
+def _finish(record: list[Any], entry: tuple[Any, ...]) -> None:
+    """Hand the finished `record` to the sinks (packed) and the listeners, and open or close its group."""
+    role = entry[_ROLE]
+    if role is not None and role == _OPEN:
+        _request_started(record)
+    sinks = entry[_SINKS]
+    if sinks:
+        try:
+            send = _pack(record, entry[_PATH], entry[_DETAILS])
+        except Exception as exc:  # a tracer's failure must never reach the program
+            _sinks_failed(exc)
+        else:
+            for keep, count in sinks:
+                keep(send)
+                count()
+    for listener in _listeners:
+        try:
+            listener(record)
+        except Exception as exc:  # a tracer's failure must never reach the program
+            _listener_failed(listener, exc)
+    if role is not None and role == _CLOSE:
+        _request_finished(record)
 
 
 def installed() -> bool:
@@ -206,16 +309,18 @@ def _drop_own_frame(exc: BaseException) -> None:
 
 
 def _timed(record: list[Any], receivers: Iterable[Any]) -> Iterator[Any]:
-    taken = record[RECEIVERS]
-    times = record[TIMES]
-    ids = record[CALL_IDS]
-    record[CALL_THREAD] = _thread()
+    # send and send_robust call their receivers in the thread they run in.
+    taken = record[10]  # R.RECEIVERS
+    times = record[11]  # R.TIMES
+    ids = record[18]  # R.CALL_IDS
+    record[12] = record[6]  # R.CALL_THREAD, R.THREAD
+    new, clock = _ids, _clock
     for receiver in receivers:
         taken.append(receiver)
-        ids.append(_ids())
-        times.append(_clock())
+        ids.append(new())
+        times.append(clock())
         yield receiver
-    times.append(_clock())
+    times.append(clock())
 
 
 def _timed_robust(record: list[Any], receivers: list[Any], wrapped: list[Any]) -> Iterator[Any]:
@@ -311,58 +416,81 @@ def _end_part(record: list[Any]) -> None:
 
 
 def _notify(record: list[Any]) -> None:
-    """Hand the finished `record` to the listeners, then drop its exceptions.
+    """Hand the finished `record` on (_finish), then drop its exceptions.
 
     An exception's traceback holds the frames of the hooks, which hold the
     record: kept, it would make a cycle that keeps the instance, the
-    receivers and the frames alive until a cyclic collection. The listeners
-    have turned them into text by now.
+    receivers and the frames alive until a cyclic collection. The sinks and
+    listeners have turned them into text by now.
     """
-    for listener in _listeners:
-        try:
-            listener(record)
-        except Exception as exc:  # a tracer's failure must never reach the program
-            _listener_failed(listener, exc)
+    signal = record[SIGNAL]
+    _finish(record, _entries.get(id(signal)) or _entry(signal))
     record[ERROR] = None
     record[ASYNC] = []
 
 
+def _sinks_failed(exc: Exception) -> None:
+    """Report a failure to pack a send once on stderr, and stop every sink (they share the packing)."""
+    import sys
+
+    sys.stderr.write(f"signalscope: tracing stopped after an error in the tracer: {type(exc).__name__}: {exc}\n")
+    for sink in _sinks:
+        remove_sink(sink)
+
+
 def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
+    import django
+
+    pairs = django.VERSION >= (5, 0)  # Django 5.0+ returns (sync receivers, async receivers), 4.2 one list
+
     def _live_receivers(self: Any, sender: Any) -> Any:
         result = original(self, sender)
         record = _get_current()
         # Only inside a send being recorded, once: has_listeners() calls this too.
-        if type(record) is not list or record[SIGNAL] is not self or record[_WRAPPED]:
+        if type(record) is not list or record[2] is not self or record[16]:  # R.SIGNAL, R._WRAPPED
             return result
-        record[_WRAPPED] = True
-        if isinstance(result, tuple):  # Django 5.0+: (sync receivers, async receivers)
+        record[16] = True  # R._WRAPPED
+        if pairs and _mute is None and record[5] == "send":  # R.METHOD: the common case, spelled out
             sync, asynchronous = result
-        else:  # Django 4.2: one list, all sync
-            sync, asynchronous = result, ()
-        if _mute is not None:  # new lists: Django's cached ones stay as they are
-            sync = [r for r in sync if not _mute(self, r)]
-            asynchronous = [r for r in asynchronous if not _mute(self, r)]
-        if sync:  # an empty list stays one: asend tests it
-            if record[METHOD] == "asend":
-                record[_ORIGINALS] = {}
-                _start_part(record)
-                sync = _timed_part(record, sync)
-            elif record[METHOD] in _ROBUST:
-                record[RAISED] = set()
-                record[_ORIGINALS] = {}
-                wrapped = [_wrap_robust(record, r, i) if hasattr(r, "__qualname__") else r for i, r in enumerate(sync)]
-                sync = _timed_robust(record, sync, wrapped)
-            else:
+            if sync:  # an empty list stays one
                 sync = _timed(record, sync)
-        if not isinstance(result, tuple):
-            return sync
-        if asynchronous:
-            if record[_ORIGINALS] is None:
-                record[_ORIGINALS] = {}
-            asynchronous = [_wrap_async(record, r) for r in asynchronous]
-        return sync, asynchronous
+            if asynchronous:
+                record[17] = {}  # R._ORIGINALS
+                asynchronous = [_wrap_async(record, r) for r in asynchronous]
+            return sync, asynchronous
+        return _wrapped(self, record, result)
 
     return _live_receivers
+
+
+def _wrapped(signal: Any, record: list[Any], result: Any) -> Any:
+    """What _live_receivers hands the send `record` of `signal` for Django's `result`, in every case."""
+    if isinstance(result, tuple):  # Django 5.0+: (sync receivers, async receivers)
+        sync, asynchronous = result
+    else:  # Django 4.2: one list, all sync
+        sync, asynchronous = result, ()
+    if _mute is not None:  # new lists: Django's cached ones stay as they are
+        sync = [r for r in sync if not _mute(signal, r)]
+        asynchronous = [r for r in asynchronous if not _mute(signal, r)]
+    if sync:  # an empty list stays one: asend tests it
+        if record[METHOD] == "asend":
+            record[_ORIGINALS] = {}
+            _start_part(record)
+            sync = _timed_part(record, sync)
+        elif record[METHOD] in _ROBUST:
+            record[RAISED] = set()
+            record[_ORIGINALS] = {}
+            wrapped = [_wrap_robust(record, r, i) if hasattr(r, "__qualname__") else r for i, r in enumerate(sync)]
+            sync = _timed_robust(record, sync, wrapped)
+        else:
+            sync = _timed(record, sync)
+    if not isinstance(result, tuple):
+        return sync
+    if asynchronous:
+        if record[_ORIGINALS] is None:
+            record[_ORIGINALS] = {}
+        asynchronous = [_wrap_async(record, r) for r in asynchronous]
+    return sync, asynchronous
 
 
 def _unwrap(originals: dict[int, Any], responses: Any) -> Any:
@@ -371,57 +499,77 @@ def _unwrap(originals: dict[int, Any], responses: Any) -> Any:
     return [(originals.get(id(receiver), receiver), response) for receiver, response in responses]
 
 
-def _new_record(signal: Any, sender: Any, named: dict[str, Any], method: str) -> list[Any]:
-    sid = _ids()
-    current = _get_current()
-    if current is None:
-        parent, root = None, sid
-    elif type(current) is list:  # inside a send: the sync receiver taken last, else the send itself
-        ids = current[CALL_IDS]
-        parent, root = (ids[-1] if ids else current[ID]), current[ROOT]
-    elif type(current) is int:  # inside a group (a request, a test), between sends
-        parent, root = current, current
-    else:  # inside an async receiver: (send record, call id)
-        parent, root = current[1], current[0][ROOT]
-    # fmt: off
-    return [sid, parent, signal, sender, named, method, _thread(), 0, 0, None, [], [], 0, None, None, [], False, None,
-            [], root, 0, False]
-    # fmt: on
-
-
 # The two hooks below are one body, sync and async; it is spelled out twice
-# (not shared through a helper) because it runs on every send: each call
-# saved is measurable.
+# (not shared through helpers) because it runs on every send: each call
+# saved is measurable. The new record's parent: the sync receiver taken last
+# inside a send (else the send itself), the group between sends, the call
+# inside an async receiver.
 def _make_sync_hook(name: str) -> Callable[..., Any]:
     original = _originals[name]
 
     def hook(self: Any, sender: Any, **named: Any) -> Any:
-        if not _listeners and _mute is None:
+        entry = _entries.get(id(self))
+        if entry is None:
+            entry = _entry(self)
+        if not entry[0]:  # _ACTIVE: nobody wants this signal's sends now
             if not _installed:  # put back after uninstall (see there): take it off
                 _remove_stale()
             return original(self, sender, **named)
-        record = _new_record(self, sender, named, name)
+        sid = _ids()
+        current = _get_current()
+        if current is None:
+            parent = None
+            root = sid
+        elif type(current) is list:
+            ids = current[18]  # CALL_IDS
+            parent = ids[-1] if ids else current[0]  # ID
+            root = current[19]  # ROOT
+        elif type(current) is int:
+            parent = root = current
+        else:
+            parent = current[1]
+            root = current[0][19]  # ROOT
+        # fmt: off
+        record = [sid, parent, self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None, None, [],
+                  False, None, [], root, 0, False]
+        # fmt: on
         token = _set_current(record)
-        record[START] = _clock()
+        record[7] = _clock()  # R.START
         try:
             responses = original(self, sender, **named)
         except BaseException as exc:
-            record[END] = _clock()
-            record[ERROR] = exc
+            record[8] = _clock()  # R.END
+            record[9] = exc  # R.ERROR
             _reset_current(token)
             _notify(record)
             _drop_own_frame(exc)
             raise  # without this frame: the traceback is the one Django's own send gives
-        record[END] = _clock()
-        if record[_ORIGINALS]:
-            responses = _unwrap(record[_ORIGINALS], responses)
-        record[RESPONSES] = responses
+        record[8] = _clock()  # R.END
+        if record[17]:  # R._ORIGINALS
+            responses = _unwrap(record[17], responses)  # R._ORIGINALS
+        record[13] = responses  # R.RESPONSES
         _reset_current(token)
+        # _finish, inline.
+        role = entry[4]  # _ROLE
+        if role is not None and role == _OPEN:
+            _request_started(record)
+        sinks = entry[1]  # _SINKS
+        if sinks:
+            try:
+                send = _pack(record, entry[2], entry[3])  # _PATH, _DETAILS
+            except Exception as exc:  # a tracer's failure must never reach the program
+                _sinks_failed(exc)
+            else:
+                for keep, count in sinks:
+                    keep(send)
+                    count()
         for listener in _listeners:
             try:
                 listener(record)
             except Exception as exc:  # a tracer's failure must never reach the program
                 _listener_failed(listener, exc)
+        if role is not None and role == _CLOSE:
+            _request_finished(record)
         return responses
 
     functools.update_wrapper(hook, original)
@@ -432,11 +580,31 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
     original = _originals[name]
 
     async def hook(self: Any, sender: Any, **named: Any) -> Any:
-        if not _listeners and _mute is None:
+        entry = _entries.get(id(self))
+        if entry is None:
+            entry = _entry(self)
+        if not entry[0]:  # _ACTIVE
             if not _installed:  # put back after uninstall (see there): take it off
                 _remove_stale()
             return await original(self, sender, **named)
-        record = _new_record(self, sender, named, name)
+        sid = _ids()
+        current = _get_current()
+        if current is None:
+            parent = None
+            root = sid
+        elif type(current) is list:
+            ids = current[18]  # CALL_IDS
+            parent = ids[-1] if ids else current[0]  # ID
+            root = current[19]  # ROOT
+        elif type(current) is int:
+            parent = root = current
+        else:
+            parent = current[1]
+            root = current[0][19]  # ROOT
+        # fmt: off
+        record = [sid, parent, self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None, None, [],
+                  False, None, [], root, 0, False]
+        # fmt: on
         token = _set_current(record)
         record[START] = _clock()
         try:
@@ -471,11 +639,33 @@ def _listener_failed(listener: Callable[[list[Any]], None], exc: Exception) -> N
     unsubscribe(listener)
 
 
+_OPEN: Any = object()  # tracing.groups.OPEN and CLOSE, and its request functions, once installed
+_CLOSE: Any = object()
+
+
+def _no_group(record: list[Any]) -> None:
+    """What the request functions are before tracing.groups is bound (install binds it)."""
+
+
+_request_started: Callable[[list[Any]], None] = _no_group
+_request_finished: Callable[[list[Any]], None] = _no_group
+
+
+def _bind_groups() -> None:
+    """Bind tracing.groups' request functions here (it imports this module: not at import time)."""
+    global _OPEN, _CLOSE, _request_started, _request_finished
+    from . import groups
+
+    _OPEN, _CLOSE = groups.OPEN, groups.CLOSE
+    _request_started, _request_finished = groups.request_started, groups.request_finished
+
+
 def install() -> None:
     """Put the hooks on the Signal class (counted: every install needs an uninstall)."""
     global _installed, _signal_class
     from django.dispatch import Signal
 
+    _bind_groups()
     with _lock:
         _installed += 1
         if _installed > 1:

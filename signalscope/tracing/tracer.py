@@ -14,14 +14,13 @@ import threading
 import types
 import weakref
 from collections.abc import Callable, Iterable
-from types import MethodType
 from typing import Any
 
-from ..introspect.naming import cached_receiver_path, receiver_paths
+from ..introspect.naming import cached_receiver_path
 from ..model.trace import TraceEvent, TraceLog
 from . import groups as grouping
-from . import recorder
-from .values import SECRET_WORDS, captured_kwargs, pk_text
+from . import packing, recorder
+from .values import SECRET_WORDS, captured_kwargs
 
 __all__ = [
     "DEFAULT_EXCLUDE",
@@ -116,10 +115,11 @@ class Tracer:
         # id -> (ref, path, short name, wanted, group role: tracing.groups.OPEN, CLOSE or None,
         # the details its sends have: Django's model signals only)
         self._signals: dict[int, tuple[Any, str, str, bool, str | None, tuple[str, ...]]] = {}
-        self._labels: dict[int, tuple[Any, str | None]] = {}  # sender classes: id -> (ref, label)
-        self._models: dict[int, tuple[Any, str | None]] = {}  # instances' classes: id -> (ref, model label or None)
         self._kwargs_memo: dict[Any, tuple[tuple[str, str], ...]] = {}
-        self._shapes: dict[Any, Any] = {}  # kwargs shapes (names, type names), interned
+        # A tracer that keeps every send it wants, as it is, is a sink of the recorder (no Python call
+        # per send: see recorder.add_sink); one that filters by sender or context, reports each send or
+        # records values is called with each send record (_record).
+        self._is_sink = not (self.senders or self.apps or scoped or on_send is not None or capture_values)
         self._started = False
         self.groups = groups
         self._groups: collections.deque[TraceEvent] = collections.deque(maxlen=max_sends)
@@ -137,7 +137,10 @@ class Tracer:
             self.pid = os.getpid()
             if self.groups:
                 grouping.subscribe(self._group_ended, self.pid)
-            recorder.subscribe(self._record)
+            if self._is_sink:
+                recorder.add_sink(self)
+            else:
+                recorder.subscribe(self._record)
         return self
 
     @property
@@ -159,6 +162,7 @@ class Tracer:
         self._seen = itertools.count(1)
         self._count = self._seen.__next__
         self.pid = os.getpid()
+        recorder.refresh()  # the sends now go to the new deque and counter
         if self.groups:
             grouping.set_pid(self.pid)
 
@@ -166,7 +170,10 @@ class Tracer:
         """Stop recording (a second stop does nothing) and return the log."""
         if self._started:
             self._started = False
-            recorder.unsubscribe(self._record)
+            if self._is_sink:
+                recorder.remove_sink(self)
+            else:
+                recorder.unsubscribe(self._record)
             if self.groups:
                 grouping.unsubscribe(self._group_ended)
             if self._scope_token is not None:
@@ -233,143 +240,64 @@ class Tracer:
         return events
 
     # -- recording ---------------------------------------------------------
-    # _record runs at the end of every send while tracing: it keeps plain
-    # values only (the trace must keep no object of the program alive: no
-    # instance, no receiver, no exception with its frames) and leaves all
-    # formatting to log(). Names come from caches keyed by id() and checked
-    # through a weak reference, so a reused id can never give a wrong name.
+    # A send is packed (tracing.packing) into plain values only: the trace
+    # must keep no object of the program alive (no instance, no receiver, no
+    # exception with its frames). Everything else waits for log().
     def _entry(self, signal: Any, path: str, short: str) -> tuple[Any, str, str, bool, str | None, tuple[str, ...]]:
         names = {path, short}
         wanted = (not self.include or bool(names & self.include)) and not (names & self.exclude)
         role = grouping.role_of(signal) if self.groups else None
-        return (weakref.ref(signal), path, short, wanted, role, _detail_names(signal))
+        return (weakref.ref(signal), path, short, wanted, role, packing.detail_names(signal))
 
     def _signal_entry(self, signal: Any) -> tuple[Any, str, str, bool, str | None, tuple[str, ...]]:
         # This tracer's first send of `signal` (or its id was reused).
+        found = self._signals.get(id(signal))
+        if found is not None and found[0]() is signal:
+            return found
         entry = self._signals[id(signal)] = self._entry(signal, *signal_name(signal))
         return entry
 
+    # The recorder's sink protocol (recorder.add_sink), for a tracer that keeps what it wants as it is.
+    def wants(self, signal: Any) -> bool:
+        """Whether this tracer keeps `signal`'s sends (its include and exclude)."""
+        return self._signal_entry(signal)[3]
+
+    def name_of(self, signal: Any) -> str:
+        """The path a send of `signal` is kept under."""
+        return self._signal_entry(signal)[1]
+
+    def keepers(self) -> tuple[Callable[[tuple[Any, ...]], None], Callable[[], object]]:
+        """Where a packed send goes, and what counts it."""
+        return self._sends.append, self._count
+
     def _record(self, record: list[Any]) -> None:
+        """Keep the finished send `record`, if the filters want it (a tracer that is not a sink)."""
         # Literal indexes on this path, each named in its line's comment as recorder.NAME (R.NAME): tests/
         # test_trace_layout.py checks them against recorder's field constants, the one layout.
         signal = record[2]  # R.SIGNAL
         entry = self._signals.get(id(signal))
         if entry is None or entry[0]() is not signal:
             entry = self._signal_entry(signal)
-        role = entry[4]
-        if role is not None and role == grouping.OPEN:  # request_started, with groups: the send is in it
-            grouping.request_started(record)
-        sender = record[3]  # R.SENDER
         if (
             not entry[3]
-            or ((self.senders or self.apps) and not self._sender_wanted(sender))
+            or ((self.senders or self.apps) and not self._sender_wanted(record[3]))  # R.SENDER
             or (self.scoped and id(self) not in _scopes.get())
         ):
             if self.on_send is not None and record[19] == record[0]:  # R.ROOT == R.ID: an outermost send
                 self.on_send([], record[0])  # R.ID
-            if role is not None and role == grouping.CLOSE:
-                grouping.request_finished(record)
             return
-        if sender is not None:
-            # By id, checked through a weak reference: a label may not keep its class alive.
-            found = self._labels.get(id(sender))
-            sender = found[1] if found is not None and found[0]() is sender else self._sender_text(sender)
-        named = record[4]  # R.NAMED
-        shown = None
-        details = _details(named, entry[5], self) if entry[5] else ()
+        send = packing.pack(record, entry[1], entry[5])
         if self.capture_values:
-            kwargs: Any = self._kwargs(named)
-        else:
-            instance = named.get("instance")
-            if instance is not None:
-                kind = type(instance)
-                found = self._models.get(id(kind))
-                label = found[1] if found is not None and found[0]() is kind else self._model_label(kind)
-                if label is not None:  # a Django model's instance: pk by the policy (tracing/values.py)
-                    pk = instance.pk
-                    shown = (label, pk if type(pk) is int else pk_text(pk))
-            # Type names, not types: the trace may not keep a class alive either.
-            # Interned: most sends repeat a few shapes, and a stored send should be small.
-            shape = (tuple(named), tuple([type(value).__qualname__ for value in named.values()]))
-            kwargs = self._shapes.setdefault(shape, shape)
-        # Receiver names: introspect.naming's cache, read inline (one call only for a new receiver).
-        cache = receiver_paths
-        names = []
-        for receiver in record[10]:  # R.RECEIVERS
-            func = receiver.__func__ if type(receiver) is MethodType else receiver
-            found = cache.get(id(func))
-            names.append(found[1] if found is not None and found[0]() is func else cached_receiver_path(func))
-        responses = record[13]  # R.RESPONSES
-        if responses is None:
-            results: Any = ()
-        elif record[14]:  # R.RAISED: send_robust's receivers that raised
-            raised = record[14]  # R.RAISED
-            results = tuple(
-                [(_error_text(r),) if i in raised else type(r).__qualname__ for i, (_, r) in enumerate(responses)]
-            )
-        else:
-            results = tuple([type(response).__qualname__ for _, response in responses])
-        asynchronous = record[15]  # R.ASYNC
-        if asynchronous:
-            asynchronous = [
-                (
-                    i,
-                    cached_receiver_path(r),
-                    start,
-                    end,
-                    thread,
-                    _error_text(exc),
-                    type(res).__qualname__,
-                )
-                for i, r, start, end, thread, exc, res in asynchronous
-            ]
-        error = record[9]  # R.ERROR
-        # Only tuples of strings and numbers are kept, the repeating ones interned:
-        # the collector stops tracking such tuples, so a long trace adds nothing to
-        # the program's garbage collections (lists would be walked by every one).
-        shapes = self._shapes
-        names_kept = tuple(names)
-        names_kept = shapes.setdefault(names_kept, names_kept)
-        if not record[14]:  # R.RAISED: error texts vary; the rest repeats
-            results = shapes.setdefault(results, results)
-        # fmt: off
-        send = (
-            record[0], record[1], entry[1], sender, record[5],  # R.ID, R.PARENT, R.METHOD
-            record[7], record[8], record[6],  # R.START, R.END, R.THREAD
-            None if error is None else _error_text(error), kwargs,
-            record[12], names_kept, tuple(record[11]),  # R.CALL_THREAD, R.TIMES
-            tuple(record[18]), results, tuple(asynchronous), shown,  # R.CALL_IDS
-            shapes.setdefault(details, details),
-        )
-        # fmt: on
+            send = (*send[:9], self._kwargs(record[4]), *send[10:])  # R.NAMED
         self._sends.append(send)
         self._count()
         if self.on_send is not None:
             self.on_send(self._events(send), record[19])  # R.ROOT
-        if role is not None and role == grouping.CLOSE:  # request_finished: its request ends with it
-            grouping.request_finished(record)
 
     def _group_ended(self, event: TraceEvent) -> None:
         self._groups.append(event)
         if self.on_send is not None:
             self.on_send([event], event.id)
-
-    def _model_label(self, kind: type) -> str | None:
-        """The model label of an instance's class, or None for anything that is not a Django model
-        (a graphene type has a `_meta` too, and no pk)."""
-        from django.db.models.base import ModelBase
-
-        meta: Any = getattr(kind, "_meta", None) if isinstance(kind, ModelBase) else None
-        label = str(meta.label) if meta is not None and not meta.abstract else None
-        with contextlib.suppress(TypeError):
-            self._models[id(kind)] = (weakref.ref(kind), label)
-        return label
-
-    def _sender_text(self, sender: Any) -> str | None:
-        label = sender_label(sender)
-        if _is_class(sender):
-            self._labels[id(sender)] = (weakref.ref(sender), label)
-        return label
 
     def _sender_wanted(self, sender: Any) -> bool:
         if self.senders and (sender_label(sender) or "").lower() not in self._senders_folded:
@@ -475,70 +403,6 @@ def unbound(receiver: Any) -> Any:
 
 #: Deprecated alias (kept for one release): introspect.naming.cached_receiver_path, `list`'s spelling.
 receiver_path = cached_receiver_path
-
-
-def _error_text(error: BaseException | None) -> str | None:
-    return None if error is None else f"{type(error).__qualname__}: {error}"
-
-
-#: The keyword arguments whose values tell sends apart (TraceEvent.details), shown as safe text, by the
-#: name of the Django signal that has them (sorted). Only Django's own signals have them: their arguments
-#: of those names mean what _details takes them for; a custom signal's `action` or `using` could hold anything.
-_DETAIL_SIGNALS: dict[str, tuple[str, ...]] = {
-    "pre_save": ("raw", "update_fields", "using"),
-    "post_save": ("created", "raw", "update_fields", "using"),
-    "pre_delete": ("origin", "using"),
-    "post_delete": ("origin", "using"),
-    "m2m_changed": ("action", "pk_set", "using"),
-    "pre_migrate": ("using",),
-    "post_migrate": ("using",),
-}
-
-
-def _detail_names(signal: Any) -> tuple[str, ...]:
-    """Return the details `signal`'s sends have (none for a signal not Django's own), once per signal."""
-    module = sys.modules.get("django.db.models.signals")
-    if module is not None:
-        for name, details in _DETAIL_SIGNALS.items():
-            if signal is getattr(module, name, None):
-                return details
-    return ()
-
-
-def _details(named: dict[str, Any], names: tuple[str, ...], tracer: Tracer) -> tuple[tuple[str, str], ...]:
-    """The details of a send: names and safe scalars only, read by type (nothing of the program runs).
-
-    A bool or a str as it is (created, raw, action, using), update_fields as
-    its sorted names, pk_set as its size (the pks are not shown), origin as
-    its model's label (a model instance's, or a QuerySet's model's).
-    """
-    found = []
-    for name in names:
-        if name not in named:
-            continue
-        value = named[name]
-        kind = type(value)
-        if kind is bool or kind is str:
-            text = str(value)
-        elif value is None:
-            text = "None"
-        elif name == "update_fields" and kind in (frozenset, set, list, tuple):
-            text = ",".join(sorted(str(field) for field in value if type(field) is str))
-        elif name == "pk_set" and kind in (frozenset, set, list, tuple):
-            text = str(len(value))
-        elif name == "origin":
-            model = vars(value).get("model") if _is_queryset(value) else kind
-            text = (tracer._model_label(model) if _is_class(model) else None) or f"<{kind.__qualname__}>"
-        else:
-            text = f"<{kind.__qualname__}>"
-        found.append((name, text))
-    return tuple(found)
-
-
-def _is_queryset(value: Any) -> bool:
-    from django.db.models.query import QuerySet
-
-    return issubclass(type(value), QuerySet)
 
 
 def _kwargs_text(

@@ -1,0 +1,348 @@
+"""Turn a finished send record into the send a trace keeps: plain values and interned names only.
+
+This is the per-send half of the tracer's hot path (recorder.py's hooks are
+the other half), shared by every tracer: a send is packed once, whatever the
+number of tracers that keep it. Everything that can wait is left to when the
+log is read (tracer.Tracer._events): kwargs summaries, texts, events.
+
+What can't wait is read here, at the end of the send, because it is gone
+afterwards: the instance's pk (it changes: a delete sets it to None), each
+receiver's result type, an exception's text. Everything else comes from
+caches keyed by ``id()``:
+
+- each entry goes when its object does, through a weak reference's callback
+  (CPython calls it before the object's memory, and so its id, can be
+  reused), so a hit needs no liveness check and no object of the program is
+  kept alive by a cache;
+- a sender that can't be weakly referenced (a str, an int) is cached by
+  value, and a sender instance by its class (its label is its class's);
+- a kwargs shape (names and type names) is cached by its names and types
+  when every type is bound in its module (or built in): the cache then holds
+  no more than the module does. Any other shape is worked out per send.
+
+Literal indexes into the send record on this path are named in each line's
+comment as recorder.NAME (R.NAME): tests/test_trace_layout.py checks them.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from operator import attrgetter, itemgetter
+from types import MethodType
+from typing import Any
+
+from .values import pk_text
+
+__all__ = ["clear", "details_of", "error_text", "model_label", "pack", "sender_text"]
+
+_UNSEEN = object()
+
+# id(object) -> its name: every cache below is one of these (see the module's docstring).
+_senders: dict[int, str] = {}  # senders that are classes, functions, app configs: id -> label
+_instances: dict[int, str] = {}  # senders that are instances: id(their class) -> label
+_values: dict[Any, str] = {}  # senders that are str (and other plain values): value -> label
+# Instances' classes: id -> (model label, the pk's attribute name or None), or None (not a model).
+_models: dict[int, tuple[str, str | None] | None] = {}
+_receivers: dict[int, str] = {}  # receiver functions: id -> path
+_shapes: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}  # (*names, *types) -> shape
+_interned: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # tuples of names that repeat
+_refs: dict[tuple[int, int], weakref.ref[Any]] = {}  # (id(cache), id(object)) -> the weak reference
+_MAX_VALUES = 10_000  # str senders named: a program making a new one per send stops being cached
+
+_second = itemgetter(1)
+_qualname = attrgetter("__qualname__")
+
+
+def clear() -> None:
+    """Forget every cached name (tests; a forked child keeps its parent's, which are right)."""
+    for cache in (_senders, _instances, _values, _models, _receivers, _shapes, _interned, _refs):
+        cache.clear()
+
+
+def _keep(cache: dict[Any, Any], obj: Any, value: Any) -> None:
+    """Cache `value` for `obj` in `cache` by id for as long as `obj` lives (not at all without weak references)."""
+    key = id(obj)
+    slot = (id(cache), key)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if _refs.get(slot) is ref:
+            del _refs[slot]
+            cache.pop(key, None)
+
+    try:
+        ref = weakref.ref(obj, forget)
+    except TypeError:
+        return
+    _refs[slot] = ref
+    cache[key] = value
+
+
+def sender_text(sender: Any) -> str | None:
+    """Return `sender`'s label as `list` shows it (None: any sender), and cache it (see the module's docstring)."""
+    if sender is None:
+        return None
+    from ..introspect.naming import describe_sender
+
+    label = describe_sender(sender).label
+    kind = type(sender)
+    if issubclass(kind, type) or kind in (str, int, bool):
+        if issubclass(kind, type):
+            _keep(_senders, sender, label)
+        elif len(_values) < _MAX_VALUES:
+            _values[sender] = label
+    elif label.endswith(" instance>"):  # named by its class: every instance of it is
+        _keep(_instances, kind, label)
+    else:  # a function, an app config: by itself
+        _keep(_senders, sender, label)
+    return label
+
+
+def model_label(kind: type) -> str | None:
+    """The model label of an instance's class, or None for anything that is not a Django model
+    (a graphene type has a `_meta` too, and no pk); cached."""
+    found = _models.get(id(kind), _UNSEEN)
+    if found is _UNSEEN:
+        found = _model_entry(kind)
+    return None if found is None else found[0]  # type: ignore[index]
+
+
+def _model_entry(kind: type) -> tuple[str, str | None] | None:
+    """Cache and return (label, pk attribute) for a model class (see _models), or None for any other class.
+
+    The pk attribute is given only when reading it from the instance's
+    ``__dict__`` is what ``instance.pk`` does: Django's own ``pk`` property
+    and ``_get_pk_val``, a one-column pk. Otherwise ``instance.pk`` is read.
+    """
+    import inspect
+
+    from django.db.models import Model
+    from django.db.models.base import ModelBase
+
+    meta: Any = getattr(kind, "_meta", None) if isinstance(kind, ModelBase) else None
+    entry: tuple[str, str | None] | None = None
+    if meta is not None and not meta.abstract:
+        attname = None
+        pk = getattr(meta, "pk", None)
+        plain = (
+            inspect.getattr_static(kind, "pk", None) is vars(Model)["pk"]
+            and inspect.getattr_static(kind, "_get_pk_val", None) is vars(Model)["_get_pk_val"]
+            and not getattr(meta, "is_composite_pk", False)
+        )
+        if plain and pk is not None and type(getattr(pk, "attname", None)) is str and pk.attname != "pk":
+            attname = pk.attname
+        entry = (str(meta.label), attname)
+    _keep(_models, kind, entry)
+    return entry
+
+
+def _receiver_path(func: Any) -> str:
+    from ..introspect.naming import cached_receiver_path
+
+    path = cached_receiver_path(func)
+    _keep(_receivers, func, path)
+    return path
+
+
+_TYPE_MODULE = vars(type)["__module__"]  # read through type's own descriptors: no metaclass of the program runs
+_TYPE_QUALNAME = vars(type)["__qualname__"]
+
+
+def _is_bound(kind: type) -> bool:
+    """Whether `kind` is built in, or bound in its module under its qualified name (read without running code)."""
+    module_name = _TYPE_MODULE.__get__(kind)
+    if module_name == "builtins":
+        return True
+    qualname = _TYPE_QUALNAME.__get__(kind)
+    module = sys.modules.get(module_name) if type(module_name) is str else None
+    if module is None or type(qualname) is not str or "<locals>" in qualname:
+        return False
+    found: Any = module
+    for part in qualname.split("."):
+        try:
+            found = vars(found).get(part)
+        except TypeError:
+            return False
+        if found is None:
+            return False
+    return found is kind
+
+
+def _shape(named: dict[str, Any], key: tuple[Any, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The kwargs' names and type names, cached under `key` when every type is bound in its module."""
+    count = len(named)
+    kinds = key[count:]
+    shape = (tuple(named), tuple([kind.__qualname__ for kind in kinds]))
+    shape = _interned.setdefault(shape, shape)  # type: ignore[assignment]
+    if all(_is_bound(kind) for kind in kinds):
+        _shapes[key] = shape
+    return shape
+
+
+_nones: dict[int, tuple[str, ...]] = {}  # n -> ("NoneType",) * n
+
+
+def _none_results(count: int) -> tuple[str, ...]:
+    found = _nones[count] = ("NoneType",) * count
+    return found
+
+
+def error_text(error: BaseException | None) -> str | None:
+    """The text a trace keeps of an exception."""
+    return None if error is None else f"{type(error).__qualname__}: {error}"
+
+
+def pack(record: list[Any], path: str, details: tuple[str, ...]) -> tuple[Any, ...]:
+    """Return the send a trace keeps for the finished send `record` of the signal named `path`.
+
+    `details` are the names of the keyword arguments shown as details
+    (details_of). The layout is tracer.Tracer._events'.
+    """
+    sender = record[3]  # R.SENDER
+    if sender is None:
+        label = None
+    else:
+        label = _senders.get(id(sender))
+        if label is None:
+            kind = type(sender)
+            label = _values.get(sender) if kind is str else _instances.get(id(kind))
+            if label is None:
+                label = sender_text(sender)
+    named = record[4]  # R.NAMED
+    key = (*named, *map(type, named.values()))
+    shape = _shapes.get(key)
+    if shape is None:
+        shape = _shape(named, key)
+    instance = named.get("instance")
+    shown = None
+    if instance is not None:
+        kind = type(instance)
+        model = _models.get(id(kind), _UNSEEN)
+        if model is _UNSEEN:
+            model = _model_entry(kind)
+        if model is not None:  # a Django model's instance: pk by the policy (tracing/values.py)
+            pk = instance.__dict__.get(model[1], _UNSEEN) if model[1] is not None else _UNSEEN  # type: ignore[index]
+            if pk is _UNSEEN:
+                pk = instance.pk
+            shown = (model[0], pk if type(pk) is int else pk_text(pk))  # type: ignore[index]
+    taken = record[10]  # R.RECEIVERS
+    if taken:
+        names_list = []
+        for receiver in taken:
+            func = receiver.__func__ if type(receiver) is MethodType else receiver
+            name = _receivers.get(id(func))
+            names_list.append(name if name is not None else _receiver_path(func))
+        names = tuple(names_list)
+        names = _interned.setdefault(names, names)
+    else:
+        names = ()
+    responses = record[13]  # R.RESPONSES
+    if not responses:
+        results: Any = ()
+    elif record[14]:  # R.RAISED: send_robust's receivers that raised (error texts vary: not interned)
+        raised = record[14]  # R.RAISED
+        results = tuple(
+            [(error_text(r),) if i in raised else type(r).__qualname__ for i, (_, r) in enumerate(responses)]
+        )
+    else:
+        for _, response in responses:
+            if response is not None:
+                results = tuple(map(_qualname, map(type, map(_second, responses))))
+                results = _interned.setdefault(results, results)
+                break
+        else:  # what receivers return most often
+            results = _nones.get(len(responses)) or _none_results(len(responses))
+    asynchronous: Any = record[15]  # R.ASYNC
+    if asynchronous:
+        from ..introspect.naming import cached_receiver_path
+
+        asynchronous = tuple(
+            [
+                (i, cached_receiver_path(r), start, end, thread, error_text(exc), type(res).__qualname__)
+                for i, r, start, end, thread, exc, res in asynchronous
+            ]
+        )
+    else:
+        asynchronous = ()
+    error = record[9]  # R.ERROR
+    if details:
+        found = details_of(named, details)
+        found = _interned.setdefault(found, found)
+    else:
+        found = ()
+    # Only tuples of strings and numbers: the collector stops tracking such tuples, so a long trace
+    # adds nothing to the program's garbage collections (lists would be walked by every one).
+    # fmt: off
+    return (
+        record[0], record[1], path, label, record[5],  # R.ID, R.PARENT, R.METHOD
+        record[7], record[8], record[6],  # R.START, R.END, R.THREAD
+        None if error is None else error_text(error), shape,
+        record[12], names, tuple(record[11]),  # R.CALL_THREAD, R.TIMES
+        tuple(record[18]), results, asynchronous, shown, found,  # R.CALL_IDS
+    )
+    # fmt: on
+
+
+#: The keyword arguments whose values tell sends apart (TraceEvent.details), shown as safe text, by the
+#: name of the Django signal that has them (sorted). Only Django's own signals have them: their arguments
+#: of those names mean what details_of takes them for; a custom signal's `action` or `using` could hold anything.
+DETAIL_SIGNALS: dict[str, tuple[str, ...]] = {
+    "pre_save": ("raw", "update_fields", "using"),
+    "post_save": ("created", "raw", "update_fields", "using"),
+    "pre_delete": ("origin", "using"),
+    "post_delete": ("origin", "using"),
+    "m2m_changed": ("action", "pk_set", "using"),
+    "pre_migrate": ("using",),
+    "post_migrate": ("using",),
+}
+
+
+def detail_names(signal: Any) -> tuple[str, ...]:
+    """Return the details `signal`'s sends have (none for a signal not Django's own), once per signal."""
+    module = sys.modules.get("django.db.models.signals")
+    if module is not None:
+        for name, details in DETAIL_SIGNALS.items():
+            if signal is getattr(module, name, None):
+                return details
+    return ()
+
+
+_SCALARS = (bool, str)
+_COLLECTIONS = (frozenset, set, list, tuple)
+
+
+def details_of(named: dict[str, Any], names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The details of a send: names and safe scalars only, read by type (nothing of the program runs).
+
+    A bool or a str as it is (created, raw, action, using), update_fields as
+    its sorted names, pk_set as its size (the pks are not shown), origin as
+    its model's label (a model instance's, or a QuerySet's model's).
+    """
+    found = []
+    for name in names:
+        if name not in named:
+            continue
+        value = named[name]
+        kind = type(value)
+        if kind in _SCALARS:
+            text = str(value)
+        elif value is None:
+            text = "None"
+        elif name == "update_fields" and kind in _COLLECTIONS:
+            text = ",".join(sorted(str(field) for field in value if type(field) is str))
+        elif name == "pk_set" and kind in _COLLECTIONS:
+            text = str(len(value))
+        elif name == "origin":
+            model = vars(value).get("model") if _is_queryset(value) else kind
+            label = model_label(model) if issubclass(type(model), type) else None
+            text = label or f"<{kind.__qualname__}>"
+        else:
+            text = f"<{kind.__qualname__}>"
+        found.append((name, text))
+    return tuple(found)
+
+
+def _is_queryset(value: Any) -> bool:
+    from django.db.models.query import QuerySet
+
+    return issubclass(type(value), QuerySet)
