@@ -22,6 +22,7 @@ import contextlib
 import os
 import stat
 import sys
+from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ __all__ = [
     "open_output_stream",
     "stdout_error",
     "write_output",
+    "write_output_chunks",
     "write_stdout",
 ]
 
@@ -145,22 +147,43 @@ def write_output(path: str | None, data: str | bytes) -> None:
 
     Raises OutputError.
     """
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    write_output_chunks(path, (data,))
+
+
+def write_output_chunks(path: str | None, chunks: Iterable[str | bytes]) -> None:
+    """Write `chunks`, each as it comes, to `path` by the module's rule (None or "-": stdout).
+
+    What write_output does with their text joined, without ever holding it
+    whole: a regular file is written to a temporary file beside it, renamed
+    over it once the last chunk is written, so it appears whole or not at
+    all; an error while the chunks are made (the renderer's, raised
+    through) or written leaves nothing behind, and an existing file as it
+    was. A FIFO, a device or stdout gets each chunk as it comes (and, on
+    such an error, what came before it).
+
+    Raises OutputError, and what taking the chunks raises.
+    """
     if path is None or path == "-" or _descriptor(path) == 1:
-        write_stdout(data)
+        for data in chunks:
+            write_stdout(data)
         return
     fd = _descriptor(path)
     if fd is not None:
         if fd == 2:
             with contextlib.suppress(Exception):
                 sys.stderr.flush()
-        _write_fd(path, fd, payload)
+        for data in chunks:
+            _write_fd(path, fd, _bytes(data))
         return
     target, kind, info = _classify(path)
     if kind == "stream" or (kind == "regular" and info is not None and info.st_nlink > 1):
-        _write_in_place(path, target, payload)
+        _write_in_place(path, target, chunks)
         return
-    _write_atomically(path, target, payload, info)
+    _write_atomically(path, target, chunks, info)
+
+
+def _bytes(data: str | bytes) -> bytes:
+    return data.encode("utf-8") if isinstance(data, str) else data
 
 
 def write_stdout(data: str | bytes) -> None:
@@ -270,7 +293,7 @@ def _write_fd(path: str, fd: int, payload: bytes) -> None:
         raise _error(path, exc.strerror or str(exc), hint=None) from exc
 
 
-def _write_in_place(path: str, target: str, payload: bytes) -> None:
+def _write_in_place(path: str, target: str, chunks: Iterable[str | bytes]) -> None:
     # O_TRUNC is ignored by character devices and FIFOs; a hard-linked file is
     # rewritten under all its names. No O_CREAT: this never makes a new file.
     try:
@@ -278,12 +301,13 @@ def _write_in_place(path: str, target: str, payload: bytes) -> None:
     except OSError as exc:
         raise _error(path, exc.strerror or str(exc)) from exc
     try:
-        _write_fd(path, fd, payload)
+        for data in chunks:
+            _write_fd(path, fd, _bytes(data))
     finally:
         os.close(fd)
 
 
-def _write_atomically(path: str, target: str, payload: bytes, existing: os.stat_result | None) -> None:
+def _write_atomically(path: str, target: str, chunks: Iterable[str | bytes], existing: os.stat_result | None) -> None:
     import tempfile
 
     folder = os.path.dirname(target)
@@ -291,7 +315,8 @@ def _write_atomically(path: str, target: str, payload: bytes, existing: os.stat_
     try:
         handle, tmp = tempfile.mkstemp(dir=folder, prefix=".signalscope-", suffix=".tmp")
         with os.fdopen(handle, "wb") as out:
-            out.write(payload)
+            for data in chunks:
+                out.write(_bytes(data))
         if existing is not None:  # keep the file's mode, and its owner where allowed
             os.chmod(tmp, stat.S_IMODE(existing.st_mode))
             if (existing.st_uid, existing.st_gid) != (os.getuid(), os.getgid()):

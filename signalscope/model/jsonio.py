@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["dump_json", "dump_json_line", "json_string"]
+__all__ = ["dump_json", "dump_json_line", "iter_json", "iter_json_line", "json_string"]
 
 #: A str as a JSON string literal, non-ASCII as is (the C-accelerated encoder).
 json_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -130,3 +130,49 @@ def dump_json_line(data: Any) -> str:
     page.
     """
     return _safe(_line(data)) + "\n"
+
+
+class _Items:
+    """Where iter_json writes the items of its list: a value dump_json writes as a NUL, which JSON text never holds."""
+
+
+def _items_mark(value: Any, newline: str) -> str:
+    return "\x00" + newline + "\x00"
+
+
+def iter_json(data: Mapping[str, Any], key: str, chunks: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """Yield ``dump_json({**data, key: [every item of chunks]})`` as text, one piece per chunk of items.
+
+    The same bytes, joined, as dump_json of the whole list, which is never
+    made: each chunk's items are written by dump_json and indented to where
+    the list stands (a raw newline in JSON text is only ever layout: strings
+    escape theirs). `key` is a key of `data`, whose value is ignored.
+    """
+    head, newline, tail = dump_json({**data, key: _Items()}, records={_Items: _items_mark}).split("\x00")
+    yield head
+    started = False
+    for chunk in chunks:
+        if not chunk:
+            continue
+        text = dump_json(list(chunk))  # "[" newline-and-two items "\n]\n"
+        yield ("," if started else "[") + text[1:-3].replace("\n", newline)
+        started = True
+    yield (newline + "]" if started else "[]") + tail
+
+
+def iter_json_line(data: Mapping[str, Any], key: str, chunks: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """Yield ``dump_json_line({**data, key: [every item of chunks]})`` as text, one piece per chunk of items.
+
+    The same bytes, joined, as dump_json_line of the whole list, which is
+    never made. `key` is a key of `data`, whose value is ignored.
+    """
+    mark = "\x00signalscope-items\x00"
+    head, _, tail = dump_json_line({**data, key: mark}).partition(_line(mark))
+    yield head + "["
+    started = False
+    for chunk in chunks:
+        if not chunk:
+            continue
+        yield ("," if started else "") + _safe(_line(list(chunk))[1:-1])
+        started = True
+    yield "]" + tail

@@ -8,28 +8,36 @@ Loaded on first use: `signalscope list` needs none of it.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeAlias
 
 from . import schemas
 
 __all__ = [
+    "CHUNK_EVENTS",
     "EVENT_FIELDS",
     "GROUP_KINDS",
     "TRACE_SCHEMA",
+    "AnyLog",
     "TraceEvent",
     "TraceLog",
     "TraceProcess",
+    "TraceStream",
     "TraceTree",
     "event_from_dict",
     "event_to_dict",
+    "in_start_order",
     "merge_logs",
+    "merge_streams",
+    "parents_first",
     "process_from_dict",
     "process_to_dict",
     "trace_from_dict",
+    "trace_json_chunks",
     "trace_to_dict",
 ]
 
@@ -113,6 +121,119 @@ class TraceLog:
         """Return the tree index of this log's events (those `keep` accepts, when given)."""
         return TraceTree(self.events, keep=keep)
 
+    def iter_events(self) -> Iterator[TraceEvent]:
+        """Return an iterator over the events, in start order (as TraceStream's)."""
+        return iter(self.events)
+
+    def chunks(self) -> Iterator[Sequence[TraceEvent]]:
+        """Yield the events a CHUNK_EVENTS at a time, in start order (as TraceStream's)."""
+        for start in range(0, len(self.events), CHUNK_EVENTS):
+            yield self.events[start : start + CHUNK_EVENTS]
+
+
+#: How many events a chunk of a trace holds: what a streamed writer renders at a time.
+CHUNK_EVENTS = 2048
+
+
+class TraceStream:
+    """A trace whose events are made a chunk at a time, in start order, each time they are read.
+
+    What a TraceLog holds, for a trace too large to hold whole: a tracer's
+    ring buffer of a million sends makes 200,000 events, and every form of
+    the trace (JSON, the tree) can be written a chunk of them at a time
+    (see `signalscope trace`). `chunks` is called for every reading, and
+    gives the same events every time. A parent is an event of the stream,
+    or None (as in a tracer's log): consumers may rely on a parent coming
+    before its children.
+    """
+
+    __slots__ = ("_chunks", "dropped", "notes", "processes")
+
+    def __init__(
+        self,
+        chunks: Callable[[], Iterable[Sequence[TraceEvent]]],
+        *,
+        dropped: int = 0,
+        processes: tuple[TraceProcess, ...] = (),
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self._chunks = chunks
+        self.dropped = dropped
+        self.processes = processes
+        self.notes = notes
+
+    def chunks(self) -> Iterator[Sequence[TraceEvent]]:
+        """Yield the events, a chunk at a time, in start order (made anew for each call)."""
+        for chunk in self._chunks():
+            if chunk:
+                yield chunk
+
+    def iter_events(self) -> Iterator[TraceEvent]:
+        """Yield the events one by one, in start order."""
+        for chunk in self.chunks():
+            yield from chunk
+
+    def log(self) -> TraceLog:
+        """Return the whole trace, every event in memory."""
+        return TraceLog(tuple(self.iter_events()), self.dropped, self.processes, self.notes)
+
+    def replace(
+        self,
+        *,
+        dropped: int | None = None,
+        processes: tuple[TraceProcess, ...] | None = None,
+        notes: tuple[str, ...] | None = None,
+    ) -> TraceStream:
+        """Return the same events with another dropped count, processes or notes."""
+        return TraceStream(
+            self._chunks,
+            dropped=self.dropped if dropped is None else dropped,
+            processes=self.processes if processes is None else processes,
+            notes=self.notes if notes is None else notes,
+        )
+
+    @classmethod
+    def of(cls, log: TraceLog) -> TraceStream:
+        """Return `log` as a stream (its events held already)."""
+        return cls(log.chunks, dropped=log.dropped, processes=log.processes, notes=log.notes)
+
+
+#: A trace held whole or read a chunk at a time: what the renderers take.
+AnyLog: TypeAlias = "TraceLog | TraceStream"
+
+
+def _start_key(event: TraceEvent) -> tuple[int, int]:
+    return (event.start_ns, event.id)
+
+
+def in_start_order(runs: Iterable[Sequence[TraceEvent]]) -> Iterator[TraceEvent]:
+    """Yield the events of `runs` in (start_ns, id) order, as a sort of them all would; lazily.
+
+    Each run (one send's events, say) is in that order itself, and the runs
+    come in the order of their first events: a run is taken up only when its
+    first event is next, so what is held at a time is the runs that overlap
+    (a send and the sends made inside it), not the trace.
+    """
+    heap: list[tuple[int, int, int, TraceEvent, Iterator[TraceEvent]]] = []
+    serial = itertools.count()
+    pending = (run for run in runs if run)
+    following = next(pending, None)
+    while True:
+        while following is not None and (not heap or _start_key(following[0]) < heap[0][:2]):
+            rest = iter(following)
+            first = next(rest)
+            heapq.heappush(heap, (first.start_ns, first.id, next(serial), first, rest))
+            following = next(pending, None)
+        if not heap:
+            return
+        event, rest = heap[0][3], heap[0][4]
+        yield event
+        after = next(rest, None)
+        if after is None:
+            heapq.heappop(heap)
+        else:
+            heapq.heapreplace(heap, (after.start_ns, after.id, next(serial), after, rest))
+
 
 class TraceTree:
     """The parent -> children index of a trace's events, built once in O(n).
@@ -191,6 +312,144 @@ def merge_logs(logs: Sequence[TraceLog]) -> TraceLog:
         processes=tuple(process for log in logs for process in log.processes),
         notes=tuple(note for log in logs for note in log.notes),
     )
+
+
+def merge_streams(logs: Sequence[AnyLog], *, max_sends: int | None = None) -> TraceStream:
+    """Return merge_logs(logs) as a stream, keeping at most `max_sends` sends (None: all), the last to end.
+
+    The same events as merge_logs, in the same order, made a chunk at a time
+    when read; `logs` are read once now (for their ids and the sends' end
+    times) and once for every reading. A parent must come before its
+    children in its log (as in a tracer's log and a TraceStream). When the
+    logs hold more than `max_sends` sends, the earliest to end are left out,
+    with their receiver calls (a send made inside one of those is then at
+    the top), and counted in `dropped`, as a tracer's ring buffer does.
+    """
+    ranges: list[tuple[int, int] | None] = []
+    ends: list[int] = []  # the latest `max_sends` ends so far (a heap)
+    sends = 0
+    for log in logs:
+        low: int | None = None
+        high: int | None = None
+        for event in log.iter_events():
+            low = event.id if low is None or event.id < low else low
+            high = event.id if high is None or event.id > high else high
+            if event.kind == "send":
+                sends += 1
+                if max_sends is not None:
+                    end = event.start_ns + event.duration_ns
+                    if len(ends) < max_sends:
+                        heapq.heappush(ends, end)
+                    elif max_sends and end > ends[0]:
+                        heapq.heapreplace(ends, end)
+        ranges.append(None if low is None or high is None else (low, high))
+    shifts: list[int | None] = []
+    top: int | None = None
+    for span in ranges:
+        if span is None:
+            shifts.append(None)
+            continue
+        shift = 0 if top is None else top + 1 - span[0]
+        shifts.append(shift)
+        top = span[1] + shift
+    cut = max_sends is not None and sends > max_sends
+    least = ends[0] if cut and ends else None  # sends ending before it are left out
+    ties = sum(1 for end in ends if end == least) if least is not None else 0  # and all but `ties` ending at it
+
+    def chunks() -> Iterator[list[TraceEvent]]:
+        quota = [ties]
+        parts = [
+            _merged_events(log, shift, cut, least, quota)
+            for log, shift in zip(logs, shifts, strict=True)
+            if shift is not None
+        ]
+        merged = heapq.merge(*parts, key=attrgetter("start_ns"))
+        while True:
+            chunk = list(itertools.islice(merged, CHUNK_EVENTS))
+            if not chunk:
+                return
+            yield chunk
+
+    kept = min(sends, max_sends) if cut and max_sends is not None else sends
+    return TraceStream(
+        chunks,
+        dropped=sum(log.dropped for log in logs) + sends - kept,
+        processes=tuple(process for log in logs for process in log.processes),
+        notes=tuple(note for log in logs for note in log.notes),
+    )
+
+
+def _merged_events(log: AnyLog, shift: int, cut: bool, least: int | None, quota: list[int]) -> Iterator[TraceEvent]:
+    """Yield `log`'s events for merge_streams: shifted, parents of its own or None, the sends cut left out."""
+    ids: set[int] = set()  # the ids of this log kept so far: what a parent may be
+    for run in _same_start(log.iter_events()):
+        kept = run
+        if cut:
+            kept = [event for event in run if event.kind == "call" or _is_kept(event, least, quota)]
+            ids.update(event.id for event in kept if event.kind != "call")
+            kept = [event for event in kept if event.kind != "call" or event.parent in ids]  # its send left out
+        ids.update(event.id for event in kept)
+        for event in kept:
+            yield _shifted(event, shift, ids)
+
+
+def _is_kept(event: TraceEvent, least: int | None, quota: list[int]) -> bool:
+    """Whether merge_streams keeps `event`: any but a send ending before `least` (or at it, past the `quota`)."""
+    if event.kind != "send":
+        return True
+    end = event.start_ns + event.duration_ns
+    if least is None or end < least:
+        return False
+    if end == least:
+        if not quota[0]:
+            return False
+        quota[0] -= 1
+    return True
+
+
+def _same_start(events: Iterable[TraceEvent]) -> Iterator[list[TraceEvent]]:
+    """Yield `events` (in start order) in runs of one start time.
+
+    A parent never starts after its children, but it may start with them: a
+    request's group starts when its request_started send does, and has a
+    larger id, so it comes after that send. Within a run, anything may be
+    another's parent.
+    """
+    run: list[TraceEvent] = []
+    for event in events:
+        if run and event.start_ns != run[0].start_ns:
+            yield run
+            run = []
+        run.append(event)
+    if run:
+        yield run
+
+
+def parents_first(events: Iterable[TraceEvent]) -> Iterator[tuple[int, TraceEvent]]:
+    """Yield `events` (in start order), each numbered by its place in them, with each after its parent.
+
+    A child that starts with its parent follows it; otherwise the order is
+    the one given (see _same_start: only events that start together change
+    places, and siblings keep their order), so a pass over a stream knows
+    an event's parent before the event.
+    """
+    place = 0
+    for run in _same_start(events):
+        numbered = list(enumerate(run, place))
+        place += len(run)
+        if len(run) == 1:
+            yield numbered[0]
+            continue
+        ids = {event.id for event in run}
+        placed: set[int] = set()
+        while numbered:
+            now = [item for item in numbered if item[1].parent not in ids or item[1].parent in placed]
+            if not now:  # parents in a loop: as they are
+                yield from numbered
+                break
+            placed.update(event.id for _, event in now)
+            yield from now
+            numbered = [item for item in numbered if item[1].id not in placed]
 
 
 def _shifted(event: TraceEvent, shift: int, ids: set[int]) -> TraceEvent:
@@ -309,6 +568,24 @@ def trace_to_dict(log: TraceLog) -> dict[str, Any]:
         "notes": list(log.notes),
         "events": [event_to_dict(e) for e in log.events],
     }
+
+
+def trace_json_chunks(log: AnyLog) -> Iterator[str]:
+    """Yield the JSON text of `log` (model.jsonio.dump_json of trace_to_dict), a chunk of events at a time.
+
+    Joined, the same bytes as ``dump_json(trace_to_dict(log))``, without
+    ever holding every event's data, or the text, at once.
+    """
+    from .jsonio import iter_json
+
+    head = {
+        "schema": TRACE_SCHEMA,
+        "dropped": log.dropped,
+        "processes": [process_to_dict(p) for p in log.processes],
+        "notes": list(log.notes),
+        "events": [],
+    }
+    yield from iter_json(head, "events", ([event_to_dict(e) for e in chunk] for chunk in log.chunks()))
 
 
 def trace_from_dict(data: Any) -> TraceLog:
