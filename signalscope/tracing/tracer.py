@@ -7,17 +7,18 @@ import contextlib
 import contextvars
 import copy
 import dataclasses
+import heapq
 import itertools
 import os
 import sys
 import threading
 import types
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..introspect.naming import cached_receiver_path
-from ..model.trace import TraceEvent, TraceLog
+from ..model.trace import CHUNK_EVENTS, TraceEvent, TraceLog, TraceStream, in_start_order
 from . import groups as grouping
 from . import packing, recorder
 from .values import SECRET_WORDS, captured_kwargs
@@ -168,6 +169,15 @@ class Tracer:
 
     def stop(self) -> TraceLog:
         """Stop recording (a second stop does nothing) and return the log."""
+        self._stop_recording()
+        return self.log()
+
+    def stop_stream(self) -> TraceStream:
+        """Stop recording (a second stop does nothing) and return the log as a stream (see `stream`)."""
+        self._stop_recording()
+        return self.stream()
+
+    def _stop_recording(self) -> None:
         if self._started:
             self._started = False
             if self._is_sink:
@@ -180,7 +190,6 @@ class Tracer:
                 with contextlib.suppress(ValueError):  # stopped from another context: it dies with that one
                     _scopes.reset(self._scope_token)
                 self._scope_token = None
-        return self.log()
 
     def __enter__(self) -> Tracer:
         return self.start()
@@ -203,6 +212,51 @@ class Tracer:
         events = [e if e.parent is None or e.parent in present else dataclasses.replace(e, parent=None) for e in events]
         events.sort(key=lambda e: (e.start_ns, e.id))
         return TraceLog(events=tuple(events), dropped=max(0, seen - len(sends)))
+
+    def stream(self) -> TraceStream:
+        """Return what was recorded so far as a TraceStream: log()'s events, made a chunk at a time when read.
+
+        The same events, in the same order, as log() (it holds the sends
+        kept now, not those recorded later); each reading turns the stored
+        sends into events a chunk at a time, so that a trace of 50,000 sends
+        is written without its 200,000 events in memory at once. What it
+        holds besides the ring buffer: the sends' order and the ids of
+        their events (for the parents that are not in the log).
+        """
+        sends = list(self._sends)  # one C call: atomic under the GIL
+        seen = next(copy.copy(self._seen)) - 1  # the count so far, without moving it
+        groups = sorted(self._groups, key=_start_key)
+        present: set[int] = {event.id for event in groups}
+        firsts: list[tuple[int, int, int]] = []
+        for index, send in enumerate(sends):
+            events = self._events(send)
+            present.update(event.id for event in events)
+            first = min(events, key=_start_key)
+            firsts.append((first.start_ns, first.id, index))
+        firsts.sort()
+        order = [index for _, _, index in firsts]
+        del firsts
+
+        def runs() -> Iterator[list[TraceEvent]]:
+            for index in order:
+                events = self._events(sends[index])
+                events.sort(key=_start_key)
+                yield events
+
+        def chunks() -> Iterator[list[TraceEvent]]:
+            ordered = heapq.merge(runs(), ([group] for group in groups), key=lambda run: _start_key(run[0]))
+            merged = in_start_order(ordered)
+            chunk: list[TraceEvent] = []
+            for event in merged:
+                if event.parent is not None and event.parent not in present:
+                    event = dataclasses.replace(event, parent=None)
+                chunk.append(event)
+                if len(chunk) == CHUNK_EVENTS:
+                    yield chunk
+                    chunk = []
+            yield chunk
+
+        return TraceStream(chunks, dropped=max(0, seen - len(sends)))
 
     def _events(self, send: tuple[Any, ...]) -> list[TraceEvent]:
         """Turn one stored send into its events: the send, then its receiver calls."""
@@ -306,6 +360,10 @@ class Tracer:
 
     def _kwargs(self, named: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         return captured_kwargs(named, self.redact)
+
+
+def _start_key(event: TraceEvent) -> tuple[int, int]:
+    return (event.start_ns, event.id)
 
 
 # Signal names, shared by every tracer in the process: naming scans the
