@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .model.check import Finding
     from .model.results import Impact, ReportData
     from .model.snapshot import Change
-    from .model.trace import TraceEvent, TraceLog
+    from .model.trace import TraceEvent, TraceLog, TraceStream
     from .tracing import Tracer
     from .tracing.live import Recording
 
@@ -43,6 +43,7 @@ __all__ = [
     "select",
     "trace",
     "trace_program",
+    "trace_program_stream",
 ]
 
 #: How many calls deep receivers' calls into the project's own functions are read, unless told.
@@ -523,6 +524,27 @@ def trace_program(
     sender or app filter on a program that never set Django up) and
     UnknownName, with close matches.
     """
+    status, stream = trace_program_stream(argv, options, project=project, **legacy)
+    return status, stream.log()
+
+
+def trace_program_stream(
+    argv: Sequence[str],
+    options: TraceOptions | None = None,
+    *,
+    project: ProjectOptions | str | os.PathLike[str] | None = None,
+    **legacy: Any,
+) -> tuple[int, TraceStream]:
+    """Run a program as trace_program does; return its exit status and the trace as a TraceStream.
+
+    The same trace, never held whole: its events are made from the
+    tracer's ring buffer (and the child processes' parts) a chunk at a time
+    whenever the stream is read, so that any form of it can be written
+    within the memory the ring buffer takes (`signalscope trace -o FILE`).
+    The child processes' parts keep, with the program's own sends, the
+    `max_sends` sends that ended last (the others are counted as dropped).
+    Raises what trace_program raises.
+    """
     from .tracing import Tracer
     from .tracing.filters import FilterCheck
     from .tracing.runner import find_program, run_program
@@ -554,18 +576,16 @@ def trace_program(
             try:
                 status = run_program(command)
             finally:
-                log = tracer.stop()
+                log = tracer.stop_stream()
         check.finish(status, log)
         return status, log
     return _trace_program_whole(command, options)
 
 
-def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int, TraceLog]:
+def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int, TraceStream]:
     """Run `command` traced with its child processes, and return its status and the merged trace."""
-    import dataclasses
-
-    from .model.trace import TraceProcess, merge_logs
-    from .tracing.children import ChildFolder, ProcessTrace, read_parts, short_argv
+    from .model.trace import TraceProcess, merge_streams
+    from .tracing.children import ChildFolder, ProcessTrace, read_part_streams, short_argv
     from .tracing.filters import FilterCheck
     from .tracing.runner import flush_streams, run_program
 
@@ -593,15 +613,16 @@ def _trace_program_whole(command: list[str], options: TraceOptions) -> tuple[int
                     trace.finish()
                     flush_streams()
                     os._exit(status)
-                own = trace.stop()
-        parts, notes = read_parts(folder.path, trace.spawned)
+                own = trace.stop_stream()
+        parts, notes = read_part_streams(folder.path, trace.spawned, max_sends=options.max_sends)
     finally:
         folder.deactivate()
         folder.remove()
     root = TraceProcess(pid, None, trace.argv)
-    own = dataclasses.replace(own, processes=(root,))
-    log = merge_logs([own, *parts])
-    log = dataclasses.replace(log, notes=(*log.notes, *notes))
+    own = own.replace(processes=(root,))
+    # Merged only with parts to merge: merging one log changes nothing, and would read it once more.
+    log = merge_streams([own, *parts], max_sends=options.max_sends) if parts else own
+    log = log.replace(notes=(*log.notes, *notes))
     check.finish(status, log)
     return status, log
 
@@ -622,14 +643,25 @@ def trace_exclusions(
     return (*default_exclusions(include), *extra) if extra else None
 
 
-def children_events(log: TraceLog) -> TraceLog:
-    """Return the events of `log` that its child processes recorded (those of the first process left out)."""
+def children_events(log: TraceLog | TraceStream) -> TraceLog | TraceStream:
+    """Return the events of `log` that its child processes recorded (those of the first process left out).
+
+    A TraceLog for a TraceLog; for a TraceStream, a TraceStream of them.
+    """
     from .model.trace import TraceLog as Log
+    from .model.trace import TraceStream as Stream
 
     if not log.processes:
         return Log(events=())
     own = log.processes[0].pid
-    return Log(events=tuple(event for event in log.events if event.process != own))
+    if isinstance(log, Log):
+        return Log(events=tuple(event for event in log.events if event.process != own))
+
+    def chunks() -> Iterator[list[TraceEvent]]:
+        for chunk in log.chunks():
+            yield [event for event in chunk if event.process != own]
+
+    return Stream(chunks)
 
 
 def _runs_pytest(command: Sequence[str]) -> bool:

@@ -238,7 +238,7 @@ def test_trace_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         seen.append((argv, options, project))
         return 3, TraceLog(events=())
 
-    monkeypatch.setattr(api, "trace_program", trace_program)
+    monkeypatch.setattr(api, "trace_program_stream", trace_program)
     result = invoke("trace", "--", "manage.py", "migrate", "--noinput")
     assert result.exit_code == 3  # the program's status
     argv, options, project = seen.pop()
@@ -311,7 +311,8 @@ def test_output_options_reach_the_renderer(
         return ""
 
     monkeypatch.setattr("signalscope.cli.app.render", render)
-    monkeypatch.setattr(api, "trace_program", lambda argv, options, *, project: (0, TraceLog(events=())))
+    monkeypatch.setattr("signalscope.cli.app.render_chunks", lambda *args, **options: iter([render(*args, **options)]))
+    monkeypatch.setattr(api, "trace_program_stream", lambda argv, options, *, project: (0, TraceLog(events=())))
     opened: list[str] = []
     monkeypatch.setattr("webbrowser.open", opened.append)
     invoke("list", "--tree")

@@ -48,8 +48,9 @@ class FakeSession:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api, "Session", FakeSession)
-    monkeypatch.setattr(api, "trace_program", lambda argv, options, *, project: (0, TraceLog(events=())))
+    monkeypatch.setattr(api, "trace_program_stream", lambda argv, options, *, project: (0, TraceLog(events=())))
     monkeypatch.setattr("signalscope.cli.app.render", lambda kind, fmt, data, **kw: f"{kind} {fmt}\n")
+    monkeypatch.setattr("signalscope.cli.app.render_chunks", lambda kind, fmt, data, **kw: iter([f"{kind} {fmt}\n"]))
 
 
 def invoke(*args: str) -> Any:
@@ -126,7 +127,9 @@ def test_a_default_format_into_a_file_named_for_another_is_a_usage_error(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     ran: list[str] = []
-    monkeypatch.setattr(api, "trace_program", lambda argv, options, *, project: ran.append("ran") or (0, TraceLog(())))
+    monkeypatch.setattr(
+        api, "trace_program_stream", lambda argv, options, *, project: ran.append("ran") or (0, TraceLog(()))
+    )
     result = invoke(*args)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"signalscope: error: {message}"), result.stderr

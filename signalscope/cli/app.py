@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from .. import __version__
-from .._files import LazyOutputStream, check_output, check_output_folder, make_folder
-from ..render.registry import choose_format, get, render
+from .._files import LazyOutputStream, check_output, check_output_folder, make_folder, write_output_chunks
+from ..render.registry import choose_format, get, render, render_chunks
 from .console import error, progress, say_written, use_color, width, write_output, write_stdout
 from .examples import EXAMPLES
 from .main import exit_as_program
@@ -386,13 +386,14 @@ def trace_command(
         else None,
     )
     try:
-        status, log = api.trace_program(program or [], options, project=where)
+        status, log = api.trace_program_stream(program or [], options, project=where)
     except BaseException:
         if stream is not None:
             stream.close(ran=False)
         raise
     if stream is not None:
-        stream.write(render("trace", "jsonl", api.children_events(log)))  # the children's, once they ended
+        for chunk in render_chunks("trace", "jsonl", api.children_events(log)):  # the children's, once they ended
+            stream.write(chunk)
         stream.close(ran=True)
     _write_trace(
         log, fmt, target, slow_ms=slow, unheard=show_unheard, limit=limit, group=group, live=live_target, quiet=quiet
@@ -424,19 +425,22 @@ def _write_trace(
         stream = sys.stdout if target == "-" else sys.stderr
         color = target in (None, "-") and use_color(stream)
         tree = {"limit": limit, "group": group, "shown_live": live} if fmt == "tree" else {}
-        text = render(
+        # A chunk of events at a time (json, chrome): the trace's text is never held whole.
+        chunks = render_chunks(
             "trace", fmt, log, slow_ms=slow_ms, unheard=unheard, pid=os.getpid(), color=color, width=width(), **tree
         )
         if target is not None or stream is sys.stdout:
-            write_output(target, text)  # a closed pipe or a full disk: an error of its own, not a crash
+            write_output_chunks(target, chunks)  # a closed pipe or a full disk: an error of its own, not a crash
         else:
             try:
-                stream.write(str(text))
+                for text in chunks:
+                    stream.write(str(text))
                 stream.flush()
             except OSError:  # stderr itself is gone: nowhere left to say anything
                 pass
     if target is not None:  # the tree on stderr says its notes itself
-        say_written(target, quiet=quiet, detail=f"{len(log.events)} events")
+        events = sum(len(chunk) for chunk in log.chunks())
+        say_written(target, quiet=quiet, detail=f"{events} events")
         for note in log.notes:
             error(f"signalscope: {note}")
 

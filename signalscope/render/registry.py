@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..model.check import Finding
     from ..model.results import ReportData
     from ..model.snapshot import Change
-    from ..model.trace import TraceLog
+    from ..model.trace import AnyLog
 
 __all__ = [
     "KINDS",
@@ -32,6 +32,7 @@ __all__ = [
     "formats",
     "get",
     "render",
+    "render_chunks",
 ]
 
 #: What can be rendered, each kind with its own data (a model record) and formats.
@@ -58,7 +59,9 @@ class Format:
     `extensions` are the file name endings that choose it (only graph has
     any); `is_binary` says the renderer returns bytes (svg and png, drawn by
     Graphviz), not str; `default_file` is where the CLI writes it when no -o
-    is given (None: the terminal).
+    is given (None: the terminal). `is_streamed` says the renderer returns
+    an iterator of str chunks, to be written as they come (a trace's JSON,
+    made a chunk of events at a time): `render` joins them.
     """
 
     kind: str
@@ -66,8 +69,9 @@ class Format:
     extensions: tuple[str, ...]
     is_binary: bool
     help: str
-    renderer: Callable[[Any, Options], str | bytes]
+    renderer: Callable[[Any, Options], str | bytes | Iterator[str]]
     default_file: str | None = None
+    is_streamed: bool = False
 
 
 #: The options each kind takes, with their defaults; every format of a kind takes them all, so a
@@ -176,7 +180,7 @@ def _check(name: str) -> Callable[[Any, Options], str]:
     return entry
 
 
-def _trace_tree(log: TraceLog, o: Options) -> str:
+def _trace_tree(log: AnyLog, o: Options) -> str:
     from .trace import render_plain_summary, render_plain_tree, render_rich_summary, render_rich_tree
 
     tree = {"slow_ms": o["slow_ms"], "unheard": o["unheard"], "limit": o["limit"], "group": o["group"],
@@ -190,28 +194,28 @@ def _trace_tree(log: TraceLog, o: Options) -> str:
     return text + "\n" + render_plain_summary(log) if o["footer"] else text
 
 
-def _trace_summary(log: TraceLog, o: Options) -> str:
+def _trace_summary(log: AnyLog, o: Options) -> str:
     from .trace import render_plain_summary, render_rich_summary
 
     return render_rich_summary(log, color=True, width=o.width) if o.color else render_plain_summary(log)
 
 
-def _trace_json(log: TraceLog, o: Options) -> str:
-    from .trace import render_trace_json
+def _trace_json(log: AnyLog, o: Options) -> Iterator[str]:
+    from .trace import iter_trace_json
 
-    return render_trace_json(log)
-
-
-def _trace_jsonl(log: TraceLog, o: Options) -> str:
-    from .trace import render_jsonl
-
-    return render_jsonl(log.events)
+    return iter_trace_json(log)
 
 
-def _trace_chrome(log: TraceLog, o: Options) -> str:
-    from .trace import render_chrome
+def _trace_jsonl(log: AnyLog, o: Options) -> Iterator[str]:
+    from .trace import iter_jsonl
 
-    return render_chrome(log, pid=o["pid"])
+    return iter_jsonl(log)
+
+
+def _trace_chrome(log: AnyLog, o: Options) -> Iterator[str]:
+    from .trace import iter_chrome
+
+    return iter_chrome(log, pid=o["pid"])
 
 
 def _snapshot_json(data: dict[str, Any], o: Options) -> str:
@@ -258,10 +262,17 @@ _TABLE: tuple[Format, ...] = (
     Format("check", "sarif", (), False, "SARIF 2.1.0, for code scanning", _check("sarif")),
     Format("trace", "tree", (), False, "the causal tree, then the summary", _trace_tree),
     Format("trace", "summary", (), False, "time per receiver", _trace_summary),
-    Format("trace", "json", (), False, "the whole trace", _trace_json, "signalscope-trace.json"),
-    Format("trace", "jsonl", (), False, "one event per line", _trace_jsonl, "signalscope-trace.jsonl"),
+    Format("trace", "json", (), False, "the whole trace", _trace_json, "signalscope-trace.json", True),
+    Format("trace", "jsonl", (), False, "one event per line", _trace_jsonl, "signalscope-trace.jsonl", True),
     Format(
-        "trace", "chrome", (), False, "Perfetto / chrome://tracing", _trace_chrome, "signalscope-trace.perfetto.json"
+        "trace",
+        "chrome",
+        (),
+        False,
+        "Perfetto / chrome://tracing",
+        _trace_chrome,
+        "signalscope-trace.perfetto.json",
+        True,
     ),
     Format("snapshot", "json", (), False, "the wiring, sorted", _snapshot_json),
     Format("diff", "text", (), False, "one line per change", _diff_text),
@@ -425,6 +436,33 @@ def choose_format(kind: str, fmt: str | None, output: str | None, *, default: st
     return default
 
 
+def render_chunks(
+    kind: str, fmt: str, data: Any, *, color: bool = False, width: int | None = None, **options: Any
+) -> Iterator[str | bytes]:
+    """Yield what `render` returns, in chunks as the renderer makes them: one for a format that is not `is_streamed`.
+
+    For output written as it is made (`signalscope trace -f json` of a
+    TraceStream holds one chunk of events' text at a time). The same
+    arguments, and errors, as render; errors are raised as the chunks are
+    taken.
+    """
+    entry = get(kind, fmt)
+    out = entry.renderer(data, _options(kind, color, width, options))
+    if entry.is_streamed:
+        yield from out  # type: ignore[misc]
+    else:
+        yield out  # type: ignore[misc]
+
+
+def _options(kind: str, color: bool, width: int | None, options: dict[str, Any]) -> Options:
+    defaults = OPTIONS.get(kind, {})
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        takes = ", ".join(defaults) or "no options"
+        raise TypeError(f"{kind} output takes {takes}, not {', '.join(unknown)}")
+    return Options(color, width, {**defaults, **options})
+
+
 def render(
     kind: str, fmt: str, data: Any, *, color: bool = False, width: int | None = None, **options: Any
 ) -> str | bytes:
@@ -445,9 +483,7 @@ def render(
     MissingExtra without Graphviz, IntrospectionError when dot fails).
     """
     entry = get(kind, fmt)
-    defaults = OPTIONS.get(kind, {})
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        takes = ", ".join(defaults) or "no options"
-        raise TypeError(f"{kind} output takes {takes}, not {', '.join(unknown)}")
-    return entry.renderer(data, Options(color, width, {**defaults, **options}))
+    out = entry.renderer(data, _options(kind, color, width, options))
+    if entry.is_streamed:
+        return "".join(out)  # type: ignore[arg-type]
+    return out  # type: ignore[return-value]

@@ -7,25 +7,29 @@ their control characters escaped (model.escaping), never as rich markup.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.escaping import escape_controls
-from ..model.jsonio import dump_json, dump_json_line
+from ..model.jsonio import dump_json_line, iter_json_line
 
 # event_to_dict ... _check_parents moved to model.trace; importable from here too, for a release.
 from ..model.trace import (
     GROUP_KINDS,
     TRACE_SCHEMA,
+    AnyLog,
     TraceEvent,
     TraceLog,
     TraceTree,
     _check_parents,  # noqa: F401
     event_from_dict,
     event_to_dict,
+    parents_first,
     trace_from_dict,
-    trace_to_dict,
+    trace_json_chunks,
+    trace_to_dict,  # noqa: F401
 )
 from .text import capture_console, captured
 
@@ -35,6 +39,9 @@ __all__ = [
     "event_children",
     "event_from_dict",
     "event_to_dict",
+    "iter_chrome",
+    "iter_jsonl",
+    "iter_trace_json",
     "label",
     "receiver_stats",
     "render_chrome",
@@ -168,11 +175,36 @@ def _shown_live(log: TraceLog) -> tuple[frozenset[int], int]:
     return frozenset(event.id for request in requests for event in tree.walk(request)), len(requests)
 
 
-def _process_ids(log: TraceLog) -> list[int]:
+def _process_ids(log: AnyLog) -> list[int]:
     """Return the pids of the processes of `log`: its processes' in order, then any other its events name."""
     pids = dict.fromkeys(process.pid for process in log.processes)
-    pids.update(dict.fromkeys(event.process for event in log.events if event.process))
+    pids.update(dict.fromkeys(event.process for event in log.iter_events() if event.process))
     return list(pids)
+
+
+@dataclass(slots=True)
+class _Counts:
+    """What the footer and the summary's head count over a log's events."""
+
+    sends: int = 0
+    calls: int = 0
+    unheard: int = 0
+
+    @classmethod
+    def of(cls, log: AnyLog) -> _Counts:
+        counts = cls()
+        for event in log.iter_events():
+            counts.add(event)
+        return counts
+
+    def add(self, event: TraceEvent) -> None:
+        kind = event.kind
+        if kind == "send":
+            self.sends += 1
+        elif kind == "call":
+            self.calls += 1
+        if event.outcome == "unheard":
+            self.unheard += 1
 
 
 @dataclass(slots=True)
@@ -197,11 +229,15 @@ class _Node:
 
 
 class _Lines:
-    """The tree's lines as _Nodes, identical consecutive siblings collapsed into runs, at every level."""
+    """The tree's lines as _Nodes, identical consecutive siblings collapsed into runs, at every level.
 
-    def __init__(self, tree: TraceTree) -> None:
+    Given no `tree`, it builds nothing yet: `build` builds one tree at a
+    time (one top-level entry's, streamed), numbering shapes alike for all.
+    """
+
+    def __init__(self, tree: TraceTree | None = None) -> None:
         self._keys: dict[tuple[Any, ...], int] = {}
-        self.roots = self._build(tree)
+        self.roots = self.build(tree) if tree is not None else []
 
     def _key(self, node: _Node) -> int:
         """Number the shape of `node`'s subtree (its children already collapsed): timing aside, equal is identical."""
@@ -219,7 +255,8 @@ class _Lines:
         shape = ("loose", event.process, event.signal, _details(event), node.notes, children)
         return self._keys.setdefault(shape, len(self._keys))
 
-    def _build(self, tree: TraceTree) -> list[_Node]:
+    def build(self, tree: TraceTree) -> list[_Node]:
+        """Return the lines of `tree`'s roots, collapsed."""
         # Depth first with a stack of its own (a tree of any depth): each event once its children are built.
         built: dict[int, _Node] = {}
         todo: list[tuple[TraceEvent, bool]] = [(root, False) for root in reversed(tree.roots)]
@@ -267,6 +304,98 @@ def _collapse(nodes: list[_Node]) -> list[_Node]:
 
 #: How many sends of one signal, identical but for their senders, are shown as one line.
 LOOSE_RUN = 3
+
+
+class _TopLines:
+    """The tree's top-level lines, collapsed as _collapse collapses them, from root nodes given one at a time.
+
+    It keeps the first `limit` lines (0: all) and counts the others, so
+    that a streamed trace's 50,000 top-level sends are never all held.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.shown: list[_Node] = []
+        self.top = 0  # the lines there are
+        self._loose: int | None = None  # the current run's loose key (see _collapse)
+        self._length = 0
+        self._senders: set[str | None] = set()
+        self._all: _Node | None = None  # the whole run merged (shown when it is a loose run)
+        self._first: _Node | None = None
+        self._exact: list[_Node] = []  # its runs of identical nodes, merged, while there is room to show them
+        self._exact_runs = 0
+        self._key: int | None = None
+        self._current: _Node | None = None  # the current run of identical nodes, merged (None: no room)
+
+    def _room(self, more: int) -> bool:
+        return self.limit == 0 or len(self.shown) + more < self.limit
+
+    def add(self, node: _Node) -> None:
+        """Add the next top-level node."""
+        if self._loose is None or node.loose != self._loose:
+            self._close_run()
+            self._loose, self._length, self._senders, self._first = node.loose, 1, {node.event.sender}, node
+            self._all = _merged([node])
+            self._exact, self._exact_runs, self._key = [], 1, node.key
+            self._current = _merged([node]) if self._room(0) else None
+            return
+        assert self._all is not None
+        _absorb(self._all, node)
+        self._length += 1
+        self._senders.add(node.event.sender)
+        if node.key != self._key:
+            self._close_exact()
+            self._key = node.key
+            self._exact_runs += 1
+            self._current = _merged([node]) if self._room(len(self._exact)) else None
+        elif self._current is not None:
+            _absorb(self._current, node)
+
+    def _close_exact(self) -> None:
+        if self._current is not None:
+            self._exact.append(self._current)
+            self._current = None
+
+    def _close_run(self) -> None:
+        if self._loose is None:
+            return
+        self._close_exact()
+        assert self._all is not None and self._first is not None
+        if self._length >= LOOSE_RUN and self._exact_runs > 1:
+            merged = self._all
+            event = self._first.event
+            details = _details(event)
+            merged.name = escape_controls(
+                f"{_short(event.signal)}({len(self._senders)} senders)" + (f" {details}" if details else "")
+            )
+            self._show([merged], 1)
+        else:
+            self._show(self._exact, self._exact_runs)
+        self._loose = None
+        self._all = self._first = self._current = None
+        self._exact = []
+
+    def _show(self, nodes: list[_Node], count: int) -> None:
+        room = len(nodes) if self.limit == 0 else max(0, min(len(nodes), self.limit - len(self.shown)))
+        self.shown.extend(nodes[:room])
+        self.top += count
+
+    def finish(self) -> tuple[list[_Node], int]:
+        """Return the lines to show and how many lines there are, once every node was added."""
+        self._close_run()
+        return self.shown, self.top
+
+
+def _absorb(into: _Node, node: _Node) -> None:
+    """Add `node` to `into`, a merged node of its shape: what _merged gives for its run with `node` added."""
+    into.count += 1
+    todo = [(into, node)]
+    while todo:
+        merged, same = todo.pop()
+        merged.occurrences += same.occurrences
+        merged.total_ns += same.total_ns
+        merged.max_ns = max(merged.max_ns, same.max_ns)
+        todo.extend(zip(merged.children, same.children, strict=True))
 
 
 def _exact_runs(nodes: list[_Node]) -> list[_Node]:
@@ -358,24 +487,98 @@ class _Shown:
     top: int  # the top-level entries there are
     is_multiprocess: bool
     live_requests: int
+    counts: _Counts
 
 
-def _shown(log: TraceLog, unheard: bool, group: str | None, limit: int, shown_live: bool) -> _Shown:
+def _shown(log: AnyLog, unheard: bool, group: str | None, limit: int, shown_live: bool) -> _Shown:
+    if not isinstance(log, TraceLog):
+        return _shown_streamed(log, unheard, group, limit, shown_live)
     hidden, live = _shown_live(log) if shown_live else (frozenset(), 0)
     roots = _Lines(_tree(log, unheard, group, hidden)).roots
     shown = roots if limit == 0 else roots[:limit]
-    return _Shown(shown, len(roots), len(_process_ids(log)) > 1, live)
+    return _Shown(shown, len(roots), len(_process_ids(log)) > 1, live, _Counts.of(log))
 
 
-def _footer(log: TraceLog, shown: _Shown, unheard: bool, hint: str = " (--show-unheard)") -> list[str]:
-    sends = sum(1 for e in log.events if e.kind == "send")
-    calls = sum(1 for e in log.events if e.kind == "call")
+def _shown_streamed(log: AnyLog, unheard: bool, group: str | None, limit: int, shown_live: bool) -> _Shown:
+    """Return what _shown returns, reading `log` twice, a chunk at a time, and holding one top-level tree at a time.
+
+    The first reading finds each event's top-level entry (what _tree keeps,
+    as _tree keeps it) and the last event of each; the second builds each
+    entry's lines once its last event was read, and hands them to
+    _TopLines in start order. Read parents first (model.trace.parents_first),
+    an event's parent is known when the event is read: that is what lets
+    one reading find them.
+    """
+    if group not in GROUP_CHOICES:
+        raise ValueError(f"group {group!r}: one of request, test or none (or None)")
+    left_out = GROUP_CHOICES[group]
+    counts = _Counts()
+    pids = dict.fromkeys(process.pid for process in log.processes)
+    hidden: set[int] = set()  # shown live: the outermost requests and everything below them
+    live = 0
+    root_of: dict[int, int] = {}  # each kept event's id -> its top-level entry's id
+    setups: set[int] = set()  # the set-ups kept
+    filled: set[int] = set()  # the set-ups with something kept in them (the others are left out)
+    last: dict[int, int] = {}  # a top-level entry's id -> where its tree's last event is
+    roots: list[tuple[int, int]] = []  # (place in start order, id) of each top-level entry
+    for position, (place, event) in enumerate(parents_first(log.iter_events())):
+        counts.add(event)
+        if event.process:
+            pids.setdefault(event.process)
+        if shown_live and ((event.kind == "request" and event.parent is None) or event.parent in hidden):
+            hidden.add(event.id)
+            if event.parent is None:
+                live += 1
+            continue
+        if (not unheard and event.outcome == "unheard") or event.kind in left_out:
+            continue
+        parent = event.parent
+        root = root_of.get(parent) if parent is not None else None
+        if root is None:
+            root = event.id
+            roots.append((place, root))
+        elif parent in setups:
+            filled.add(parent)
+        if event.kind == "setup":
+            setups.add(event.id)
+        root_of[event.id] = root
+        last[root] = position
+    roots.sort()
+    waiting = deque(root for _, root in roots)  # the top-level entries not handed on yet, in start order
+    del roots
+    lines = _Lines()
+    top = _TopLines(limit)
+    pending: dict[int, list[TraceEvent]] = {}  # the events of the top-level trees not ended yet
+    ended: dict[int, _Node | None] = {}
+    for position, (_, event) in enumerate(parents_first(log.iter_events())):
+        root = root_of.get(event.id)
+        if root is None:
+            continue
+        if root == event.id:
+            pending[root] = []
+        if not (event.kind == "setup" and event.id not in filled):  # an empty set-up is left out
+            pending[root].append(event)
+        if last[root] == position:
+            events = pending.pop(root)
+            for member in events:
+                del root_of[member.id]
+            ended[root] = lines.build(TraceTree(events))[0] if events else None
+            while waiting and waiting[0] in ended:
+                node = ended.pop(waiting.popleft())
+                if node is not None:
+                    top.add(node)
+    shown, total = top.finish()
+    return _Shown(shown, total, len(pids) > 1, live, counts)
+
+
+def _footer(log: AnyLog, shown: _Shown, unheard: bool, hint: str = " (--show-unheard)") -> list[str]:
+    sends, calls = shown.counts.sends, shown.counts.calls
     lines = [f"{sends} send{'s' if sends != 1 else ''}, {calls} receiver call{'s' if calls != 1 else ''}"]
     if shown.is_multiprocess:
         for process in log.processes:
             cut = "" if process.is_finished else " (cut short)"
             lines.append(escape_controls(f"process {process.pid}: {process.argv}{cut}"))
-    quiet = sum(1 for e in log.events if e.outcome == "unheard")
+    quiet = shown.counts.unheard
     if quiet and not unheard:
         lines.append(f"{quiet} send{'s' if quiet != 1 else ''} that no receiver heard not shown{hint}")
     if shown.live_requests:
@@ -386,14 +589,14 @@ def _footer(log: TraceLog, shown: _Shown, unheard: bool, hint: str = " (--show-u
             f"the tree shows the first {len(shown.roots)} of {shown.top} top-level entries (--limit 0 shows all); "
             "--format json has them all"
         )
-    dropped = _dropped_note(log, "the tree shows")
+    dropped = _dropped_note(log, "the tree shows", shown.counts)
     if dropped:
         lines.append(dropped)
     lines.extend(escape_controls(note) for note in log.notes)
     return lines
 
 
-def _dropped_note(log: TraceLog, what: str) -> str | None:
+def _dropped_note(log: AnyLog, what: str, counts: _Counts | None = None) -> str | None:
     """Say how many sends the tracer's ring buffer dropped, so that no count is silently low; None if none.
 
     `what` ("the counts below cover") is what covers only the sends kept.
@@ -401,13 +604,13 @@ def _dropped_note(log: TraceLog, what: str) -> str | None:
     """
     if not log.dropped:
         return None
-    kept = sum(1 for e in log.events if e.kind == "send")
+    kept = (counts or _Counts.of(log)).sends
     sends = "sends were" if log.dropped != 1 else "send was"
     return f"{log.dropped:,} older {sends} dropped (--max-sends {kept}): {what} the last {kept:,} only"
 
 
 def render_plain_tree(
-    log: TraceLog,
+    log: AnyLog,
     *,
     slow_ms: float | None = None,
     unheard: bool = False,
@@ -453,7 +656,7 @@ _NAME_STYLES = {"send": "bold", "call": "cyan"}  # a group's is bold magenta
 
 
 def render_rich_tree(
-    log: TraceLog,
+    log: AnyLog,
     *,
     slow_ms: float | None = None,
     unheard: bool = False,
@@ -522,10 +725,10 @@ class ReceiverStats:
         return self.total_ns / self.calls if self.calls else 0.0
 
 
-def receiver_stats(log: TraceLog) -> list[ReceiverStats]:
+def receiver_stats(log: AnyLog) -> list[ReceiverStats]:
     """Per receiver and signal: calls, errors, total and max time; the costliest first."""
     totals: dict[tuple[str, str], list[int]] = {}
-    for event in log.events:
+    for event in log.iter_events():
         if event.kind != "call":
             continue
         row = totals.setdefault((event.receiver or "?", event.signal), [0, 0, 0, 0])
@@ -540,7 +743,7 @@ def receiver_stats(log: TraceLog) -> list[ReceiverStats]:
 _SUMMARY_COLUMNS = ("RECEIVER", "SIGNAL", "CALLS", "ERRORS", "TOTAL MS", "MEAN MS", "MAX MS")
 
 
-def _summary_rows(log: TraceLog) -> list[tuple[str, ...]]:
+def _summary_rows(log: AnyLog) -> list[tuple[str, ...]]:
     return [
         (
             escape_controls(st.receiver),
@@ -555,7 +758,7 @@ def _summary_rows(log: TraceLog) -> list[tuple[str, ...]]:
     ]
 
 
-def _summary_head(log: TraceLog) -> list[tuple[str, str]]:
+def _summary_head(log: AnyLog) -> list[tuple[str, str]]:
     """Return the lines above the table, each with its rich style.
 
     They say how many processes there were (when more than one) and how many
@@ -571,7 +774,7 @@ def _summary_head(log: TraceLog) -> list[tuple[str, str]]:
     return head
 
 
-def render_plain_summary(log: TraceLog) -> str:
+def render_plain_summary(log: AnyLog) -> str:
     """The per-receiver table as aligned text, the costliest receiver first (group events are not calls)."""
     rows = _summary_rows(log)
     head = "".join(f"{line}\n" for line, _ in _summary_head(log))
@@ -586,7 +789,7 @@ def render_plain_summary(log: TraceLog) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None = None) -> str:
+def render_rich_summary(log: AnyLog, *, color: bool = True, width: int | None = None) -> str:
     """The per-receiver table for a terminal."""
     from rich.table import Table
     from rich.text import Text
@@ -607,9 +810,14 @@ def render_rich_summary(log: TraceLog, *, color: bool = True, width: int | None 
     return captured(console)
 
 
-def render_trace_json(log: TraceLog) -> str:
+def render_trace_json(log: AnyLog) -> str:
     """The whole trace: ``{"schema", "dropped", "events": [...]}``, events in start order (model.trace_to_dict)."""
-    return dump_json(trace_to_dict(log))
+    return "".join(trace_json_chunks(log))
+
+
+def iter_trace_json(log: AnyLog) -> Iterator[str]:
+    """Yield render_trace_json's text a chunk of events at a time (model.trace.trace_json_chunks)."""
+    return trace_json_chunks(log)
 
 
 def render_jsonl(events: Iterable[TraceEvent]) -> str:
@@ -617,7 +825,13 @@ def render_jsonl(events: Iterable[TraceEvent]) -> str:
     return "".join(dump_json_line(event_to_dict(e)) for e in events)
 
 
-def render_chrome(log: TraceLog, *, pid: int = 1, process_name: str = "signalscope trace") -> str:
+def iter_jsonl(log: AnyLog) -> Iterator[str]:
+    """Yield render_jsonl's text for the events of `log`, a chunk of events at a time."""
+    for chunk in log.chunks():
+        yield render_jsonl(chunk)
+
+
+def render_chrome(log: AnyLog, *, pid: int = 1, process_name: str = "signalscope trace") -> str:
     """Chrome's Trace Event Format (Perfetto, chrome://tracing, speedscope).
 
     Groups (a request, a test), sends and sync receiver calls are complete
@@ -632,40 +846,61 @@ def render_chrome(log: TraceLog, *, pid: int = 1, process_name: str = "signalsco
     the first event; each process's threads are numbered 1, 2, ... in order
     of first appearance.
     """
-    start = log.events[0].start_ns if log.events else 0
+    return "".join(iter_chrome(log, pid=pid, process_name=process_name))
+
+
+def iter_chrome(log: AnyLog, *, pid: int = 1, process_name: str = "signalscope trace") -> Iterator[str]:
+    """Yield render_chrome's text a chunk of events at a time: `log` is read twice (its tracks, then its events)."""
+    start: int | None = None
     names = {process.pid: process.argv for process in log.processes}
-    pids = dict.fromkeys([*names, *(event.process or pid for event in log.events)] or [pid])
-    out: list[dict[str, Any]] = [
-        {"name": "process_name", "ph": "M", "pid": p, "tid": 0, "args": {"name": names.get(p, process_name)}}
-        for p in pids
-    ]
+    pids = dict.fromkeys(names)
     tids: dict[tuple[int, int], int] = {}
     threads: dict[int, int] = {}  # pid -> its threads so far
-    for event in log.events:
+    tracks: list[dict[str, Any]] = []
+    for event in log.iter_events():
+        if start is None:
+            start = event.start_ns
         key = (event.process or pid, event.thread)
+        pids.setdefault(key[0])
         if key not in tids:
             threads[key[0]] = tids[key] = threads.get(key[0], 0) + 1
-            out.append(
+            tracks.append(
                 {"name": "thread_name", "ph": "M", "pid": key[0], "tid": tids[key],
                  "args": {"name": f"thread {tids[key]}"}}
             )  # fmt: skip
-    for event in log.events:
-        args = {k: v for k, v in event_to_dict(event).items() if v not in (None, {}, False)}
-        is_group = event.kind in GROUP_KINDS
-        common = {
-            "name": (event.label or "") if is_group else label(event),
-            "cat": event.kind if is_group else ("signal" if event.kind == "send" else "receiver"),
-            "pid": event.process or pid,
-            "tid": tids[event.process or pid, event.thread],
-        }
-        ts = round((event.start_ns - start) / 1000, 3)
-        if event.is_async and not is_group:
-            out.append({**common, "ph": "b", "id": event.id, "ts": ts, "args": args})
-            out.append({**common, "ph": "e", "id": event.id, "ts": round(ts + event.duration_ns / 1000, 3)})
-        else:
-            out.append({**common, "ph": "X", "ts": ts, "dur": round(event.duration_ns / 1000, 3), "args": args})
-    data = {"traceEvents": out, "displayTimeUnit": "ms", "otherData": {"schema": TRACE_SCHEMA, "dropped": log.dropped}}
-    return dump_json_line(data)
+    metadata: list[dict[str, Any]] = [
+        {"name": "process_name", "ph": "M", "pid": p, "tid": 0, "args": {"name": names.get(p, process_name)}}
+        for p in (pids or [pid])
+    ]
+    first = start or 0
+
+    def slices(chunk: Iterable[TraceEvent]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for event in chunk:
+            args = {k: v for k, v in event_to_dict(event).items() if v not in (None, {}, False)}
+            is_group = event.kind in GROUP_KINDS
+            common = {
+                "name": (event.label or "") if is_group else label(event),
+                "cat": event.kind if is_group else ("signal" if event.kind == "send" else "receiver"),
+                "pid": event.process or pid,
+                "tid": tids[event.process or pid, event.thread],
+            }
+            ts = round((event.start_ns - first) / 1000, 3)
+            if event.is_async and not is_group:
+                out.append({**common, "ph": "b", "id": event.id, "ts": ts, "args": args})
+                out.append({**common, "ph": "e", "id": event.id, "ts": round(ts + event.duration_ns / 1000, 3)})
+            else:
+                out.append({**common, "ph": "X", "ts": ts, "dur": round(event.duration_ns / 1000, 3), "args": args})
+        return out
+
+    head = {"displayTimeUnit": "ms", "otherData": {"schema": TRACE_SCHEMA, "dropped": log.dropped}}
+    chunks = (slices(chunk) for chunk in log.chunks())
+    yield from iter_json_line({**head, "traceEvents": []}, "traceEvents", _chained([metadata + tracks], chunks))
+
+
+def _chained(*parts: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    for part in parts:
+        yield from part
 
 
 def render_trace_dot(log: TraceLog, *, title: str = "signals that fired") -> str:

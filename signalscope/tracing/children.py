@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import heapq
+import itertools
 import json
 import os
 import shutil
@@ -44,16 +46,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from ..model.jsonio import dump_json_line
-from ..model.trace import TraceEvent, TraceLog, TraceProcess
+from ..model.trace import CHUNK_EVENTS, TraceEvent, TraceLog, TraceProcess, TraceStream, in_start_order
 from .imports import forget, when_imported
 from .tracer import Tracer
 
-__all__ = ["ENV", "ChildFolder", "ProcessTrace", "child_config", "read_parts", "short_argv"]
+__all__ = ["ENV", "ChildFolder", "ProcessTrace", "child_config", "read_part_streams", "read_parts", "short_argv"]
 
 #: The environment variable that holds the run's folder: set, a Python child traces itself.
 ENV = "SIGNALSCOPE_TRACE_DIR"
@@ -291,6 +293,14 @@ class ProcessTrace:
             _active = None
         return log
 
+    def stop_stream(self) -> TraceStream:
+        """Stop tracing; return the process's own log as a stream (Tracer.stream)."""
+        global _active
+        log = self.tracer.stop_stream()
+        if _active is self:
+            _active = None
+        return log
+
     def finish(self) -> None:
         """End a child's trace: stop, and complete its part."""
         forget(self._start_tracer)
@@ -464,6 +474,169 @@ def read_parts(folder: Path, spawned_here: Sequence[str] = ()) -> tuple[list[Tra
             continue
         notes.append(f"not traced: {short_argv(argv.split())} ({why})")
     return logs, notes + _untraced_spawns(spawned, argvs)
+
+
+def read_part_streams(
+    folder: Path, spawned_here: Sequence[str] = (), *, max_sends: int
+) -> tuple[list[TraceStream], list[str]]:
+    """Return what read_parts returns, each part's log as a TraceStream, keeping the last `max_sends` sends of them all.
+
+    The parts are read line by line, once: of all their sends, the
+    `max_sends` that ended last are kept (with their receiver calls, and
+    every group), as a tracer's ring buffer keeps them, and the others are
+    counted in the streams' `dropped`. The kept lines are copied, in start
+    order, to a temporary file of the streams' own (deleted when they are),
+    so `folder` can be removed at once; each reading of a stream reads its
+    lines back from there, a chunk of events at a time.
+    """
+    notes: list[str] = []
+    spawned: list[str] = list(spawned_here)
+    argvs: list[str] = []
+    stopped: list[TraceProcess] = []
+    serial = itertools.count()
+    latest: list[tuple[int, int, int, int, int, int]] = []  # (end, serial, part, offset, start, id): a heap
+    groups: list[tuple[int, int, int, int]] = []  # (part, offset, start, id)
+    parts: list[tuple[Path, TraceProcess, int]] = []  # each part, its process, and its sends
+    for path in sorted((folder / "parts").glob("*.jsonl")):
+        found = _scan_part(path, len(parts), max_sends, serial, latest, groups)
+        if found is None:
+            continue
+        process, finished, spawns, sends, has_events = found
+        spawned.extend(spawns)
+        argvs.append(process.argv)
+        if not finished and has_events:
+            stopped.append(process)
+        parts.append((path, process, sends))
+    kept: list[list[tuple[int, int, int]]] = [[] for _ in parts]  # each part's (start, id, offset)
+    kept_sends = [0 for _ in parts]
+    for _, _, part, offset, start, event_id in latest:
+        kept[part].append((start, event_id, offset))
+        kept_sends[part] += 1
+    for part, offset, start, event_id in groups:
+        kept[part].append((start, event_id, offset))
+    del latest, groups
+    store = tempfile.TemporaryFile()  # noqa: SIM115 - the streams' own: the OS deletes it once it is closed
+    streams: list[TraceStream] = []
+    for (path, process, sends), lines, sends_kept in zip(parts, kept, kept_sends, strict=True):
+        lines.sort()
+        begin = store.tell()
+        with path.open("rb") as handle:
+            for _, _, offset in lines:
+                handle.seek(offset)
+                store.write(handle.readline().rstrip(b"\n") + b"\n")
+        streams.append(
+            TraceStream(_part_chunks(store, begin, store.tell()), dropped=sends - sends_kept, processes=(process,))
+        )
+    store.flush()
+    if stopped:
+        pids = ", ".join(f"{process.pid} ({process.argv})" for process in stopped)
+        many = len(stopped) != 1
+        notes.append(
+            f"{len(stopped)} process{'es were' if many else ' was'} stopped before {'they' if many else 'it'} "
+            f"ended {'their' if many else 'its'} trace (killed, as Pool.terminate() does, or os._exit): {pids}; "
+            "a send in progress then is not in the trace"
+        )
+    for path in sorted((folder / "untraced").iterdir()):
+        try:
+            argv, _, why = path.read_text(encoding="utf-8").partition("\n")
+        except OSError:
+            continue
+        notes.append(f"not traced: {short_argv(argv.split())} ({why})")
+    return streams, notes + _untraced_spawns(spawned, argvs)
+
+
+def _scan_part(
+    path: Path,
+    part: int,
+    max_sends: int,
+    serial: Iterator[int],
+    latest: list[tuple[int, int, int, int, int, int]],
+    groups: list[tuple[int, int, int, int]],
+) -> tuple[TraceProcess, bool, list[str], int, bool] | None:
+    """Read the part at `path` line by line, for read_part_streams: what it keeps goes into `latest` and `groups`.
+
+    Each send's line is pushed on `latest`, a heap of the `max_sends` that
+    ended last (of every part read so far), each group's line onto `groups`,
+    by where it starts in the file. Return the part's process, whether it
+    ended its trace, the programs it says it spawned, its sends, and whether
+    it holds any event; None for a file with no process line.
+    """
+    process: TraceProcess | None = None
+    finished = False
+    spawns: list[str] = []
+    sends = 0
+    has_events = False
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return None
+    with handle:
+        while True:
+            offset = handle.tell()
+            line = handle.readline()
+            if not line:
+                break
+            try:
+                data = json.loads(line)
+            except ValueError:
+                break  # the last line of a part cut short
+            try:
+                if type(data) is list:
+                    events = [_event(row) for row in data]
+                    if not events:
+                        continue
+                    has_events = True
+                    first = min(events, key=lambda e: (e.start_ns, e.id))
+                    send = next((event for event in events if event.kind == "send"), None)
+                    if send is None:
+                        groups.append((part, offset, first.start_ns, first.id))
+                        continue
+                    sends += 1
+                    entry = (send.start_ns + send.duration_ns, next(serial), part, offset, first.start_ns, first.id)
+                    if len(latest) < max_sends:
+                        heapq.heappush(latest, entry)
+                    elif max_sends and entry > latest[0]:
+                        heapq.heapreplace(latest, entry)
+                elif "process" in data and process is None:
+                    head = data["process"]
+                    process = TraceProcess(int(head["pid"]), head["parent"], str(head["argv"]), False)
+                elif "end" in data:
+                    finished = True
+                    spawns.extend(str(note).removeprefix("spawned ") for note in data["end"].get("notes", ()))
+            except (TypeError, ValueError, KeyError, AttributeError):
+                break  # not a line this module wrote
+    if process is None:
+        return None
+    return TraceProcess(process.pid, process.parent, process.argv, finished), finished, spawns, sends, has_events
+
+
+def _part_chunks(store: IO[bytes], begin: int, end: int) -> Callable[[], Iterator[list[TraceEvent]]]:
+    """Return the chunks of one part's kept lines, from `begin` to `end` in `store`, for its TraceStream."""
+
+    def runs() -> Iterator[list[TraceEvent]]:
+        position = begin
+        while position < end:
+            store.seek(position)
+            line = store.readline()
+            position += len(line)
+            events = [_event(row) for row in json.loads(line)]
+            events.sort(key=lambda e: (e.start_ns, e.id))
+            yield events
+
+    def chunks() -> Iterator[list[TraceEvent]]:
+        seen: set[int] = set()  # a part holds each event once; read_parts drops a second copy too
+        chunk: list[TraceEvent] = []
+        for event in in_start_order(runs()):
+            if event.id in seen:
+                continue
+            seen.add(event.id)
+            chunk.append(event)
+            if len(chunk) == CHUNK_EVENTS:
+                yield chunk
+                chunk = []
+        yield chunk
+
+    return chunks
 
 
 def _row(event: TraceEvent) -> tuple[Any, ...]:

@@ -23,7 +23,7 @@ from .runner import INTERRUPTED
 from .tracer import DEFAULT_EXCLUDE, known_signals
 
 if TYPE_CHECKING:
-    from ..model.trace import TraceLog
+    from ..model.trace import TraceLog, TraceStream
     from .tracer import Tracer
 
 __all__ = ["FilterCheck"]
@@ -89,7 +89,7 @@ class FilterCheck:
         for label in sorted(self.tracer.apps):
             check_app_label(label)
 
-    def finish(self, status: int, log: TraceLog) -> None:
+    def finish(self, status: int, log: TraceLog | TraceStream) -> None:
         """Check every filter, now that the program has ended with `status` and `log` was traced.
 
         After an interrupted run (runner.INTERRUPTED) only what stopped the program is raised.
@@ -111,7 +111,7 @@ class FilterCheck:
         never = "the program never set Django up, so no send could come from it."
         if not apps.ready and self.tracer.apps:
             raise UsageError(f"--app {sorted(self.tracer.apps)[0]}: {never}")
-        seen = [event.sender for event in log.events if event.sender is not None]
+        seen = [event.sender for event in log.iter_events() if event.sender is not None]
         for label in sorted(self.tracer.senders):
             try:
                 _explained(after % "sender", check_sender_label, label, ignore_case=True, seen=seen)
@@ -122,11 +122,12 @@ class FilterCheck:
         for label in sorted(self.tracer.apps):
             _explained(after % "app", check_app_label, label)
 
-    def _check_signals(self, log: TraceLog) -> None:
+    def _check_signals(self, log: TraceLog | TraceStream) -> None:
         # As the tracer matches them: a signal's module:name path or its short name.
         names = {name for pair in known_signals().values() for name in pair}
-        names |= {event.signal for event in log.events}
-        names |= {event.signal.rpartition(":")[2] for event in log.events}
+        signals = {event.signal for event in log.iter_events()}
+        names |= signals
+        names |= {signal.rpartition(":")[2] for signal in signals}
         asked = sorted(self.tracer.include) + sorted(self.tracer.exclude - set(DEFAULT_EXCLUDE))
         for name in asked:
             if name not in names:
