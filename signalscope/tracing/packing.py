@@ -26,6 +26,7 @@ comment as recorder.NAME (R.NAME): tests/test_trace_layout.py checks them.
 
 from __future__ import annotations
 
+import struct
 import sys
 import weakref
 from operator import attrgetter, itemgetter
@@ -34,7 +35,17 @@ from typing import Any
 
 from .values import pk_text
 
-__all__ = ["clear", "details_of", "error_text", "model_label", "pack", "sender_text"]
+__all__ = [
+    "KWARGS",
+    "clear",
+    "detail_names",
+    "details_of",
+    "error_text",
+    "model_label",
+    "pack",
+    "sender_text",
+    "unpack",
+]
 
 _UNSEEN = object()
 
@@ -214,17 +225,19 @@ def pack(record: list[Any], path: str, details: tuple[str, ...]) -> tuple[Any, .
     if shape is None:
         shape = _shape(named, key)
     instance = named.get("instance")
-    shown = None
+    model = pk = None
     if instance is not None:
         kind = type(instance)
-        model = _models.get(id(kind), _UNSEEN)
-        if model is _UNSEEN:
-            model = _model_entry(kind)
-        if model is not None:  # a Django model's instance: pk by the policy (tracing/values.py)
-            pk = instance.__dict__.get(model[1], _UNSEEN) if model[1] is not None else _UNSEEN  # type: ignore[index]
+        found_model = _models.get(id(kind), _UNSEEN)
+        if found_model is _UNSEEN:
+            found_model = _model_entry(kind)
+        if found_model is not None:  # a Django model's instance: pk by the policy (tracing/values.py)
+            model, attname = found_model  # type: ignore[misc]
+            pk = instance.__dict__.get(attname, _UNSEEN) if attname is not None else _UNSEEN
             if pk is _UNSEEN:
                 pk = instance.pk
-            shown = (model[0], pk if type(pk) is int else pk_text(pk))  # type: ignore[index]
+            if type(pk) is not int:
+                pk = pk_text(pk)
     taken = record[10]  # R.RECEIVERS
     if taken:
         names_list = []
@@ -270,17 +283,49 @@ def pack(record: list[Any], path: str, details: tuple[str, ...]) -> tuple[Any, .
         found = _interned.setdefault(found, found)
     else:
         found = ()
-    # Only tuples of strings and numbers: the collector stops tracking such tuples, so a long trace
-    # adds nothing to the program's garbage collections (lists would be walked by every one).
+    # The numbers in one bytes object: a kept send is two objects (and its pk), not a tuple of tuples
+    # of ints. Dropping the oldest send of a full ring buffer then frees two objects long out of the
+    # CPU's caches, not twenty; and bytes and tuples of strings are never walked by the collector.
+    times = record[11]  # R.TIMES
+    ids = record[18]  # R.CALL_IDS
+    count = 7 + len(times) + len(ids)
+    encode = _encoders.get(count)
+    if encode is None:
+        encode = _encoders[count] = struct.Struct(f"{count}Q").pack
     # fmt: off
-    return (
-        record[0], record[1], path, label, record[5],  # R.ID, R.PARENT, R.METHOD
-        record[7], record[8], record[6],  # R.START, R.END, R.THREAD
-        None if error is None else error_text(error), shape,
-        record[12], names, tuple(record[11]),  # R.CALL_THREAD, R.TIMES
-        tuple(record[18]), results, asynchronous, shown, found,  # R.CALL_IDS
-    )
+    numbers = encode(record[0], record[1] or 0, record[7], record[8],  # R.ID, R.PARENT, R.START, R.END
+                     record[6], record[12], len(times), *times, *ids)  # R.THREAD, R.CALL_THREAD
+    return (path, label, record[5], shape, names, results, model, found, numbers,  # R.METHOD
+            pk, None if error is None else error_text(error), asynchronous)
     # fmt: on
+
+
+_encoders: dict[int, Any] = {}
+_decoders: dict[int, Any] = {}
+
+#: A kept send's fields (pack's answer): the kwargs' shape (or, with capture_values, their texts) is KWARGS.
+KWARGS = 3
+
+
+def unpack(send: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Return a kept send (pack's answer) as its fields: tracer.Tracer._events' layout.
+
+    (id, parent, path, sender label, method, start, end, thread, error text,
+    kwargs, call thread, receiver names, times, call ids, results, async
+    calls, (model label, pk) or None, details)
+    """
+    path, label, method, kwargs, names, results, model, details, numbers, pk, error, asynchronous = send
+    size = len(numbers) // 8
+    decode = _decoders.get(size)
+    if decode is None:
+        decode = _decoders[size] = struct.Struct(f"{size}Q").unpack
+    values = decode(numbers)
+    sid, parent, start, end, thread, call_thread, count = values[:7]
+    times = values[7 : 7 + count]
+    ids = values[7 + count :]
+    shown = None if model is None else (model, pk)
+    return (sid, parent or None, path, label, method, start, end, thread, error, kwargs, call_thread, names, times,
+            ids, results, asynchronous, shown, details)  # fmt: skip
 
 
 #: The keyword arguments whose values tell sends apart (TraceEvent.details), shown as safe text, by the

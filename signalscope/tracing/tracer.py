@@ -261,7 +261,7 @@ class Tracer:
     def _events(self, send: tuple[Any, ...]) -> list[TraceEvent]:
         """Turn one stored send into its events: the send, then its receiver calls."""
         (sid, parent, path, sender, method, start, end, thread, error, kwargs, call_thread, names, times, call_ids,
-         results, asynchronous, instance, details) = send  # fmt: skip
+         results, asynchronous, instance, details) = packing.unpack(send)  # fmt: skip
         pid = self.pid
         if not self.capture_values:
             kwargs = _kwargs_text(kwargs, instance, self._kwargs_memo)
@@ -342,7 +342,7 @@ class Tracer:
             return
         send = packing.pack(record, entry[1], entry[5])
         if self.capture_values:
-            send = (*send[:9], self._kwargs(record[4]), *send[10:])  # R.NAMED
+            send = (*send[: packing.KWARGS], self._kwargs(record[4]), *send[packing.KWARGS + 1 :])  # R.NAMED
         self._sends.append(send)
         self._count()
         if self.on_send is not None:
