@@ -200,13 +200,15 @@ def interpreter(suite: Suite, cache: Path) -> tuple[Path, str]:
     venv = cache / "venvs" / f"{suite.name}-py{version}-django{django.get_version()}"
     python = venv / "bin" / "python"
     wanted = [f"Django=={django.get_version()}", f"sentry-sdk=={sentry_sdk.VERSION}", *(r for r, _m in suite.requires)]
-    stamp = venv / "bench-suites.json"
-    if not (python.exists() and stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == wanted):
+    # signalscope's own dependencies come from its pyproject.toml: a change there makes the venv again.
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    stamp, made = venv / "bench-suites.json", {"requires": wanted, "pyproject": pyproject}
+    if not (python.exists() and stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == made):
         print(f"making a venv for {suite.name}: {venv}", flush=True)
         shutil.rmtree(venv, ignore_errors=True)
         quiet([sys.executable, "-m", "venv", str(venv)])
         quiet([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *wanted, "-e", str(ROOT)])
-        stamp.write_text(json.dumps(wanted), encoding="utf-8")
+        stamp.write_text(json.dumps(made), encoding="utf-8")
     return python, f"a venv made for it ({venv.relative_to(ROOT) if venv.is_relative_to(ROOT) else venv})"
 
 
