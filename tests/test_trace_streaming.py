@@ -26,6 +26,8 @@ from signalscope.model.trace import (
     merge_logs,
     merge_streams,
     trace_from_dict,
+    trace_json_chunks,
+    trace_to_dict,
 )
 from signalscope.render.registry import render, render_chunks
 from signalscope.render.trace import render_trace_json
@@ -42,6 +44,31 @@ def test_json_written_in_chunks_is_dump_json_of_the_whole() -> None:
         whole = [item for chunk in chunks for item in chunk]
         assert "".join(iter_json(head, "events", chunks)) == dump_json({**head, "events": whole})
         assert "".join(iter_json_line(head, "events", chunks)) == dump_json_line({**head, "events": whole})
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_event_writer_writes_what_the_general_walk_writes(seed: int) -> None:
+    # model.trace.event_json writes each event from its fields with the C encoder: the same bytes as
+    # dump_json of event_to_dict, unsafe characters, escapes and every field's type included.
+    from signalscope.model.trace import event_json, event_to_dict
+
+    rng = random.Random(seed)
+    texts = ["a:b", "é\u202e\u2028", 'q"\\\n\x00', "\x7f\x85", "auth.Group(pk=1)", "<str>"]
+    events = [
+        TraceEvent(
+            i + 1, rng.choice([None, i]), rng.choice(["send", "call", "request"]), rng.choice(texts),
+            rng.choice([None, *texts]), rng.choice([None, *texts]), "send", rng.randrange(10**12), rng.randrange(9),
+            rng.randrange(2**40), is_async=rng.random() < 0.3, outcome=rng.choice(["ok", "error", "unheard"]),
+            error=rng.choice([None, *texts]), result_type=rng.choice([None, "NoneType"]),
+            kwargs=tuple(sorted({rng.choice(texts): rng.choice(texts) for _ in range(rng.randrange(4))}.items())),
+            details=tuple(sorted({rng.choice(texts): rng.choice(texts) for _ in range(rng.randrange(3))}.items())),
+            label=rng.choice([None, "GET /"]), process=rng.randrange(99),
+        )
+        for i in range(30)
+    ]  # fmt: skip
+    assert dump_json(events, records={TraceEvent: event_json}) == dump_json([event_to_dict(e) for e in events])
+    log = TraceLog(tuple(events), dropped=2)
+    assert "".join(trace_json_chunks(log)) == dump_json(trace_to_dict(log))
 
 
 def random_log(rng: random.Random, roots: int, *, uniform: bool = False) -> TraceLog:

@@ -439,8 +439,7 @@ def _write_trace(
             except OSError:  # stderr itself is gone: nowhere left to say anything
                 pass
     if target is not None:  # the tree on stderr says its notes itself
-        events = sum(len(chunk) for chunk in log.chunks())
-        say_written(target, quiet=quiet, detail=f"{events} events")
+        say_written(target, quiet=quiet, detail=f"{log.count()} events")  # counted as it was written
         for note in log.notes:
             error(f"signalscope: {note}")
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["dump_json", "dump_json_line", "iter_json", "iter_json_line", "json_string"]
+__all__ = ["dump_json", "dump_json_line", "flat_encoder", "iter_json", "iter_json_line", "json_string", "leaf_json"]
 
 #: A str as a JSON string literal, non-ASCII as is (the C-accelerated encoder).
 json_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -122,6 +122,57 @@ def dump_json(data: Any, *, records: Mapping[type, Callable[[Any, str], str]] | 
     return _safe("".join(out))
 
 
+def flat_encoder(inner: str) -> Callable[[Mapping[str, Any]], str]:
+    """The C encoder of a dict of scalars whose keys are in order already, items at `inner`, as dump_json spaces them.
+
+    ``{"a": 1,<inner>"b": 2}``: dump_json's leaf text before the newline
+    after ``{`` and before ``}`` are added. For a record writer (dump_json's
+    `records`) that writes an object a few known fields at a time.
+    """
+    encoder = _flat_encoders.get(inner)
+    if encoder is None:
+        encoder = _flat_encoders[inner] = _one_shot("," + inner, sort_keys=False)
+    return encoder
+
+
+def leaf_json(value: Mapping[str, Any], newline: str) -> str | None:
+    """Return the dict of scalars `value` as dump_json writes it at `newline`; None when a value is no scalar."""
+    if not value:
+        return "{}"
+    if not _SCALARS.issuperset(map(type, value.values())):
+        return None
+    inner = newline + "  "
+    encoder = _sorted_encoders.get(inner)
+    if encoder is None:
+        encoder = _sorted_encoders[inner] = _one_shot("," + inner, sort_keys=True)
+    text = encoder(value)
+    return text[0] + inner + text[1:-1] + newline + text[-1]
+
+
+_flat_encoders: dict[str, Callable[[Any], str]] = {}
+_sorted_encoders: dict[str, Callable[[Any], str]] = {}
+
+
+def _one_shot(item_separator: str, *, sort_keys: bool) -> Callable[[Any], str]:
+    """Return ``JSONEncoder(ensure_ascii=False, separators=(item_separator, ": "), sort_keys=...).encode``
+    for dicts of scalars, calling the C encoder straight away.
+
+    The same text: encode() makes that C encoder anew on every call (most of
+    its cost for a small dict), with a circular-reference check that
+    scalars never need.
+    """
+    make = json.encoder.c_make_encoder
+    if make is None:  # a Python without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(item_separator, ": "), sort_keys=sort_keys).encode
+    encode = make(None, None, json_string, None, ": ", item_separator, sort_keys, False, True)
+    join = "".join
+
+    def encoded(value: Any) -> str:
+        return join(encode(value, 0))
+
+    return encoded
+
+
 def dump_json_line(data: Any) -> str:
     """Return `data` as one line of compact, key-sorted JSON ending in a newline.
 
@@ -140,13 +191,20 @@ def _items_mark(value: Any, newline: str) -> str:
     return "\x00" + newline + "\x00"
 
 
-def iter_json(data: Mapping[str, Any], key: str, chunks: Iterable[Sequence[Any]]) -> Iterator[str]:
+def iter_json(
+    data: Mapping[str, Any],
+    key: str,
+    chunks: Iterable[Sequence[Any]],
+    *,
+    records: Mapping[type, Callable[[Any, str], str]] | None = None,
+) -> Iterator[str]:
     """Yield ``dump_json({**data, key: [every item of chunks]})`` as text, one piece per chunk of items.
 
     The same bytes, joined, as dump_json of the whole list, which is never
-    made: each chunk's items are written by dump_json and indented to where
-    the list stands (a raw newline in JSON text is only ever layout: strings
-    escape theirs). `key` is a key of `data`, whose value is ignored.
+    made: each chunk's items are written by dump_json (with `records`) and
+    indented to where the list stands (a raw newline in JSON text is only
+    ever layout: strings escape theirs). `key` is a key of `data`, whose
+    value is ignored.
     """
     head, newline, tail = dump_json({**data, key: _Items()}, records={_Items: _items_mark}).split("\x00")
     yield head
@@ -154,7 +212,7 @@ def iter_json(data: Mapping[str, Any], key: str, chunks: Iterable[Sequence[Any]]
     for chunk in chunks:
         if not chunk:
             continue
-        text = dump_json(list(chunk))  # "[" newline-and-two items "\n]\n"
+        text = dump_json(list(chunk), records=records)  # "[" newline-and-two items "\n]\n"
         yield ("," if started else "[") + text[1:-3].replace("\n", newline)
         started = True
     yield (newline + "]" if started else "[]") + tail

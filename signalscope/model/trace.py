@@ -130,6 +130,10 @@ class TraceLog:
         for start in range(0, len(self.events), CHUNK_EVENTS):
             yield self.events[start : start + CHUNK_EVENTS]
 
+    def count(self) -> int:
+        """Return how many events the log holds (as TraceStream's)."""
+        return len(self.events)
+
 
 #: How many events a chunk of a trace holds: what a streamed writer renders at a time.
 CHUNK_EVENTS = 2048
@@ -147,7 +151,7 @@ class TraceStream:
     before its children.
     """
 
-    __slots__ = ("_chunks", "dropped", "notes", "processes")
+    __slots__ = ("_chunks", "_count", "dropped", "notes", "processes")
 
     def __init__(
         self,
@@ -158,15 +162,26 @@ class TraceStream:
         notes: tuple[str, ...] = (),
     ) -> None:
         self._chunks = chunks
+        self._count: int | None = None
         self.dropped = dropped
         self.processes = processes
         self.notes = notes
 
     def chunks(self) -> Iterator[Sequence[TraceEvent]]:
         """Yield the events, a chunk at a time, in start order (made anew for each call)."""
+        count = 0
         for chunk in self._chunks():
             if chunk:
+                count += len(chunk)
                 yield chunk
+        self._count = count
+
+    def count(self) -> int:
+        """Return how many events the stream holds: counted by the last whole reading, else by reading it."""
+        if self._count is None:
+            for _ in self.chunks():
+                pass
+        return self._count or 0
 
     def iter_events(self) -> Iterator[TraceEvent]:
         """Yield the events one by one, in start order."""
@@ -220,10 +235,14 @@ def in_start_order(runs: Iterable[Sequence[TraceEvent]]) -> Iterator[TraceEvent]
     following = next(pending, None)
     while True:
         while following is not None and (not heap or _start_key(following[0]) < heap[0][:2]):
-            rest = iter(following)
-            first = next(rest)
-            heapq.heappush(heap, (first.start_ns, first.id, next(serial), first, rest))
-            following = next(pending, None)
+            upcoming = next(pending, None)
+            if not heap and (upcoming is None or _start_key(following[-1]) < _start_key(upcoming[0])):
+                yield from following  # overlaps no other run (most top-level sends): as it is, past the heap
+            else:
+                rest = iter(following)
+                first = next(rest)
+                heapq.heappush(heap, (first.start_ns, first.id, next(serial), first, rest))
+            following = upcoming
         if not heap:
             return
         event, rest = heap[0][3], heap[0][4]
@@ -570,6 +589,34 @@ def trace_to_dict(log: TraceLog) -> dict[str, Any]:
     }
 
 
+def event_json(event: TraceEvent, newline: str) -> str:
+    """Return event_to_dict(`event`) as model.jsonio.dump_json writes it at `newline`: the same text, from the fields.
+
+    A record writer (dump_json's `records`): two calls to the C encoder
+    instead of dump_json's walk of the dict, which a trace of a whole test
+    suite (hundreds of thousands of events) spends seconds on.
+    """
+    from .jsonio import dump_json, flat_encoder, leaf_json
+
+    inner = newline + "  "
+    kwargs = leaf_json(dict(event.kwargs), inner)
+    details = leaf_json(dict(event.details), inner)
+    if kwargs is None or details is None:  # not written by this package's tracer: the general walk
+        return dump_json(event_to_dict(event))[:-1].replace("\n", newline)
+    encode = flat_encoder(inner)
+    # event_to_dict's keys in sorted order, split around "kwargs" (details comes first).
+    head = encode(
+        {"duration_ns": event.duration_ns, "error": event.error, "id": event.id, "is_async": event.is_async,
+         "kind": event.kind}
+    )  # fmt: skip
+    tail = encode(
+        {"label": event.label, "method": event.method, "outcome": event.outcome, "parent": event.parent,
+         "process": event.process, "receiver": event.receiver, "result_type": event.result_type,
+         "sender": event.sender, "signal": event.signal, "start_ns": event.start_ns, "thread": event.thread}
+    )  # fmt: skip
+    return f'{{{inner}"details": {details},{inner}{head[1:-1]},{inner}"kwargs": {kwargs},{inner}{tail[1:-1]}{newline}}}'
+
+
 def trace_json_chunks(log: AnyLog) -> Iterator[str]:
     """Yield the JSON text of `log` (model.jsonio.dump_json of trace_to_dict), a chunk of events at a time.
 
@@ -585,7 +632,7 @@ def trace_json_chunks(log: AnyLog) -> Iterator[str]:
         "notes": list(log.notes),
         "events": [],
     }
-    yield from iter_json(head, "events", ([event_to_dict(e) for e in chunk] for chunk in log.chunks()))
+    yield from iter_json(head, "events", log.chunks(), records={TraceEvent: event_json})
 
 
 def trace_from_dict(data: Any) -> TraceLog:

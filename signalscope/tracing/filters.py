@@ -124,11 +124,13 @@ class FilterCheck:
 
     def _check_signals(self, log: TraceLog | TraceStream) -> None:
         # As the tracer matches them: a signal's module:name path or its short name.
+        asked = sorted(self.tracer.include) + sorted(self.tracer.exclude - set(DEFAULT_EXCLUDE))
+        if not asked:
+            return  # nothing to check: the trace is not read (a stream would be made once more)
         names = {name for pair in known_signals().values() for name in pair}
         signals = {event.signal for event in log.iter_events()}
         names |= signals
         names |= {signal.rpartition(":")[2] for signal in signals}
-        asked = sorted(self.tracer.include) + sorted(self.tracer.exclude - set(DEFAULT_EXCLUDE))
         for name in asked:
             if name not in names:
                 raise UnknownName("signal", name, sorted(names))

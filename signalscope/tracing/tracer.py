@@ -229,10 +229,12 @@ class Tracer:
         present: set[int] = {event.id for event in groups}
         firsts: list[tuple[int, int, int]] = []
         for index, send in enumerate(sends):
-            events = self._events(send)
-            present.update(event.id for event in events)
-            first = min(events, key=_start_key)
-            firsts.append((first.start_ns, first.id, index))
+            # A send's first event is the send itself (its calls start, and are numbered, after it).
+            sid, _, _, _, _, start, *_, call_ids, _, asynchronous, _, _ = packing.unpack(send)
+            present.add(sid)
+            present.update(call_ids)
+            present.update([call[0] for call in asynchronous])
+            firsts.append((start, sid, index))
         firsts.sort()
         order = [index for _, _, index in firsts]
         del firsts
