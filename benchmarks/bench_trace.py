@@ -3,6 +3,7 @@
     python benchmarks/bench_trace.py [--rounds 7]
     python benchmarks/bench_trace.py --profile      # where a traced send's time goes, step by step
     python benchmarks/bench_trace.py --memory 1000000
+    python benchmarks/bench_trace.py --instructions # instructions per send (valgrind): load-proof
 
 Each round runs two fresh worker processes, one after the other (these
 machines are noisy, so configurations are interleaved rather than timed in
@@ -36,6 +37,11 @@ step at a time: a pass-through hook, then the context variable and the
 clock, then the recorder's real hooks with a listener that does nothing,
 then a tracer whose packing is skipped, then the whole tracer; and the
 parts of packing one send (tracing.packing.pack) on their own.
+
+``--instructions`` counts, with valgrind's callgrind, the instructions per
+send and per save, untraced and traced: the difference of a run of 3,000
+and one of 1,000, so the set-up cancels out. A count, not a time: the same
+whatever else the machine runs (memory stalls are not in it).
 
 Needs sentry-sdk (pip install -e '.[bench]'); without it the sentry columns
 are left out. Not a timed test: it asserts nothing and is never run by pytest.
@@ -258,11 +264,21 @@ def main() -> None:
         "--memory", type=int, metavar="SENDS", help="instead: peak memory of a default Tracer over SENDS sends"
     )
     parser.add_argument("--profile", action="store_true", help="instead: where a traced send's time goes")
+    parser.add_argument(
+        "--instructions", action="store_true", help="instead: instructions per send and per save (valgrind)"
+    )
+    parser.add_argument("--count", help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=("plain", "sentry", "memory", "profile"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         run = {"plain": plain_worker, "sentry": sentry_worker, "memory": memory_worker, "profile": profile_worker}
         print(json.dumps(run[args.worker](args.batches)))
+        return
+    if args.count:
+        count_worker(args.count)
+        return
+    if args.instructions:
+        count_instructions()
         return
     if args.profile:
         import django
@@ -352,6 +368,74 @@ def main() -> None:
         "\nsignalscope and after: the same process as untraced, batches alternating;\n"
         "sentry: its own process (sentry-sdk patches Django for good), ratios to the plain worker's untraced."
     )
+
+
+def count_worker(spec: str) -> None:
+    """Run one counted workload: "<traced|untraced>,<class|str|instance|saves>,<N receivers>,<repeats>"."""
+    _setup()
+    from signalscope.tracing import Tracer
+
+    mode, kind, n, repeats = spec.split(",")
+    signals, model, group = _workload()
+    signal = signals[int(n)]
+    sender = _senders(model, group).get(kind)
+    send = signal.send
+    for _ in range(200):  # warm: caches, interned names
+        send(sender=sender or model, instance=group, created=False)
+        group.save()
+    tracer = Tracer().start() if mode == "traced" else None
+    if kind == "saves":
+        for _ in range(int(repeats)):
+            group.save()
+    else:
+        for _ in range(int(repeats)):
+            send(sender=sender, instance=group, created=False)
+    if tracer is not None:
+        tracer.stop()
+
+
+def count_instructions() -> None:
+    """Instructions per send and per save, counted by valgrind's callgrind: the same on any machine load."""
+    import re
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("bench_trace --instructions needs valgrind (apt-get install valgrind)")
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONDONTWRITEBYTECODE")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    low, high = 1000, 3000
+
+    def counted(spec: str) -> int:
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__]
+        out = subprocess.run([*command, "--count", spec], env=env, capture_output=True, text=True, check=True)
+        found = re.search(r"Collected : (\d+)", out.stderr)
+        if found is None:
+            raise SystemExit(f"bench_trace: callgrind said no total for {spec}:\n{out.stderr[-2000:]}")
+        return int(found.group(1))
+
+    def per_item(spec: str) -> float:
+        # The difference of two runs: the set-up, the warm-up and the exit cancel out.
+        return (counted(f"{spec},{high}") - counted(f"{spec},{low}")) / (high - low)
+
+    specs = [f"{mode},{kind},{n}" for mode in ("untraced", "traced") for kind, n in
+             (("class", 1), ("class", 20), ("str", 1), ("instance", 1), ("saves", 1))]  # fmt: skip
+    with ThreadPoolExecutor(2) as pool:
+        counts = dict(zip(specs, pool.map(per_item, specs), strict=True))
+    import django
+
+    print(f"Python {sys.version.split()[0]}, Django {django.get_version()}: instructions (callgrind)")
+    added = {spec.partition(",")[2]: counts[spec] - counts["untraced," + spec.partition(",")[2]]
+             for spec in specs if spec.startswith("traced")}  # fmt: skip
+    per_call = (added["class,20"] - added["class,1"]) / 19
+    print(f"{'workload':<36} {'untraced':>10} {'traced':>10} {'ratio':>6}")
+    for key in added:
+        label = f"{SAVES:,} saves, 6 receivers (per save)" if key.startswith("saves") else f"send, {key} receiver(s)"
+        base = counts["untraced," + key]
+        print(f"{label:<36} {base:10,.0f} {counts['traced,' + key]:10,.0f} {counts['traced,' + key] / base:6.2f}")
+    print(f"added per receiver call: {per_call:,.0f} instructions")
+    for kind in ("class", "str", "instance"):
+        print(f"added per send, {kind} sender: {added[kind + ',1'] - per_call:,.0f} instructions")
 
 
 PROFILE_STEPS = (
