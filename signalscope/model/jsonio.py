@@ -161,7 +161,7 @@ def _one_shot(item_separator: str, *, sort_keys: bool) -> Callable[[Any], str]:
     its cost for a small dict), with a circular-reference check that
     scalars never need.
     """
-    make = json.encoder.c_make_encoder
+    make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # a Python without the C accelerator
         return json.JSONEncoder(ensure_ascii=False, separators=(item_separator, ": "), sort_keys=sort_keys).encode
     encode = make(None, None, json_string, None, ": ", item_separator, sort_keys, False, True)

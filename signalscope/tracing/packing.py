@@ -96,12 +96,14 @@ def sender_text(sender: Any) -> str | None:
     from ..introspect.naming import describe_sender
 
     label = describe_sender(sender).label
+    if label is None:
+        return None
     kind = type(sender)
-    if issubclass(kind, type) or kind in (str, int, bool):
-        if issubclass(kind, type):
-            _keep(_senders, sender, label)
-        elif len(_values) < _MAX_VALUES:
+    if kind is str:
+        if len(_values) < _MAX_VALUES:
             _values[sender] = label
+    elif issubclass(kind, type):
+        _keep(_senders, sender, label)
     elif label.endswith(" instance>"):  # named by its class: every instance of it is
         _keep(_instances, kind, label)
     else:  # a function, an app config: by itself
@@ -184,7 +186,7 @@ def _shape(named: dict[str, Any], key: tuple[Any, ...]) -> tuple[tuple[str, ...]
     count = len(named)
     kinds = key[count:]
     shape = (tuple(named), tuple([kind.__qualname__ for kind in kinds]))
-    shape = _interned.setdefault(shape, shape)  # type: ignore[assignment]
+    shape = _interned.setdefault(shape, shape)
     if all(_is_bound(kind) for kind in kinds):
         _shapes[key] = shape
     return shape
@@ -225,14 +227,15 @@ def pack(record: list[Any], path: str, details: tuple[str, ...]) -> tuple[Any, .
     if shape is None:
         shape = _shape(named, key)
     instance = named.get("instance")
-    model = pk = None
+    model: str | None = None
+    pk: Any = None
     if instance is not None:
         kind = type(instance)
-        found_model = _models.get(id(kind), _UNSEEN)
+        found_model: Any = _models.get(id(kind), _UNSEEN)
         if found_model is _UNSEEN:
             found_model = _model_entry(kind)
         if found_model is not None:  # a Django model's instance: pk by the policy (tracing/values.py)
-            model, attname = found_model  # type: ignore[misc]
+            model, attname = found_model
             pk = instance.__dict__.get(attname, _UNSEEN) if attname is not None else _UNSEEN
             if pk is _UNSEEN:
                 pk = instance.pk
