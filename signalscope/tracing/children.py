@@ -459,21 +459,7 @@ def read_parts(folder: Path, spawned_here: Sequence[str] = ()) -> tuple[list[Tra
             stopped.append(process)
         events.sort(key=lambda e: (e.start_ns, e.id))
         logs.append(TraceLog(events=tuple(_dedupe(events)), processes=(process,)))
-    if stopped:
-        pids = ", ".join(f"{process.pid} ({process.argv})" for process in stopped)
-        many = len(stopped) != 1
-        notes.append(
-            f"{len(stopped)} process{'es were' if many else ' was'} stopped before {'they' if many else 'it'} "
-            f"ended {'their' if many else 'its'} trace (killed, as Pool.terminate() does, or os._exit): {pids}; "
-            "a send in progress then is not in the trace"
-        )
-    for path in sorted((folder / "untraced").iterdir()):
-        try:
-            argv, _, why = path.read_text(encoding="utf-8").partition("\n")
-        except OSError:
-            continue
-        notes.append(f"not traced: {short_argv(argv.split())} ({why})")
-    return logs, notes + _untraced_spawns(spawned, argvs)
+    return logs, notes + _part_notes(folder, stopped, spawned, argvs)
 
 
 def read_part_streams(
@@ -528,6 +514,12 @@ def read_part_streams(
             TraceStream(_part_chunks(store, begin, store.tell()), dropped=sends - sends_kept, processes=(process,))
         )
     store.flush()
+    return streams, notes + _part_notes(folder, stopped, spawned, argvs)
+
+
+def _part_notes(folder: Path, stopped: list[TraceProcess], spawned: list[str], argvs: list[str]) -> list[str]:
+    """The notes on the processes of `folder` that were cut short, not traced or never wrote a part."""
+    notes = []
     if stopped:
         pids = ", ".join(f"{process.pid} ({process.argv})" for process in stopped)
         many = len(stopped) != 1
@@ -542,7 +534,7 @@ def read_part_streams(
         except OSError:
             continue
         notes.append(f"not traced: {short_argv(argv.split())} ({why})")
-    return streams, notes + _untraced_spawns(spawned, argvs)
+    return notes + _untraced_spawns(spawned, argvs)
 
 
 def _scan_part(

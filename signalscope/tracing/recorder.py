@@ -499,11 +499,31 @@ def _unwrap(originals: dict[int, Any], responses: Any) -> Any:
     return [(originals.get(id(receiver), receiver), response) for receiver, response in responses]
 
 
-# The two hooks below are one body, sync and async; it is spelled out twice
-# (not shared through helpers) because it runs on every send: each call
-# saved is measurable. The new record's parent: the sync receiver taken last
-# inside a send (else the send itself), the group between sends, the call
-# inside an async receiver.
+def _new_record(signal: Any, sender: Any, named: dict[str, Any], method: str) -> list[Any]:
+    """Return a new send record of `signal`, its parent the one running now in this context.
+
+    The parent: the sync receiver taken last inside a send (else the send
+    itself), the group between sends, the call inside an async receiver.
+    The sync hook spells this out inline (it runs on every send: a call
+    saved is measurable); the async hooks call it.
+    """
+    sid = _ids()
+    current = _get_current()
+    if current is None:
+        parent, root = None, sid
+    elif type(current) is list:
+        ids = current[CALL_IDS]
+        parent, root = (ids[-1] if ids else current[ID]), current[ROOT]
+    elif type(current) is int:
+        parent, root = current, current
+    else:
+        parent, root = current[1], current[0][ROOT]
+    # fmt: off
+    return [sid, parent, signal, sender, named, method, _thread(), 0, 0, None, [], [], 0, None, None, [], False, None,
+            [], root, 0, False]
+    # fmt: on
+
+
 def _make_sync_hook(name: str) -> Callable[..., Any]:
     original = _originals[name]
 
@@ -515,6 +535,7 @@ def _make_sync_hook(name: str) -> Callable[..., Any]:
             if not _installed:  # put back after uninstall (see there): take it off
                 _remove_stale()
             return original(self, sender, **named)
+        # _new_record, inline.
         sid = _ids()
         current = _get_current()
         if current is None:
@@ -587,24 +608,7 @@ def _make_async_hook(name: str) -> Callable[..., Any]:
             if not _installed:  # put back after uninstall (see there): take it off
                 _remove_stale()
             return await original(self, sender, **named)
-        sid = _ids()
-        current = _get_current()
-        if current is None:
-            parent = None
-            root = sid
-        elif type(current) is list:
-            ids = current[18]  # CALL_IDS
-            parent = ids[-1] if ids else current[0]  # ID
-            root = current[19]  # ROOT
-        elif type(current) is int:
-            parent = root = current
-        else:
-            parent = current[1]
-            root = current[0][19]  # ROOT
-        # fmt: off
-        record = [sid, parent, self, sender, named, name, _thread(), 0, 0, None, [], [], 0, None, None, [],
-                  False, None, [], root, 0, False]
-        # fmt: on
+        record = _new_record(self, sender, named, name)
         token = _set_current(record)
         record[START] = _clock()
         try:
