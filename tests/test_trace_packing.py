@@ -124,3 +124,31 @@ print(json.dumps(shown))
     assert shown[:2] == ["auth.Group(pk=None)", "auth.Group(pk=1)"]  # pre_save, post_save of the create
     assert "auth.Odd(pk=1234)" in shown
     assert shown[-1] == "auth.Group(pk=None)"
+
+
+def test_an_on_send_given_while_started_gets_every_later_send() -> None:
+    # A forked child's trace sets on_send on a started tracer (tracing.children): the tracer must stop
+    # being a sink of the recorder then, and become one again when on_send goes.
+    out = snippet(
+        """
+from signalscope.tracing import recorder
+ping = Signal()
+ping.connect(lambda sender, **kw: None, weak=False)
+got = []
+tracer = Tracer().start()
+ping.send(sender="kept")
+tracer.on_send = lambda events, root: got.extend(e.sender for e in events if e.kind == "send")
+ping.send(sender="reported")
+tracer.on_send = None
+ping.send(sender="kept again")
+log = tracer.stop()
+print(json.dumps({"kept": [e.sender for e in log.events if e.kind == "send"], "reported": got,
+                  "installed": recorder.installed()}))
+assert_restored()
+"""
+    )
+    assert json.loads(out) == {
+        "kept": ["'kept'", "'reported'", "'kept again'"],
+        "reported": ["'reported'"],
+        "installed": False,
+    }

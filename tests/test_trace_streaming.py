@@ -281,6 +281,23 @@ def test_a_written_json_trace_is_its_own_rendering(program: Path, tmp_path: Path
         assert f"({len(log.events)} events)" in result.stderr
 
 
+def test_a_program_that_removes_its_temporary_folder_at_exit_is_still_traced(tmp_path: Path) -> None:
+    # As Django's runtests.py does: tempfile.tempdir moved to a folder of its own, removed by atexit.
+    program = tmp_path / "moves_tempdir.py"
+    program.write_text(
+        PROGRAM
+        + "import atexit, shutil, tempfile\n"
+        + "tempfile.tempdir = tempfile.mkdtemp()\n"
+        + "atexit.register(shutil.rmtree, tempfile.tempdir)\n",
+        encoding="utf-8",
+    )
+    for fmt in ("summary", "json"):
+        out = tmp_path / f"out.{fmt}"
+        result = signalscope("trace", "-f", fmt, "-o", str(out), "--", str(program), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert out.stat().st_size > 0
+
+
 def test_the_childrens_sends_are_bounded_by_max_sends(program: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     result = signalscope("trace", "-f", "json", "-o", str(out), "--max-sends", "100", "--", str(program), cwd=tmp_path)

@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -501,7 +502,10 @@ def read_part_streams(
     for part, offset, start, event_id in groups:
         kept[part].append((start, event_id, offset))
     del latest, groups
-    store = tempfile.TemporaryFile()  # noqa: SIM115 - the streams' own: the OS deletes it once it is closed
+    # The streams' own, made in the run's folder: the OS deletes it once it is closed. Not in the
+    # default temporary folder: the program may have moved that and removed it at its exit (Django's
+    # runtests.py sets tempfile.tempdir to a folder of its own and deletes it in an atexit handler).
+    store = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
     streams: list[TraceStream] = []
     for (path, process, sends), lines, sends_kept in zip(parts, kept, kept_sends, strict=True):
         lines.sort()
@@ -514,6 +518,22 @@ def read_part_streams(
             TraceStream(_part_chunks(store, begin, store.tell()), dropped=sends - sends_kept, processes=(process,))
         )
     store.flush()
+    # Closed when the last stream's chunks go (quietly: a file left to the collector warns).
+    readers = [stream._chunks for stream in streams]
+    if not readers:
+        store.close()
+    remaining = [len(readers)]
+
+    def release() -> None:
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            store.close()
+
+    for reader in readers:
+        weakref.finalize(reader, release)
+    # And at the exit, whatever still holds a stream: the program's atexit handlers (the weak
+    # references' own among them) ran when it ended, so this one is registered after them.
+    atexit.register(store.close)
     return streams, notes + _part_notes(folder, stopped, spawned, argvs)
 
 

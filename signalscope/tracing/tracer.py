@@ -102,7 +102,7 @@ class Tracer:
         self.include = frozenset(include)
         self.senders = frozenset(senders)
         self.apps = frozenset(apps)
-        self.on_send = on_send
+        self._on_send = on_send
         self.scoped = scoped
         self._scope_token: contextvars.Token[frozenset[int]] | None = None
         self.exclude = frozenset(exclude if exclude is not None else default_exclusions(self.include))
@@ -120,11 +120,37 @@ class Tracer:
         # A tracer that keeps every send it wants, as it is, is a sink of the recorder (no Python call
         # per send: see recorder.add_sink); one that filters by sender or context, reports each send or
         # records values is called with each send record (_record).
-        self._is_sink = not (self.senders or self.apps or scoped or on_send is not None or capture_values)
+        self._is_sink = self._keeps_as_is()
         self._started = False
         self.groups = groups
         self._groups: collections.deque[TraceEvent] = collections.deque(maxlen=max_sends)
         self.pid = os.getpid()
+
+    @property
+    def on_send(self) -> Callable[[list[TraceEvent], int], None] | None:
+        """What is called with each send's events as it ends (see the class), or None."""
+        return self._on_send
+
+    @on_send.setter
+    def on_send(self, value: Callable[[list[TraceEvent], int], None] | None) -> None:
+        # Set while started too (a forked child's trace streams each send to its part from then on):
+        # the tracer is then called with each send, no longer a sink, or the other way round.
+        self._on_send = value
+        is_sink = self._keeps_as_is()
+        if is_sink == self._is_sink:
+            return
+        if self._started:  # the new route first: the hooks' install count never falls to 0 between
+            if is_sink:
+                recorder.add_sink(self)
+                recorder.unsubscribe(self._record)
+            else:
+                recorder.subscribe(self._record)
+                recorder.remove_sink(self)
+        self._is_sink = is_sink
+
+    def _keeps_as_is(self) -> bool:
+        """Whether this tracer keeps every send it wants as it is: a sink of the recorder (recorder.add_sink)."""
+        return not (self.senders or self.apps or self.scoped or self._on_send is not None or self.capture_values)
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> Tracer:
@@ -339,16 +365,16 @@ class Tracer:
             or ((self.senders or self.apps) and not self._sender_wanted(record[3]))  # R.SENDER
             or (self.scoped and id(self) not in _scopes.get())
         ):
-            if self.on_send is not None and record[19] == record[0]:  # R.ROOT == R.ID: an outermost send
-                self.on_send([], record[0])  # R.ID
+            if self._on_send is not None and record[19] == record[0]:  # R.ROOT == R.ID: an outermost send
+                self._on_send([], record[0])  # R.ID
             return
         send = packing.pack(record, entry[1], entry[5])
         if self.capture_values:
             send = (*send[: packing.KWARGS], self._kwargs(record[4]), *send[packing.KWARGS + 1 :])  # R.NAMED
         self._sends.append(send)
         self._count()
-        if self.on_send is not None:
-            self.on_send(self._events(send), record[19])  # R.ROOT
+        if self._on_send is not None:
+            self._on_send(self._events(send), record[19])  # R.ROOT
 
     def _group_ended(self, event: TraceEvent) -> None:
         self._groups.append(event)
