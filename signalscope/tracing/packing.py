@@ -26,6 +26,7 @@ comment as recorder.NAME (R.NAME): tests/test_trace_layout.py checks them.
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 import weakref
@@ -37,12 +38,14 @@ from .values import pk_text
 
 __all__ = [
     "KWARGS",
+    "accel",
     "clear",
     "detail_names",
     "details_of",
     "error_text",
     "model_label",
     "pack",
+    "pack_py",
     "sender_text",
     "unpack",
 ]
@@ -205,11 +208,12 @@ def error_text(error: BaseException | None) -> str | None:
     return None if error is None else f"{type(error).__qualname__}: {error}"
 
 
-def pack(record: list[Any], path: str, details: tuple[str, ...]) -> tuple[Any, ...]:
+def pack_py(record: list[Any], path: str, details: tuple[str, ...]) -> tuple[Any, ...]:
     """Return the send a trace keeps for the finished send `record` of the signal named `path`.
 
     `details` are the names of the keyword arguments shown as details
-    (details_of). The layout is tracer.Tracer._events'.
+    (details_of). The layout is tracer.Tracer._events'. This is the pure-Python
+    packing; `pack` is the C accelerator's when it is built (see _accelerated).
     """
     sender = record[3]  # R.SENDER
     if sender is None:
@@ -306,6 +310,7 @@ def pack(record: list[Any], path: str, details: tuple[str, ...]) -> tuple[Any, .
 _encoders: dict[int, Any] = {}
 _decoders: dict[int, Any] = {}
 
+
 #: A kept send's fields (pack's answer): the kwargs' shape (or, with capture_values, their texts) is KWARGS.
 KWARGS = 3
 
@@ -394,3 +399,25 @@ def _is_queryset(value: Any) -> bool:
     from django.db.models.query import QuerySet
 
     return issubclass(type(value), QuerySet)
+
+
+def _accelerated() -> Any:
+    """The C accelerator (tracing/_accel.c), handed this module's caches; None when it is not
+    built or SIGNALSCOPE_PURE_PYTHON is set."""
+    if os.environ.get("SIGNALSCOPE_PURE_PYTHON"):
+        return None
+    try:
+        from . import _accel  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    _accel.configure(
+        senders=_senders, instances=_instances, values=_values, models=_models, receivers=_receivers,
+        shapes=_shapes, interned=_interned, nones=_nones, sender_text=sender_text, shape=_shape,
+        model_entry=_model_entry, receiver_path=_receiver_path, pk_text=pk_text, none_results=_none_results,
+        error_text=error_text, details_of=details_of, pack_py=pack_py, unseen=_UNSEEN,
+    )  # fmt: skip
+    return _accel
+
+
+accel = _accelerated()
+pack: Any = pack_py if accel is None else accel.pack

@@ -44,6 +44,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .packing import accel as _accel
 from .packing import pack as _pack
 
 __all__ = [
@@ -441,6 +442,11 @@ def _sinks_failed(exc: Exception) -> None:
 def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
     import django
 
+    if _hooks_in_c:  # the same hook in C (tracing/_accel.c): see _accelerated
+        made: Any = _accel.SyncHook(original, "_live_receivers", live=True)
+        functools.update_wrapper(made, original)
+        return made  # type: ignore[no-any-return]
+
     pairs = django.VERSION >= (5, 0)  # Django 5.0+ returns (sync receivers, async receivers), 4.2 one list
 
     def _live_receivers(self: Any, sender: Any) -> Any:
@@ -453,7 +459,7 @@ def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
         if pairs and _mute is None and record[5] == "send":  # R.METHOD: the common case, spelled out
             sync, asynchronous = result
             if sync:  # an empty list stays one
-                sync = _timed(record, sync)
+                sync = _timed_c(record, sync) if _timed_c is not None else _timed(record, sync)
             if asynchronous:
                 record[17] = {}  # R._ORIGINALS
                 asynchronous = [_wrap_async(record, r) for r in asynchronous]
@@ -483,7 +489,7 @@ def _wrapped(signal: Any, record: list[Any], result: Any) -> Any:
             wrapped = [_wrap_robust(record, r, i) if hasattr(r, "__qualname__") else r for i, r in enumerate(sync)]
             sync = _timed_robust(record, sync, wrapped)
         else:
-            sync = _timed(record, sync)
+            sync = _timed_c(record, sync) if _timed_c is not None else _timed(record, sync)
     if not isinstance(result, tuple):
         return sync
     if asynchronous:
@@ -526,6 +532,10 @@ def _new_record(signal: Any, sender: Any, named: dict[str, Any], method: str) ->
 
 def _make_sync_hook(name: str) -> Callable[..., Any]:
     original = _originals[name]
+    if _hooks_in_c:  # the same hook in C (tracing/_accel.c): see _accelerated
+        made: Any = _accel.SyncHook(original, name)
+        functools.update_wrapper(made, original)
+        return made  # type: ignore[no-any-return]
 
     def hook(self: Any, sender: Any, **named: Any) -> Any:
         entry = _entries.get(id(self))
@@ -749,3 +759,20 @@ def _remember(hook: Any, original: Any) -> None:
             del _replaced[key]
 
     _replaced[key] = (weakref.ref(hook, forget), original)
+
+
+def _accelerated() -> bool:
+    """Whether the send hook and the receivers' timing run in C (tracing/_accel.c, built by setup.py).
+
+    Only when the C accelerator is built (packing.accel) and its clock is
+    Python's perf_counter_ns (CLOCK_MONOTONIC: Linux, macOS), so that the
+    times the two read stay comparable.
+    """
+    if _accel is None or time.get_clock_info("perf_counter").implementation != "clock_gettime(CLOCK_MONOTONIC)":
+        return False
+    _accel.configure_recorder(globals=globals(), ids=_ids, context_var=_current)
+    return True
+
+
+_hooks_in_c = _accelerated()
+_timed_c: Any = _accel.timed if _hooks_in_c else None
