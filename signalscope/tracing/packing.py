@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
+import sysconfig
 import weakref
 from operator import attrgetter, itemgetter
 from types import MethodType
@@ -402,10 +403,13 @@ def _is_queryset(value: Any) -> bool:
 
 
 def _accelerated() -> Any:
-    """The C accelerator (tracing/_accel.c), handed this module's caches; None when it is not
-    built or SIGNALSCOPE_PURE_PYTHON is set."""
-    if os.environ.get("SIGNALSCOPE_PURE_PYTHON"):
-        return None
+    """The C accelerator (tracing/_accel.c, built by setup.py), handed this module's caches.
+
+    None when it is not built (no C compiler at install), when
+    SIGNALSCOPE_PURE_PYTHON is set, and on a free-threaded Python.
+    """
+    if os.environ.get("SIGNALSCOPE_PURE_PYTHON") or sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None  # (the C code relies on the GIL: a free-threaded build uses the Python)
     try:
         from . import _accel  # type: ignore[attr-defined]
     except ImportError:
