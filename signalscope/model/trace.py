@@ -7,6 +7,7 @@ Loaded on first use: `signalscope list` needs none of it.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import json
@@ -16,6 +17,7 @@ from operator import attrgetter
 from typing import Any, TypeAlias
 
 from . import schemas
+from .jsonio import dump_json, json_string, leaf_json
 
 __all__ = [
     "CHUNK_EVENTS",
@@ -592,29 +594,91 @@ def trace_to_dict(log: TraceLog) -> dict[str, Any]:
 def event_json(event: TraceEvent, newline: str) -> str:
     """Return event_to_dict(`event`) as model.jsonio.dump_json writes it at `newline`: the same text, from the fields.
 
-    A record writer (dump_json's `records`): two calls to the C encoder
-    instead of dump_json's walk of the dict, which a trace of a whole test
-    suite (hundreds of thousands of events) spends seconds on.
+    A record writer (dump_json's `records`), for a trace of a whole test
+    suite (hundreds of thousands of events): one format string of the
+    fields, each string written once by the C encoder and then remembered
+    (signal, sender and receiver names repeat), as are the kwargs' and
+    details' texts. An event not made by this package (a field of another
+    type) is written by the general walk.
     """
-    from .jsonio import dump_json, flat_encoder, leaf_json
-
+    kind = type(event.parent)
+    if (
+        type(event.id) is not int
+        or type(event.start_ns) is not int
+        or type(event.duration_ns) is not int
+        or type(event.thread) is not int
+        or type(event.process) is not int
+        or (kind is not int and event.parent is not None)
+        or type(event.is_async) is not bool
+    ):
+        return _general_json(event, newline)
     inner = newline + "  "
-    kwargs = leaf_json(dict(event.kwargs), inner)
-    details = leaf_json(dict(event.details), inner)
-    if kwargs is None or details is None:  # not written by this package's tracer: the general walk
-        return dump_json(event_to_dict(event))[:-1].replace("\n", newline)
-    encode = flat_encoder(inner)
-    # event_to_dict's keys in sorted order, split around "kwargs" (details comes first).
-    head = encode(
-        {"duration_ns": event.duration_ns, "error": event.error, "id": event.id, "is_async": event.is_async,
-         "kind": event.kind}
-    )  # fmt: skip
-    tail = encode(
-        {"label": event.label, "method": event.method, "outcome": event.outcome, "parent": event.parent,
-         "process": event.process, "receiver": event.receiver, "result_type": event.result_type,
-         "sender": event.sender, "signal": event.signal, "start_ns": event.start_ns, "thread": event.thread}
-    )  # fmt: skip
-    return f'{{{inner}"details": {details},{inner}{head[1:-1]},{inner}"kwargs": {kwargs},{inner}{tail[1:-1]}{newline}}}'
+    memo = _texts.get(inner)
+    if memo is None:
+        memo = _texts[inner] = {}
+    kwargs = _leaf_text(event.kwargs, inner, memo)
+    details = _leaf_text(event.details, inner, memo)
+    if kwargs is None or details is None:
+        return _general_json(event, newline)
+    strings = _strings
+    texts = []
+    for value in (event.error, event.kind, event.label, event.method, event.outcome, event.receiver,
+                  event.result_type, event.sender, event.signal):  # fmt: skip
+        if value is None:
+            texts.append("null")
+            continue
+        text = strings.get(value)
+        if text is None:
+            if type(value) is not str:
+                return _general_json(event, newline)
+            text = _string_text(value)
+        texts.append(text)
+    error, kind_text, label, method, outcome, receiver, result_type, sender, signal = texts
+    parent = "null" if event.parent is None else event.parent
+    return (
+        f'{{{inner}"details": {details},{inner}"duration_ns": {event.duration_ns},{inner}"error": {error},'
+        f'{inner}"id": {event.id},{inner}"is_async": {"true" if event.is_async else "false"},'
+        f'{inner}"kind": {kind_text},'
+        f'{inner}"kwargs": {kwargs},{inner}"label": {label},{inner}"method": {method},{inner}"outcome": {outcome},'
+        f'{inner}"parent": {parent},{inner}"process": {event.process},{inner}"receiver": {receiver},'
+        f'{inner}"result_type": {result_type},{inner}"sender": {sender},{inner}"signal": {signal},'
+        f'{inner}"start_ns": {event.start_ns},{inner}"thread": {event.thread}{newline}}}'
+    )
+
+
+# What event_json remembers, each up to _MEMO entries (a trace of one program: names repeat, pks need not).
+_MEMO = 50_000
+_strings: dict[str, str] = {}  # a str -> its JSON text
+_texts: dict[str, dict[Any, str | None]] = {}  # an indentation -> {kwargs or details pairs -> their JSON text}
+
+
+def _string_text(value: str) -> str:
+    text = json_string(value)
+    if len(_strings) < _MEMO:
+        _strings[value] = text
+    return text
+
+
+def _leaf_text(pairs: Any, inner: str, memo: dict[Any, str | None]) -> str | None:
+    """The JSON text of kwargs' or details' (name, value) `pairs` as an object; None: not pairs of scalars."""
+    try:
+        found = memo.get(pairs)
+    except TypeError:  # not hashable (a list of pairs)
+        found = None
+    if found is not None:
+        return found
+    try:
+        text = leaf_json(dict(pairs), inner)
+    except (TypeError, ValueError):  # not pairs: the general walk says what is wrong
+        return None
+    if text is not None and len(memo) < _MEMO:
+        with contextlib.suppress(TypeError):  # not hashable (a list of pairs): written each time
+            memo[pairs] = text
+    return text
+
+
+def _general_json(event: TraceEvent, newline: str) -> str:
+    return dump_json(event_to_dict(event))[:-1].replace("\n", newline)
 
 
 def trace_json_chunks(log: AnyLog) -> Iterator[str]:
