@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .model.check import Finding
     from .model.results import Impact, ReportData
     from .model.snapshot import Change
-    from .model.trace import TraceEvent, TraceLog, TraceStream
+    from .model.trace import TraceEvent, TraceExcerpt, TraceLog, TraceStream
     from .tracing import Tracer
     from .tracing.live import Recording
 
@@ -39,6 +39,7 @@ __all__ = [
     "match_signals",
     "read_snapshot",
     "read_trace",
+    "read_trace_excerpt",
     "scan",
     "select",
     "trace",
@@ -438,7 +439,7 @@ class Session:
         self,
         filters: Filters | None = None,
         *,
-        trace: TraceLog | None = None,
+        trace: TraceLog | TraceExcerpt | None = None,
         follow_calls: int = FOLLOW_CALLS,
         on_step: Callable[[str], None] | None = None,
     ) -> ReportData:
@@ -872,6 +873,42 @@ def read_trace(path: str | os.PathLike[str]) -> TraceLog:
         raise UsageError(
             f"{os.fspath(path)} is not a trace written by `signalscope trace --format json`: {exc}."
         ) from exc
+
+
+def read_trace_excerpt(
+    path: str | os.PathLike[str], *, limit: int, keep: Callable[[Any], bool] | None = None
+) -> TraceExcerpt:
+    """Return the first `limit` top-level entries of the trace in the file `path` (model.trace.TraceExcerpt).
+
+    Read as it goes: a trace of any size takes no more memory than the
+    entries shown (and a set of its ids). A file that is not a trace, or
+    whose events are not in start order, is read whole by read_trace, which
+    raises its UsageError or gives the excerpt.
+    """
+    from .model.jsonio import iter_object
+    from .model.trace import event_from_dict, excerpt_of, stream_excerpt, trace_from_dict
+
+    members: dict[str, Any] = {}
+
+    def events() -> Iterator[Any]:
+        ids: set[int] = set()
+        for name, value in iter_object(handle.read, "events"):
+            if name is not None:
+                members[name] = value
+                continue
+            event = event_from_dict(value, where=f"events[{len(ids)}]")
+            if event.id in ids:
+                raise ValueError("an id twice")
+            ids.add(event.id)
+            yield event
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            excerpt = stream_excerpt(events(), limit=limit, keep=keep)
+        trace_from_dict({**members, "events": []})  # the other members' checks
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return excerpt_of(read_trace(path), limit=limit, keep=keep)  # its error, or a trace in no start order
+    return excerpt
 
 
 def environment() -> list[tuple[str, str, str]]:

@@ -25,7 +25,7 @@ from signalscope.model.cascade import ImpactNode
 from signalscope.model.check import Finding
 from signalscope.model.results import Impact, ReportData
 from signalscope.model.snapshot import Change
-from signalscope.model.trace import TraceLog
+from signalscope.model.trace import TraceExcerpt, TraceLog
 
 runner = CliRunner()
 
@@ -214,8 +214,8 @@ def test_diff_options(session: type[FakeSession], monkeypatch: pytest.MonkeyPatc
 
 def test_report_options(session: type[FakeSession], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     pytest.importorskip("networkx")
-    log = TraceLog(events=())
-    monkeypatch.setattr(api, "read_trace", lambda path: log if path == "t.json" else None)
+    log = TraceExcerpt(events=(), sends=0, roots=0, limit=500)
+    monkeypatch.setattr(api, "read_trace_excerpt", lambda path, **kw: log if path == "t.json" else None)
     monkeypatch.setattr("signalscope.render.registry.render", lambda kind, fmt, data, **kw: f"<{kind} {fmt}>")
     monkeypatch.setattr("signalscope.cli.app.render", lambda kind, fmt, data, **kw: f"<{kind} {fmt}>")
     folder = tmp_path / "new" / "report"

@@ -572,8 +572,10 @@ def report_command(
 ) -> None:
     """Write an HTML report of the project's signals: findings, an interactive graph, receivers, a trace."""
     from .. import api
+    from ..render.report import TRACE_ENTRIES, shown_in_trace
 
-    log = api.read_trace(trace_file) if trace_file else None
+    # Only what the report shows is read into memory: a trace of a whole test suite can be millions of events.
+    log = api.read_trace_excerpt(trace_file, limit=TRACE_ENTRIES, keep=shown_in_trace) if trace_file else None
     check_output_folder(output, "index.html")
     with progress(LOADING) as step:
         data = open_session(where).report(filters, trace=log, follow_calls=follow_calls, on_step=step)

@@ -19,7 +19,16 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["dump_json", "dump_json_line", "flat_encoder", "iter_json", "iter_json_line", "json_string", "leaf_json"]
+__all__ = [
+    "dump_json",
+    "dump_json_line",
+    "flat_encoder",
+    "iter_json",
+    "iter_json_line",
+    "iter_object",
+    "json_string",
+    "leaf_json",
+]
 
 #: A str as a JSON string literal, non-ASCII as is (the C-accelerated encoder).
 json_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -234,3 +243,102 @@ def iter_json_line(data: Mapping[str, Any], key: str, chunks: Iterable[Sequence[
         yield ("," if started else "") + _safe(_line(list(chunk))[1:-1])
         started = True
     yield "]" + tail
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER_GOES_ON = re.compile(r"[0-9.eE+-]*")
+
+
+def iter_object(read: Callable[[int], str], key: str, *, size: int = 1 << 20) -> Iterator[tuple[str | None, Any]]:
+    """Read a JSON object from text given `size` characters at a time by `read`, without holding it whole.
+
+    Yields ``(None, item)`` for each item of its list `key` as soon as it is
+    read, then ``(name, value)`` for each of its other members, in the order
+    of the text. Raises ValueError (not JSON, not an object, `key` not a
+    list, a member given twice, text after it): the caller reads the text
+    whole then, for the standard library's own message. Each item is read by
+    the C decoder (``raw_decode``); an item cut by the end of what was read
+    is read again once more has come.
+    """
+    decode = json.JSONDecoder().raw_decode
+    buffer, pos, done = "", 0, False
+
+    def more(wanted: int = size) -> bool:
+        nonlocal buffer, pos, done
+        if done:
+            return False
+        piece = read(wanted)
+        if not piece:
+            done = True
+            return False
+        buffer = buffer[pos:] + piece
+        pos = 0
+        return True
+
+    def skip() -> str:
+        """Skip whitespace; return the next character ("" at the end)."""
+        nonlocal pos
+        while True:
+            pos = _WHITESPACE.match(buffer, pos).end()  # type: ignore[union-attr]
+            if pos < len(buffer) or not more():
+                return buffer[pos : pos + 1]
+
+    def value() -> Any:
+        nonlocal pos
+        skip()  # raw_decode takes no whitespace before the value
+        while True:
+            try:
+                found, end = decode(buffer, pos)
+            except json.JSONDecodeError:
+                if more(max(size, len(buffer) - pos)):  # as much again: a long value is read in few tries
+                    continue
+                raise ValueError("not JSON") from None
+            if type(found) in (int, float) and _NUMBER_GOES_ON.fullmatch(buffer, end) and more():
+                continue  # "3." read as 3, "12" of 1234: a number may go on in the next piece
+            pos = end
+            return found
+
+    def expect(char: str) -> None:
+        nonlocal pos
+        if skip() != char:
+            raise ValueError(f"expected {char!r}")
+        pos += 1
+
+    expect("{")
+    names: set[str] = set()
+    if skip() == "}":
+        pos += 1
+    else:
+        while True:
+            if skip() != '"':
+                raise ValueError("expected a name")
+            name = value()
+            if name in names:
+                raise ValueError(f"{name!r} twice")
+            names.add(name)
+            expect(":")
+            if name == key:
+                expect("[")
+                if skip() == "]":
+                    pos += 1
+                else:
+                    while True:
+                        yield None, value()
+                        following = skip()
+                        pos += 1
+                        if following == "]":
+                            break
+                        if following != ",":
+                            raise ValueError("expected ',' or ']'")
+            else:
+                yield name, value()
+            following = skip()
+            pos += 1
+            if following == "}":
+                break
+            if following != ",":
+                raise ValueError("expected ',' or '}'")
+    if skip() != "":
+        raise ValueError("text after the object")
+    if key not in names:
+        raise ValueError(f"no {key!r}")

@@ -8,7 +8,7 @@ from typing import Any
 from . import SignalMap
 from .cascade import ImpactNode
 from .check import Finding
-from .trace import TraceLog
+from .trace import TraceExcerpt, TraceLog
 
 __all__ = ["Impact", "ReportData"]
 
@@ -32,4 +32,4 @@ class ReportData:
     findings: tuple[Finding, ...]
     sources: dict[str, str]  # receiver path -> its function's source, first decorator to last line
     impacts: dict[str, dict[str, ImpactNode]]  # model -> action -> tree
-    log: TraceLog | None = field(default=None)
+    log: TraceLog | TraceExcerpt | None = field(default=None)  # a trace's excerpt: what the report shows

@@ -26,18 +26,21 @@ __all__ = [
     "TRACE_SCHEMA",
     "AnyLog",
     "TraceEvent",
+    "TraceExcerpt",
     "TraceLog",
     "TraceProcess",
     "TraceStream",
     "TraceTree",
     "event_from_dict",
     "event_to_dict",
+    "excerpt_of",
     "in_start_order",
     "merge_logs",
     "merge_streams",
     "parents_first",
     "process_from_dict",
     "process_to_dict",
+    "stream_excerpt",
     "trace_from_dict",
     "trace_json_chunks",
     "trace_to_dict",
@@ -767,3 +770,73 @@ def _check_parents(events: list[TraceEvent]) -> None:
             path.add(node)
             node = parents[node]
         done |= path
+
+
+@dataclass(frozen=True, slots=True)
+class TraceExcerpt:
+    """The start of a trace, for a page that shows its first top-level entries (the report's trace section).
+
+    `events` are the first `limit` top-level entries among the events `keep`
+    accepted, and everything below them, in start order: their TraceTree is
+    the whole trace's for those entries. `sends` counts every send of the
+    trace, `roots` every top-level entry. Made from a trace read whole
+    (excerpt_of) or from its events as they are read (stream_excerpt), so a
+    report of a trace of any size holds no more than what it shows.
+    """
+
+    events: tuple[TraceEvent, ...]
+    sends: int
+    roots: int
+    limit: int
+
+    def tree(self) -> TraceTree:
+        """Return the tree index of the excerpt's events."""
+        return TraceTree(self.events)
+
+
+def excerpt_of(log: TraceLog, *, limit: int, keep: Callable[[TraceEvent], bool] | None = None) -> TraceExcerpt:
+    """Return the excerpt of the whole trace `log`: its first `limit` top-level entries (of those `keep` accepts)."""
+    tree = log.tree(keep=keep)
+    shown = {event.id for root in tree.roots[:limit] for event in tree.walk(root)}
+    return TraceExcerpt(
+        events=tuple(event for event in log.events if event.id in shown),
+        sends=sum(1 for event in log.events if event.kind == "send"),
+        roots=len(tree.roots),
+        limit=limit,
+    )
+
+
+def stream_excerpt(
+    events: Iterable[TraceEvent], *, limit: int, keep: Callable[[TraceEvent], bool] | None = None
+) -> TraceExcerpt:
+    """Return the excerpt of a trace whose `events` are read one at a time, in start order, each held only if shown.
+
+    Raises ValueError when an event's parent did not come before it (a trace
+    not in start order, or not written by this package): read it whole then
+    (excerpt_of, after trace_from_dict's checks). Holds every event's id, to
+    tell a top-level entry from a child, and the events shown.
+    """
+    seen: set[int] = set()  # every event's id so far
+    kept: set[int] = set()  # those `keep` accepted
+    shown: set[int] = set()  # those shown: under the first `limit` top-level entries
+    chosen: list[TraceEvent] = []
+    sends = roots = 0
+    for event in events:
+        parent = event.parent
+        if parent is not None and parent not in seen:
+            raise ValueError(f"event {event.id} comes before its parent {parent}")
+        seen.add(event.id)
+        if event.kind == "send":
+            sends += 1
+        if keep is not None and not keep(event):
+            continue
+        kept.add(event.id)
+        if parent is None or parent not in kept:
+            roots += 1
+            if roots <= limit:
+                shown.add(event.id)
+                chosen.append(event)
+        elif parent in shown:
+            shown.add(event.id)
+            chosen.append(event)
+    return TraceExcerpt(events=tuple(chosen), sends=sends, roots=roots, limit=limit)

@@ -25,7 +25,7 @@ from ..model import SignalMap
 from ..model.check import RULES, Finding
 from ..model.escaping import escape_controls
 from ..model.jsonio import dump_json_line
-from ..model.trace import TraceEvent, TraceLog, TraceTree
+from ..model.trace import TraceEvent, TraceExcerpt, TraceLog, TraceTree, excerpt_of
 from .dot import dot_edges, dot_node_attrs, dot_node_ids, dot_preamble
 from .trace import label
 
@@ -100,7 +100,7 @@ def render_report(
     sources: dict[str, str],
     *,
     impacts: dict[str, dict[str, Any]] | None = None,
-    log: TraceLog | None = None,
+    log: TraceLog | TraceExcerpt | None = None,
     title: str = "signalscope report",
 ) -> str:
     """Return the report's HTML for a project: a trace if given, findings, the graph, impacts, every signal."""
@@ -133,8 +133,8 @@ def render_report(
     }
     sections: list[tuple[str, str, str]] = []  # (id, title in the contents, html)
     if log is not None:
-        sends = sum(1 for e in log.events if e.kind == "send")
-        sections.append(("trace", f"Trace ({sends} sends)", _trace_section(log)))
+        excerpt = log if isinstance(log, TraceExcerpt) else excerpt_of(log, limit=TRACE_ENTRIES, keep=shown_in_trace)
+        sections.append(("trace", f"Trace ({excerpt.sends} sends)", _trace_section(excerpt)))
     sections.append(("findings", f"Findings ({len(findings)})", _findings_section(findings)))
     sections.append(("dependencies", "Dependency graph", _graph_section(apps)))
     if impacts:
@@ -307,8 +307,19 @@ def _short(path: str) -> str:
     return re.sub(r"^.*:", "", path)
 
 
-def _trace_section(log: TraceLog) -> str:
-    tree = log.tree(keep=lambda event: event.outcome != "unheard")
+#: The trace section shows the first TRACE_ENTRIES top-level sends (and what they set off), and a
+#: timeline of the first TIMELINE_ENTRIES of them: what `report --trace` reads of a trace (api.read_trace_excerpt).
+TRACE_ENTRIES = 500
+TIMELINE_ENTRIES = 50
+
+
+def shown_in_trace(event: TraceEvent) -> bool:
+    """Whether the trace section shows `event`: not a send that no receiver heard."""
+    return event.outcome != "unheard"
+
+
+def _trace_section(excerpt: TraceExcerpt) -> str:
+    tree = excerpt.tree()
 
     def item(event: TraceEvent) -> str:
         ms = event.duration_ns / 1e6
@@ -320,12 +331,12 @@ def _trace_section(log: TraceLog) -> str:
         nested = f'<ul class="trace">{"".join(item(c) for c in below)}</ul>' if below else ""
         return f"<li>{name} {timing}{error}{nested}</li>"
 
-    roots = tree.roots
-    sends = sum(1 for e in log.events if e.kind == "send")
-    more = f'<p class="muted">{len(roots) - 500} more top-level sends not shown.</p>' if len(roots) > 500 else ""
+    roots = tree.roots[: excerpt.limit]
+    hidden = excerpt.roots - len(roots)
+    more = f'<p class="muted">{hidden} more top-level sends not shown.</p>' if hidden > 0 else ""
     return (
-        f'<h2>Trace ({sends} sends)</h2><ul class="trace">{"".join(item(e) for e in roots[:500])}</ul>{more}'
-        + _timeline(roots[:50], tree)
+        f'<h2>Trace ({excerpt.sends} sends)</h2><ul class="trace">{"".join(item(e) for e in roots)}</ul>{more}'
+        + _timeline(roots[:TIMELINE_ENTRIES], tree)
     )
 
 
