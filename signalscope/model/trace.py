@@ -598,12 +598,71 @@ def event_json(event: TraceEvent, newline: str) -> str:
     """Return event_to_dict(`event`) as model.jsonio.dump_json writes it at `newline`: the same text, from the fields.
 
     A record writer (dump_json's `records`), for a trace of a whole test
-    suite (hundreds of thousands of events): one format string of the
-    fields, each string written once by the C encoder and then remembered
-    (signal, sender and receiver names repeat), as are the kwargs' and
-    details' texts. An event not made by this package (a field of another
-    type) is written by the general walk.
+    suite (hundreds of thousands of events). The events of a trace differ
+    mostly by their numbers (ids, clocks): the text around the numbers is
+    remembered by the event's other fields (its strings, kwargs and details)
+    and only the numbers are written (_pieces). An event not made by this
+    package (a field of another type) is written by the general walk.
     """
+    parent = event.parent
+    if (
+        type(event.id) is not int
+        or type(event.start_ns) is not int
+        or type(event.duration_ns) is not int
+        or type(event.thread) is not int
+        or type(event.process) is not int
+        or (parent is not None and type(parent) is not int)
+        or type(event.is_async) is not bool
+    ):
+        return _general_json(event, newline)
+    # fmt: off
+    key = (newline, event.is_async, event.kind, event.signal, event.sender, event.receiver, event.method,
+           event.outcome, event.error, event.result_type, event.label, event.kwargs, event.details)
+    # fmt: on
+    try:
+        pieces = _pieces.get(key)
+    except TypeError:  # a field that is not hashable (kwargs as a list): not made by this package
+        return _fields_json(event, newline)
+    if pieces is None:
+        pieces = _make_pieces(event, newline, key)
+        if pieces is None:
+            return _fields_json(event, newline)
+    p0, p1, p2, p3, p4, p5, p6 = pieces
+    return (f"{p0}{event.duration_ns}{p1}{event.id}{p2}{'null' if parent is None else parent}{p3}{event.process}"
+            f"{p4}{event.start_ns}{p5}{event.thread}{p6}")  # fmt: skip
+
+
+#: The text of an event around its numbers, by its other fields (event_json), up to _MEMO entries.
+_pieces: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_NUMBERS = "\x00"  # stands for a number in the text split into pieces (never in JSON text: it escapes it)
+
+
+def _make_pieces(event: TraceEvent, newline: str, key: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """Split `event`'s text around its numbers, and remember the pieces under `key` when they are the same for
+    every event of that key: every string field a str or None, every kwargs' and details' value a str
+    (1 == True == 1.0 in a key, and their texts differ). None: not an event this package made."""
+    shape = replace(event, duration_ns=0, id=0, parent=0, process=0, start_ns=0, thread=0)
+    text = _fields_json(shape, newline)
+    for name in ("duration_ns", "id", "parent", "process", "start_ns", "thread"):
+        marked = f'"{name}": 0'
+        if text.count(marked) != 1:
+            return None
+        text = text.replace(marked, f'"{name}": {_NUMBERS}')
+    pieces = tuple(text.split(_NUMBERS))
+    if len(pieces) != 7:
+        return None
+    texts = (event.kind, event.signal, event.sender, event.receiver, event.method, event.outcome, event.error,
+             event.result_type, event.label)  # fmt: skip
+    plain = all(value is None or type(value) is str for value in texts) and all(
+        type(pair) is tuple and len(pair) == 2 and type(pair[1]) is str for pair in (*event.kwargs, *event.details)
+    )
+    if plain and len(_pieces) < _MEMO:
+        _pieces[key] = pieces
+    return pieces
+
+
+def _fields_json(event: TraceEvent, newline: str) -> str:
+    """event_json's text, written from the fields each time."""
     kind = type(event.parent)
     if (
         type(event.id) is not int
