@@ -605,15 +605,7 @@ def event_json(event: TraceEvent, newline: str) -> str:
     package (a field of another type) is written by the general walk.
     """
     parent = event.parent
-    if (
-        type(event.id) is not int
-        or type(event.start_ns) is not int
-        or type(event.duration_ns) is not int
-        or type(event.thread) is not int
-        or type(event.process) is not int
-        or (parent is not None and type(parent) is not int)
-        or type(event.is_async) is not bool
-    ):
+    if not _plain_numbers(event):
         return _general_json(event, newline)
     # fmt: off
     key = (newline, event.is_async, event.kind, event.signal, event.sender, event.receiver, event.method,
@@ -661,18 +653,23 @@ def _make_pieces(event: TraceEvent, newline: str, key: tuple[Any, ...]) -> tuple
     return pieces
 
 
+def _plain_numbers(event: TraceEvent) -> bool:
+    """Whether `event`'s numbers are ints (a parent None or an int) and is_async a bool, as this package makes them."""
+    parent = event.parent
+    return (
+        type(event.id) is int
+        and type(event.start_ns) is int
+        and type(event.duration_ns) is int
+        and type(event.thread) is int
+        and type(event.process) is int
+        and (parent is None or type(parent) is int)
+        and type(event.is_async) is bool
+    )
+
+
 def _fields_json(event: TraceEvent, newline: str) -> str:
     """event_json's text, written from the fields each time."""
-    kind = type(event.parent)
-    if (
-        type(event.id) is not int
-        or type(event.start_ns) is not int
-        or type(event.duration_ns) is not int
-        or type(event.thread) is not int
-        or type(event.process) is not int
-        or (kind is not int and event.parent is not None)
-        or type(event.is_async) is not bool
-    ):
+    if not _plain_numbers(event):
         return _general_json(event, newline)
     inner = newline + "  "
     memo = _texts.get(inner)
