@@ -18,6 +18,8 @@ from helpers import TESTS, python_snippet
 
 
 def _not_built() -> None:
+    if os.environ.get("SIGNALSCOPE_PURE_PYTHON"):
+        pytest.skip("the C accelerator is turned off (SIGNALSCOPE_PURE_PYTHON)")
     if os.environ.get("SIGNALSCOPE_REQUIRE_ACCEL"):
         pytest.fail("the C accelerator is not built, and SIGNALSCOPE_REQUIRE_ACCEL is set (CI)")
     pytest.skip("the C accelerator is not built here (no C compiler when installed)")

@@ -460,10 +460,10 @@ static PyObject *timed_next(Timed *self) {
     PyObject *receiver = PyIter_Next(self->receivers);
     if (receiver == NULL) {
         if (PyErr_Occurred()) return NULL;
-        int failed = append_now(PyList_GET_ITEM(record, R_TIMES));
+        append_now(PyList_GET_ITEM(record, R_TIMES));  /* on failure its error is raised: NULL either way */
         Py_CLEAR(self->record);
         Py_CLEAR(self->receivers);
-        return failed ? NULL : NULL;
+        return NULL;
     }
     PyObject *id = PyObject_CallNoArgs(S.ids);
     if (id == NULL || PyList_Append(PyList_GET_ITEM(record, R_RECEIVERS), receiver) < 0 ||
@@ -539,8 +539,13 @@ static PyObject *global(PyObject *name) {
 }
 
 static PyObject *call_global(PyObject *name, PyObject *arg) {
+    /* A strong reference for the call: the code it runs may rebind the global. */
     PyObject *func = global(name);
-    return func == NULL ? NULL : PyObject_CallOneArg(func, arg);
+    if (func == NULL) return NULL;
+    Py_INCREF(func);
+    PyObject *result = PyObject_CallOneArg(func, arg);
+    Py_DECREF(func);
+    return result;
 }
 
 /* Hand an Exception (only: not a BaseException) to the recorder's `handler` (with `extra` first
@@ -552,9 +557,12 @@ static int handled(PyObject *handler_name, PyObject *extra) {
     PyErr_NormalizeException(&type, &value, &tb);
     if (tb != NULL && value != NULL) PyException_SetTraceback(value, tb);
     PyObject *handler = global(handler_name), *done = NULL;
-    if (handler != NULL)
+    if (handler != NULL) {
+        Py_INCREF(handler);
         done = extra == NULL ? PyObject_CallOneArg(handler, value)
                              : PyObject_CallFunctionObjArgs(handler, extra, value, NULL);
+        Py_DECREF(handler);
+    }
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(tb);
@@ -731,7 +739,11 @@ static PyObject *hook_call(SyncHook *hook, PyObject *const *args, size_t nargsf,
         int on = PyObject_IsTrue(installed);
         if (on < 0) return NULL;
         if (!on) {  /* put back after uninstall (see there): take it off */
-            PyObject *done = PyObject_CallNoArgs(global(s_remove_stale));
+            PyObject *remove = global(s_remove_stale);
+            if (remove == NULL) return NULL;
+            Py_INCREF(remove);
+            PyObject *done = PyObject_CallNoArgs(remove);
+            Py_DECREF(remove);
             if (done == NULL) return NULL;
             Py_DECREF(done);
         }
@@ -801,7 +813,7 @@ static PyObject *hook_call(SyncHook *hook, PyObject *const *args, size_t nargsf,
         if (truth < 0) {
             failed = 1;
         } else if (truth) {
-            PyObject *unwrap = global(s_unwrap);
+            PyObject *unwrap = global(s_unwrap);  /* _unwrap runs no code of the program: borrowed is safe */
             PyObject *unwrapped = unwrap == NULL ? NULL
                                                  : PyObject_CallFunctionObjArgs(unwrap, originals, responses, NULL);
             if (unwrapped == NULL) failed = 1;
@@ -868,7 +880,9 @@ static PyObject *live_call(SyncHook *hook, PyObject *const *args, size_t nargsf,
     }
     PyObject *wrapped = global(s_wrapped);
     if (wrapped == NULL) goto error;
+    Py_INCREF(wrapped);
     Py_SETREF(result, PyObject_CallFunctionObjArgs(wrapped, signal, record, result, NULL));
+    Py_DECREF(wrapped);
     Py_DECREF(record);
     return result;
 error:
