@@ -29,7 +29,10 @@ or a group's id (an int: a request or a test, see tracing.groups) between sends.
 Performance: this runs on every send of every signal while tracing, so a
 send record is a plain list indexed by the constants below (about ten times
 cheaper to make than an object with slots), and naming is left to the
-tracer, which caches it.
+tracer, which caches it. Where the C accelerator is built (tracing/_accel.c,
+see _accelerated at the end), the send hook, the _live_receivers hook and
+_timed are its C counterparts, which make the same records and call back
+into this module's functions for everything but the common case.
 """
 
 from __future__ import annotations
