@@ -304,6 +304,17 @@ def iter_object(read: Callable[[int], str], key: str, *, size: int = 1 << 20) ->
             raise ValueError(f"expected {char!r}")
         pos += 1
 
+    def ended(close: str) -> bool:
+        """Read what follows an item: True after `close`, False after a comma."""
+        nonlocal pos
+        following = skip()
+        pos += 1
+        if following == close:
+            return True
+        if following != ",":
+            raise ValueError(f"expected ',' or {close!r}")
+        return False
+
     expect("{")
     names: set[str] = set()
     if skip() == "}":
@@ -324,20 +335,12 @@ def iter_object(read: Callable[[int], str], key: str, *, size: int = 1 << 20) ->
                 else:
                     while True:
                         yield None, value()
-                        following = skip()
-                        pos += 1
-                        if following == "]":
+                        if ended("]"):
                             break
-                        if following != ",":
-                            raise ValueError("expected ',' or ']'")
             else:
                 yield name, value()
-            following = skip()
-            pos += 1
-            if following == "}":
+            if ended("}"):
                 break
-            if following != ",":
-                raise ValueError("expected ',' or '}'")
     if skip() != "":
         raise ValueError("text after the object")
     if key not in names:

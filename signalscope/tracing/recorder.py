@@ -462,7 +462,7 @@ def _make_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
         if pairs and _mute is None and record[5] == "send":  # R.METHOD: the common case, spelled out
             sync, asynchronous = result
             if sync:  # an empty list stays one
-                sync = _timed_c(record, sync) if _timed_c is not None else _timed(record, sync)
+                sync = _timed(record, sync)  # (this hook is Python's only when the C one is not built)
             if asynchronous:
                 record[17] = {}  # R._ORIGINALS
                 asynchronous = [_wrap_async(record, r) for r in asynchronous]
