@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,26 @@ def test_module_programs_and_usage_errors(tmp_path: Path) -> None:
         result = signalscope("trace", *args, cwd=tmp_path)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_the_command_as_run_untraced_with_its_python(tmp_path: Path) -> None:
+    # Users write the command they would run: `-- python manage.py test`. This Python is taken off.
+    result = signalscope("trace", "-f", "summary", "--", sys.executable, "-m", "json.tool", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+    other = tmp_path / "venv" / "bin" / "python3"  # the same binary, in another folder: another venv's
+    other.parent.mkdir(parents=True)
+    other.symlink_to(sys.executable)
+    for args, message in [
+        ([str(other), "x.py"], f"{other} is not the Python signalscope runs in ({sys.executable})"),
+        ([sys.executable, "-X", "dev", "x.py"], "-X: Python's own options can't be given"),
+        ([sys.executable], "Name the program"),
+        ([shutil.which("ls") or "/bin/ls"], "is a compiled program, not a Python script"),
+    ]:
+        result = signalscope("trace", "-f", "summary", "--", *args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
 
 

@@ -20,7 +20,9 @@ import importlib.machinery
 import importlib.util
 import marshal
 import os
+import re
 import runpy
+import shutil
 import signal
 import sys
 import threading
@@ -51,6 +53,7 @@ def find_program(argv: Sequence[str], project: Path | None = None) -> list[str]:
             "Name the program to trace after --.",
             hint="For example: signalscope trace -- manage.py migrate, or -- -m pytest tests/",
         )
+    argv = _without_this_python(argv)
     if argv[0] == "-m":
         if len(argv) < 2:
             raise UsageError("-m needs a module name.", hint="For example: signalscope trace -- -m pytest tests/")
@@ -64,7 +67,74 @@ def find_program(argv: Sequence[str], project: Path | None = None) -> list[str]:
         raise UsageError(f"No such program: {argv[0]}{where}.", hint="Give a script's path, or -m and a module name.")
     if os.path.isdir(script) and not os.path.exists(os.path.join(script, "__main__.py")):
         raise UsageError(f"{argv[0]} is a folder without __main__.py.")
+    if _is_binary_program(script):
+        raise UsageError(
+            f"{argv[0]} is a compiled program, not a Python script: signalscope trace runs Python programs.",
+            hint="Give the Python script (manage.py) or -m and a module name.",
+        )
     return [script, *argv[1:]]
+
+
+#: The names Python's interpreters go by: python, python3, python3.12, python3.13t, python.exe.
+_PYTHON_NAME = re.compile(r"python(\d+(\.\d+)?t?)?(\.exe)?", re.IGNORECASE)
+
+
+def _without_this_python(argv: Sequence[str]) -> Sequence[str]:
+    """Take a leading interpreter off `argv` (``-- python manage.py test``) when it is the one running here.
+
+    The program runs in this process, under this interpreter: naming it is
+    allowed, as users write the command they would run untraced. Another
+    interpreter (another venv's, say) has other packages, and Python's own
+    options (``-X dev``, ``-W``) would have to be given to this process: both
+    are usage errors that say what to run instead.
+    """
+    name = argv[0]
+    if not _PYTHON_NAME.fullmatch(os.path.basename(name)):
+        return argv
+    if os.path.isfile(name) and not _is_binary_program(name):
+        return argv  # a script of that name
+    found = name if os.sep in name or (os.altsep and os.altsep in name) else shutil.which(name)
+    if found is None:
+        return argv  # find_program says there is no such program
+    if not _same_interpreter(found, sys.executable):
+        raise UsageError(
+            f"{name} is not the Python signalscope runs in ({sys.executable}): "
+            "the traced program runs in signalscope's own interpreter.",
+            hint=f"Run signalscope with that Python: {name} -m signalscope trace -- {' '.join(argv[1:]) or 'PROGRAM'}",
+        )
+    rest = argv[1:]
+    if not rest:
+        raise UsageError(f"Name the program {name} would run.", hint="For example: -- python manage.py test")
+    if rest[0].startswith("-") and rest[0] != "-m":
+        raise UsageError(
+            f"{name} {rest[0]}: Python's own options can't be given to a traced program, which runs in "
+            "signalscope's process.",
+            hint="Give them to the Python that runs signalscope: python OPTIONS -m signalscope trace -- PROGRAM",
+        )
+    return rest
+
+
+def _same_interpreter(one: str, other: str) -> bool:
+    """Whether the interpreters at `one` and `other` are one: the same binary, in the same folder (one venv's)."""
+    try:
+        # Not the binary alone: a venv's python is a link to its base Python's, which has other packages.
+        return os.path.samefile(os.path.dirname(os.path.abspath(one)), os.path.dirname(os.path.abspath(other))) and (
+            os.path.realpath(one) == os.path.realpath(other) or os.path.samefile(one, other)
+        )
+    except OSError:
+        return False
+
+
+def _is_binary_program(path: str) -> bool:
+    """Whether the file at `path` is a compiled executable (ELF, Mach-O, PE) rather than Python source or a .pyc."""
+    if not os.path.isfile(path) or path.endswith(".pyc") or _is_importable_path(path):
+        return False
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4)
+    except OSError:
+        return False
+    return head in (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe") or head[:2] == b"MZ"
 
 
 def _check_module(name: str, project: Path | None) -> None:
