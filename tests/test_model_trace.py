@@ -18,6 +18,7 @@ from signalscope.model.trace import (
     TraceTree,
     event_from_dict,
     event_to_dict,
+    make_event,
     merge_logs,
     trace_from_dict,
     trace_to_dict,
@@ -60,6 +61,17 @@ def test_event_dict_round_trip() -> None:
         assert event_from_dict(data) == event
         assert event_from_dict(json.loads(json.dumps(data))) == event
     assert event_to_dict(LOG.events[0])["kwargs"] == {"created": "bool", "instance": "User"}
+
+
+def test_make_event_makes_the_same_frozen_event_as_its_constructor() -> None:
+    fields = (3, 1, "call", SIGNAL, "auth.User", "app.r:f", "send", 20, 5, 7, True, "error", "boom", None,
+              (("created", "bool"),), (("db", "default"),), "a label", 42)  # fmt: skip
+    made, built = make_event(*fields), TraceEvent(*fields)
+    assert type(made) is TraceEvent
+    assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
+    assert event_to_dict(made) == event_to_dict(built)
+    with pytest.raises(AttributeError):
+        made.id = 4  # type: ignore[misc]
 
 
 def test_trace_dict_round_trip() -> None:

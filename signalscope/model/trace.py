@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from operator import attrgetter
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from . import schemas
 from .jsonio import dump_json, json_string, leaf_json
@@ -35,6 +35,7 @@ __all__ = [
     "event_to_dict",
     "excerpt_of",
     "in_start_order",
+    "make_event",
     "merge_logs",
     "merge_streams",
     "parents_first",
@@ -89,6 +90,60 @@ class TraceEvent:
     details: tuple[tuple[str, str], ...] = ()
     label: str | None = None  # a group's: "GET /orders/3/ 200", a test's id
     process: int = 0  # the pid of the process it happened in (0: not recorded)
+
+
+class _Unfrozen:
+    """TraceEvent's layout (its slots, in order) with a plain __setattr__: what make_event fills in."""
+
+    __slots__ = TraceEvent.__slots__
+
+
+def _make_event(
+    id: int, parent: int | None, kind: str, signal: str, sender: str | None, receiver: str | None, method: str,
+    start_ns: int, duration_ns: int, thread: int, is_async: bool, outcome: str, error: str | None,
+    result_type: str | None, kwargs: tuple[tuple[str, str], ...], details: tuple[tuple[str, str], ...],
+    label: str | None, process: int,
+) -> TraceEvent:  # fmt: skip
+    """TraceEvent(every field, in order), made as an _Unfrozen that then becomes a TraceEvent."""
+    event: Any = _new(_Unfrozen)
+    event.id = id
+    event.parent = parent
+    event.kind = kind
+    event.signal = signal
+    event.sender = sender
+    event.receiver = receiver
+    event.method = method
+    event.start_ns = start_ns
+    event.duration_ns = duration_ns
+    event.thread = thread
+    event.is_async = is_async
+    event.outcome = outcome
+    event.error = error
+    event.result_type = result_type
+    event.kwargs = kwargs
+    event.details = details
+    event.label = label
+    event.process = process
+    event.__class__ = TraceEvent
+    return cast(TraceEvent, event)
+
+
+def _event_maker() -> Callable[..., TraceEvent]:
+    """_make_event where an _Unfrozen can become a TraceEvent equal to one made by TraceEvent(), else TraceEvent."""
+    fields = (1, None, "send", "s", None, None, "send", 2, 3, 4, False, "ok", None, None, (), (), None, 5)
+    try:
+        made = _make_event(*fields)
+    except TypeError:  # "object layout differs": another Python's objects
+        return TraceEvent
+    return _make_event if type(made) is TraceEvent and made == TraceEvent(*fields) else TraceEvent
+
+
+_new = object.__new__
+
+#: ``make_event(every field of a TraceEvent, in order)``: the same TraceEvent as ``TraceEvent(...)``,
+#: in a sixth of the time (a frozen dataclass's __init__ sets each field through object.__setattr__,
+#: 1.7 µs for 18 fields), for what makes hundreds of thousands: a tracer's log, a trace's parts.
+make_event: Callable[..., TraceEvent] = _event_maker()
 
 
 @dataclass(frozen=True, slots=True, order=True)

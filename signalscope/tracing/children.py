@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..model.jsonio import dump_json_line
-from ..model.trace import CHUNK_EVENTS, TraceEvent, TraceLog, TraceProcess, TraceStream, in_start_order
+from ..model.trace import CHUNK_EVENTS, TraceEvent, TraceLog, TraceProcess, TraceStream, in_start_order, make_event
 from .imports import forget, when_imported
 from .tracer import Tracer
 
@@ -665,7 +665,7 @@ def _event(row: Any) -> TraceEvent:
     fields = list(row)
     for index in (14, 15):  # kwargs and details: pairs
         fields[index] = tuple((str(name), str(value)) for name, value in fields[index])
-    return TraceEvent(*fields)
+    return make_event(*fields)
 
 
 def _dedupe(events: list[TraceEvent]) -> list[TraceEvent]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..introspect.naming import cached_receiver_path
-from ..model.trace import CHUNK_EVENTS, TraceEvent, TraceLog, TraceStream, in_start_order
+from ..model.trace import CHUNK_EVENTS, TraceEvent, TraceLog, TraceStream, in_start_order, make_event
 from . import groups as grouping
 from . import packing, recorder
 from .values import SECRET_WORDS, captured_kwargs
@@ -295,29 +295,32 @@ class Tracer:
             kwargs = _kwargs_text(kwargs, instance, self._kwargs_memo)
         heard = bool(names) or bool(asynchronous)
         outcome = "error" if error is not None else ("ok" if heard else "unheard")
+        make = make_event
         events = [
-            TraceEvent(sid, parent, "send", path, sender, None, method, start, end - start, thread,
-                       outcome=outcome, error=error, kwargs=kwargs, details=details, process=pid)
+            make(sid, parent, "send", path, sender, None, method, start, end - start, thread, False, outcome, error,
+                 None, kwargs, details, None, pid)
         ]  # fmt: skip
-        last = len(names) - 1
+        append = events.append
+        count, timed, answered = len(names), len(times), len(results)
+        ends = [*times[1 : count + 1]]  # a receiver ends where the next one starts; the last, where the send did
+        ends += [end] * (count - len(ends))
         for index, name in enumerate(names):
             cstart = times[index]
-            cend = times[index + 1] if index + 1 < len(times) else end
             # The last receiver taken raised if the send raised before asking for the next one.
-            failed = error if (index == last and len(times) == len(names)) else None
-            if index < len(results) and isinstance(results[index], tuple):  # (error,): raised inside send_robust
-                failed = results[index][0]
-            result_type = results[index] if index < len(results) and not failed else None
-            events.append(
-                TraceEvent(call_ids[index], sid, "call", path, sender, name, method, cstart, cend - cstart,
-                           call_thread, outcome="error" if failed else "ok", error=failed, result_type=result_type,
-                           process=pid)
+            failed = error if (index == count - 1 and timed == count) else None
+            result_type = results[index] if index < answered else None
+            if type(result_type) is tuple:  # (error,): raised inside send_robust
+                failed, result_type = result_type[0], None
+            elif failed:
+                result_type = None
+            append(
+                make(call_ids[index], sid, "call", path, sender, name, method, cstart, ends[index] - cstart,
+                     call_thread, False, "error" if failed else "ok", failed, result_type, (), (), None, pid)
             )  # fmt: skip
         for cid, name, astart, aend, athread, aerror, aresult in asynchronous:
-            events.append(
-                TraceEvent(cid, sid, "call", path, sender, name, method, astart, aend - astart, athread,
-                           is_async=True, outcome="error" if aerror else "ok", error=aerror,
-                           result_type=None if aerror else aresult, process=pid)
+            append(
+                make(cid, sid, "call", path, sender, name, method, astart, aend - astart, athread, True,
+                     "error" if aerror else "ok", aerror, None if aerror else aresult, (), (), None, pid)
             )  # fmt: skip
         return events
 
